@@ -1,0 +1,208 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Params are argon2id parameters. Memory is in KiB, as x/crypto/argon2 takes it.
+type Params struct {
+	Memory  uint32
+	Time    uint32
+	Threads uint8
+	SaltLen uint32
+	KeyLen  uint32
+}
+
+// DefaultParams is OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane.
+var DefaultParams = Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// Bounds on stored hashes, checked before any allocation: a PHC string with
+// absurd parameters fails closed instead of exhausting memory or CPU.
+const (
+	maxArgonMemory  = 1 << 20 // KiB, 1 GiB
+	maxArgonTime    = 20
+	maxArgonThreads = 64
+	maxBcryptCost   = 16
+	minSaltLen      = 8
+	maxSaltKeyLen   = 64
+)
+
+// ErrMalformedHash means a stored hash is not a PHC string roster can verify.
+var ErrMalformedHash = errors.New("malformed or unsupported password hash")
+
+// Hasher hashes and verifies passwords. Every hash and verify, including the
+// dummy verify for unknown accounts, passes through one limiter: each argon2id
+// call holds Params.Memory of RAM, so unbounded concurrency would exhaust it.
+type Hasher struct {
+	params  Params
+	slots   chan struct{}
+	maxWait time.Duration
+	dummy   string
+}
+
+// NewHasher returns a hasher that runs at most concurrency hashes at once and
+// lets a caller wait at most maxWait for a slot before ErrHashBusy.
+func NewHasher(p Params, concurrency int, maxWait time.Duration) (*Hasher, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	if concurrency < 1 {
+		return nil, fmt.Errorf("hash concurrency must be at least 1, got %d", concurrency)
+	}
+	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), maxWait: maxWait}
+	var err error
+	h.dummy, err = h.encode(rand.Text())
+	return h, err
+}
+
+// Params returns the parameters new hashes are made with.
+func (h *Hasher) Params() Params { return h.params }
+
+func (p Params) check() error {
+	if p.Memory < 8*uint32(p.Threads) || p.Memory > maxArgonMemory || p.Time < 1 || p.Time > maxArgonTime ||
+		p.Threads < 1 || p.Threads > maxArgonThreads || p.SaltLen < minSaltLen || p.SaltLen > maxSaltKeyLen ||
+		p.KeyLen < 16 || p.KeyLen > maxSaltKeyLen {
+		return fmt.Errorf("argon2id parameters out of range: %+v", p)
+	}
+	return nil
+}
+
+// acquire takes a hashing slot, waiting at most maxWait.
+func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	default:
+	}
+	t := time.NewTimer(h.maxWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	case <-t.C:
+		return nil, ErrHashBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Hash returns the argon2id PHC string of an already normalized password.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return h.encode(password)
+}
+
+func (h *Hasher) encode(password string) (string, error) {
+	p := h.params
+	salt := make([]byte, p.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+var b64 = base64.RawStdEncoding
+
+// Verify checks an already normalized password against a stored argon2id or
+// bcrypt hash. rehash is true after a match whose hash is not argon2id with
+// the current parameters, so the caller can store a fresh one.
+func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer release()
+	return h.verify(encoded, password)
+}
+
+// VerifyDummy does the work of one verify with current parameters against a
+// hash that matches nothing, so that an unknown account costs what a known
+// one does.
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
+	_, _, err := h.Verify(ctx, h.dummy, password)
+	return err
+}
+
+func (h *Hasher) verify(encoded, password string) (ok, rehash bool, err error) {
+	if isBcrypt(encoded) {
+		cost, err := bcrypt.Cost([]byte(encoded))
+		if err != nil || cost > maxBcryptCost {
+			return false, false, ErrMalformedHash
+		}
+		err = bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) || errors.Is(err, bcrypt.ErrPasswordTooLong) {
+			return false, false, nil
+		}
+		if err != nil {
+			return false, false, ErrMalformedHash
+		}
+		return true, true, nil
+	}
+	p, salt, key, err := ParsePHC(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	if subtle.ConstantTimeCompare(got, key) != 1 {
+		return false, false, nil
+	}
+	return true, p != h.params, nil
+}
+
+func isBcrypt(s string) bool {
+	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
+}
+
+// ParsePHC parses "$argon2id$v=19$m=…,t=…,p=…$salt$key", refusing parameters
+// outside roster's bounds before decoding or allocating anything large.
+func ParsePHC(s string) (p Params, salt, key []byte, err error) {
+	fields := strings.Split(s, "$")
+	if len(fields) != 6 || fields[0] != "" || fields[1] != "argon2id" || fields[2] != "v=19" {
+		return p, nil, nil, ErrMalformedHash
+	}
+	var m, t, par uint64
+	for i, kv := range strings.Split(fields[3], ",") {
+		name, val, found := strings.Cut(kv, "=")
+		n, perr := strconv.ParseUint(val, 10, 32)
+		if !found || perr != nil || i > 2 || name != [...]string{"m", "t", "p"}[i] {
+			return p, nil, nil, ErrMalformedHash
+		}
+		switch i {
+		case 0:
+			m = n
+		case 1:
+			t = n
+		case 2:
+			par = n
+		}
+	}
+	saltLen, keyLen := b64.DecodedLen(len(fields[4])), b64.DecodedLen(len(fields[5]))
+	p = Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(min(par, 255)), SaltLen: uint32(saltLen), KeyLen: uint32(keyLen)}
+	if par > maxArgonThreads || p.check() != nil {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	if salt, err = b64.DecodeString(fields[4]); err != nil {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	if key, err = b64.DecodeString(fields[5]); err != nil {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	return p, salt, key, nil
+}

@@ -1,0 +1,71 @@
+package account
+
+import (
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/secure/precis"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Limits on identifiers, counted in code points.
+const (
+	MaxUsernameLen = 64
+	MaxEmailLen    = 254
+)
+
+// Username checks a username as entered and returns its uniqueness key: the
+// RFC 8265 UsernameCaseMapped form, so "Bob", "bob" and full-width "ｂｏｂ"
+// share one key. "@" is refused so that a login name is never ambiguous
+// between a username and an email address.
+func Username(raw string) (key string, err error) {
+	switch {
+	case raw == "":
+		return "", invalid("validation", "username", "is required")
+	case !utf8.ValidString(raw):
+		return "", invalid("validation", "username", "is not valid UTF-8")
+	case utf8.RuneCountInString(raw) > MaxUsernameLen:
+		return "", invalid("validation", "username", "must be at most 64 characters")
+	case strings.ContainsRune(raw, '@'):
+		return "", invalid("validation", "username", "must not contain @")
+	}
+	key, err = precis.UsernameCaseMapped.String(raw)
+	if err != nil || key == "" {
+		return "", invalid("validation", "username", "may contain letters, digits and symbols, but no spaces or control characters")
+	}
+	return key, nil
+}
+
+// Email checks an optional email address. An empty string means no email and
+// gives nil results. The key is the NFC, lower-cased address, so uniqueness
+// ignores case.
+func Email(raw string) (email, key *string, err error) {
+	if raw == "" {
+		return nil, nil, nil
+	}
+	if !utf8.ValidString(raw) || utf8.RuneCountInString(raw) > MaxEmailLen {
+		return nil, nil, invalid("validation", "email", "must be a valid address of at most 254 characters")
+	}
+	addr, perr := mail.ParseAddress(raw)
+	if perr != nil || addr.Address != raw || addr.Name != "" {
+		return nil, nil, invalid("validation", "email", "must be a plain address such as name@example.com")
+	}
+	k := strings.ToLower(norm.NFC.String(raw))
+	return &raw, &k, nil
+}
+
+// LoginKey turns what a user typed into the login form into a lookup: an
+// email key when it holds "@", a username key otherwise. ok is false when the
+// input cannot name any account.
+func LoginKey(raw string) (key string, byEmail, ok bool) {
+	if strings.ContainsRune(raw, '@') {
+		_, k, err := Email(raw)
+		if err != nil || k == nil {
+			return "", true, false
+		}
+		return *k, true, true
+	}
+	k, err := Username(raw)
+	return k, false, err == nil
+}

@@ -1,0 +1,223 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"roster/db"
+)
+
+// Session lifetimes and the granularity of last_seen_at writes.
+const (
+	DefaultSessionTTL = 30 * 24 * time.Hour
+	DefaultIdleTTL    = 7 * 24 * time.Hour
+	touchInterval     = time.Minute
+)
+
+// Service runs the account operations that take more than one step (validate,
+// hash outside any transaction, write), so the HTTP API and the CLI share one
+// implementation of each rule. Plain reads go straight to Store.Read.
+type Service struct {
+	Store      *db.Store
+	Hasher     *Hasher
+	Policy     Policy
+	SessionTTL time.Duration // absolute lifetime of a session
+	IdleTTL    time.Duration // a session unused this long is dead
+	Now        func() time.Time
+}
+
+func (s *Service) now() time.Time { return db.Now(s.Now()) }
+
+// NewUser is the input of CreateUser, as the client sent it.
+type NewUser struct {
+	Username string
+	Email    string
+	Password string
+}
+
+// CreateUser validates the input, hashes the password and stores the account.
+// It returns a *ValidationError listing every refused field, or a
+// *ConflictError naming the taken username or email.
+func (s *Service) CreateUser(ctx context.Context, in NewUser) (db.User, error) {
+	var fields []FieldError
+	var code string
+	collect := func(err error) {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			fields = append(fields, ve.Errors...)
+			code = ve.Code
+		}
+	}
+	usernameKey, err := Username(in.Username)
+	collect(err)
+	email, emailKey, err := Email(in.Email)
+	collect(err)
+	password, err := s.Policy.Check("password", in.Password, in.Username, email)
+	collect(err)
+	if len(fields) > 0 {
+		if len(fields) > 1 {
+			code = "validation"
+		}
+		return db.User{}, &ValidationError{Code: code, Errors: fields}
+	}
+
+	hash, err := s.Hasher.Hash(ctx, password)
+	if err != nil {
+		return db.User{}, err
+	}
+	user, err := s.Store.Write.CreateUser(ctx, db.CreateUserParams{
+		Username: in.Username, UsernameKey: usernameKey, Email: email, EmailKey: emailKey,
+		PasswordHash: hash, CreatedAt: s.now(),
+	})
+	if db.IsUniqueViolation(err) {
+		return db.User{}, s.conflict(ctx, usernameKey)
+	}
+	return user, err
+}
+
+// conflict names the field behind a unique violation on users.
+func (s *Service) conflict(ctx context.Context, usernameKey string) error {
+	taken, err := s.Store.Write.UsernameKeyExists(ctx, usernameKey)
+	if err != nil {
+		return err
+	}
+	if taken {
+		return &ConflictError{Field: "username"}
+	}
+	return &ConflictError{Field: "email"}
+}
+
+// CheckPassword returns the account named by login (a username, or the
+// account's email) if password is right. Unknown accounts and wrong passwords
+// both give ErrBadCredentials after the same work: one verify with current
+// parameters. A match against an outdated hash is upgraded in place.
+func (s *Service) CheckPassword(ctx context.Context, login, password string) (db.User, error) {
+	pw, err := NormalizePassword("password", password)
+	if err != nil {
+		return db.User{}, err
+	}
+	user, found, err := s.lookup(ctx, login)
+	if err != nil {
+		return db.User{}, err
+	}
+	if !found {
+		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
+			return db.User{}, err
+		}
+		return db.User{}, ErrBadCredentials
+	}
+	ok, rehash, err := s.Hasher.Verify(ctx, user.PasswordHash, pw)
+	if errors.Is(err, ErrMalformedHash) {
+		return db.User{}, ErrBadCredentials
+	}
+	if err != nil {
+		return db.User{}, err
+	}
+	if !ok {
+		return db.User{}, ErrBadCredentials
+	}
+	if rehash {
+		s.rehash(ctx, &user, pw)
+	}
+	return user, nil
+}
+
+// rehash stores a hash with current parameters. It is best effort: a busy
+// limiter or failed write leaves the old, still valid hash in place.
+func (s *Service) rehash(ctx context.Context, user *db.User, pw string) {
+	hash, err := s.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return
+	}
+	n, err := s.Store.Write.UpdateUserPasswordHash(ctx, db.UpdateUserPasswordHashParams{
+		PasswordHash: hash, UpdatedAt: s.now(), ID: user.ID,
+	})
+	if err == nil && n == 1 {
+		user.PasswordHash = hash
+	}
+}
+
+func (s *Service) lookup(ctx context.Context, login string) (db.User, bool, error) {
+	key, byEmail, ok := LoginKey(login)
+	if !ok {
+		return db.User{}, false, nil
+	}
+	var user db.User
+	var err error
+	if byEmail {
+		user, err = s.Store.Read.GetUserByEmailKey(ctx, &key)
+	} else {
+		user, err = s.Store.Read.GetUserByUsernameKey(ctx, key)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return db.User{}, false, nil
+	}
+	return user, err == nil, err
+}
+
+// ClientInfo describes where a login came from; it is stored with the session.
+type ClientInfo struct {
+	UserAgent string
+	IP        string
+}
+
+// maxUserAgentLen bounds what a client can make roster store per session.
+const maxUserAgentLen = 512
+
+// Login checks the password and mints a new session. The token is returned
+// once; only its hash is stored.
+func (s *Service) Login(ctx context.Context, login, password string, client ClientInfo) (token string, session db.Session, user db.User, err error) {
+	user, err = s.CheckPassword(ctx, login, password)
+	if err != nil {
+		return "", db.Session{}, db.User{}, err
+	}
+	token, hash := NewToken()
+	now := s.now()
+	ua := client.UserAgent
+	if len(ua) > maxUserAgentLen {
+		ua = ua[:maxUserAgentLen]
+	}
+	session = db.Session{TokenHash: hash, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(s.SessionTTL),
+		LastSeenAt: now, UserAgent: ua, Ip: client.IP}
+	err = s.Store.Write.CreateSession(ctx, db.CreateSessionParams{
+		TokenHash: hash, UserID: user.ID, CreatedAt: now, ExpiresAt: session.ExpiresAt, UserAgent: ua, Ip: client.IP,
+	})
+	if err != nil {
+		return "", db.Session{}, db.User{}, err
+	}
+	return token, session, user, nil
+}
+
+// Authenticate resolves a bearer token to its live session and account, or
+// ErrUnauthenticated. It records activity at most once a minute per session.
+func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, db.User, error) {
+	if !ValidToken(token) {
+		return db.Session{}, db.User{}, ErrUnauthenticated
+	}
+	row, err := s.Store.Read.GetSessionWithUser(ctx, HashToken(token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return db.Session{}, db.User{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return db.Session{}, db.User{}, err
+	}
+	sess, now := row.Session, s.now()
+	if !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.IdleTTL)) {
+		return db.Session{}, db.User{}, ErrUnauthenticated
+	}
+	if now.Sub(sess.LastSeenAt) >= touchInterval {
+		if err := s.Store.Write.TouchSession(ctx, db.TouchSessionParams{LastSeenAt: now, TokenHash: sess.TokenHash}); err != nil {
+			return db.Session{}, db.User{}, err
+		}
+		sess.LastSeenAt = now
+	}
+	return sess, row.User, nil
+}
+
+// Logout deletes one session.
+func (s *Service) Logout(ctx context.Context, session db.Session) error {
+	_, err := s.Store.Write.DeleteSession(ctx, session.TokenHash)
+	return err
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"time"
+
+	"roster/account"
+)
+
+// envName is the environment variable that sets a flag: -hash-concurrency
+// is ROSTER_HASH_CONCURRENCY.
+func envName(flagName string) string {
+	return "ROSTER_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags parses args, then fills every flag not given on the command line
+// from its environment variable. Errors are usage errors (exit status 2).
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: roster %s [flags]\n\nflags (each also read from ROSTER_<FLAG>):\n", fs.Name())
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(stderr, "  -%s (env %s, default %q)\n    \t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && !given[f.Name] {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("invalid value %q for %s: %v", v, envName(f.Name), err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return usageError{errors.Join(errs...).Error()}
+	}
+	return nil
+}
+
+// dbConfig is the database location, shared by every command that opens it.
+type dbConfig struct {
+	path string
+}
+
+func (c *dbConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.path, "db", "roster.db", "SQLite database file")
+}
+
+// accountConfig holds the account rules' settings.
+type accountConfig struct {
+	minPasswordLen  int
+	hashConcurrency int
+	hashWait        time.Duration
+	sessionTTL      time.Duration
+	idleTTL         time.Duration
+}
+
+func (c *accountConfig) register(fs *flag.FlagSet) {
+	fs.IntVar(&c.minPasswordLen, "min-password-length", account.DefaultMinPasswordLen,
+		"minimum password length in characters (at least 8)")
+	fs.IntVar(&c.hashConcurrency, "hash-concurrency", runtime.GOMAXPROCS(0),
+		"password hashes run at once (each argon2id hash holds 19 MiB)")
+	fs.DurationVar(&c.hashWait, "hash-wait", 2*time.Second,
+		"longest a request waits for a hashing slot before 503")
+	fs.DurationVar(&c.sessionTTL, "session-ttl", account.DefaultSessionTTL, "absolute session lifetime")
+	fs.DurationVar(&c.idleTTL, "session-idle-ttl", account.DefaultIdleTTL, "a session unused this long expires")
+}
+
+func (c *accountConfig) validate() error {
+	if c.sessionTTL <= 0 || c.idleTTL <= 0 {
+		return usageError{"session lifetimes must be positive"}
+	}
+	if c.hashWait < 0 {
+		return usageError{"-hash-wait must not be negative"}
+	}
+	if _, err := account.NewPolicy(c.minPasswordLen); err != nil {
+		return usageError{err.Error()}
+	}
+	if c.hashConcurrency < 1 {
+		return usageError{"-hash-concurrency must be at least 1"}
+	}
+	return nil
+}

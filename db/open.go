@@ -1,0 +1,173 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"roster/sql/schema"
+)
+
+// MinSQLiteVersion is the oldest SQLite roster runs on: 3.51.3 fixes a WAL-reset
+// bug that can corrupt a database written by concurrent connections.
+const MinSQLiteVersion = "3.51.3"
+
+// pragmas are set on every pooled connection through the DSN, so none depends
+// on which connection database/sql hands out. synchronous=FULL makes a commit
+// durable across power loss, not only a process crash.
+const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_time_format=sqlite"
+
+// Store is an open roster database: one writer connection, whose transactions
+// begin IMMEDIATE so concurrent writers queue instead of failing with
+// "database is locked", and a pool of readers that WAL lets run beside it.
+type Store struct {
+	// Read runs queries on the reader pool.
+	Read *Queries
+	// Write runs single statements on the writer connection; use Tx for more.
+	Write *Queries
+
+	reader *sql.DB
+	writer *sql.DB
+}
+
+// Open opens (creating if needed) the database at path, checks the SQLite
+// version and applies any pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("db: empty database path")
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+	writer, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	s := &Store{writer: writer, Write: New(writer)}
+	if err := s.init(ctx); err != nil {
+		writer.Close()
+		return nil, err
+	}
+
+	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		writer.Close()
+		return nil, err
+	}
+	readers := max(4, runtime.GOMAXPROCS(0)*2)
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	s.reader, s.Read = reader, New(reader)
+	if err := reader.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("db: open reader: %w", err)
+	}
+	return s, nil
+}
+
+// init checks the SQLite library and brings the schema up to date on the
+// writer connection.
+func (s *Store) init(ctx context.Context) error {
+	var version string
+	if err := s.writer.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
+		return fmt.Errorf("db: open %w", err)
+	}
+	if !versionAtLeast(version, MinSQLiteVersion) {
+		return fmt.Errorf("db: SQLite %s is older than the required %s", version, MinSQLiteVersion)
+	}
+	provider, err := goose.NewProvider(goose.DialectSQLite3, s.writer, schema.FS)
+	if err != nil {
+		return fmt.Errorf("db: migrations: %w", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return fmt.Errorf("db: migrate: %w", err)
+	}
+	return nil
+}
+
+// versionAtLeast compares dotted numeric versions such as "3.51.3".
+func versionAtLeast(have, want string) bool {
+	h, w := strings.Split(have, "."), strings.Split(want, ".")
+	for i := range w {
+		var hv int
+		if i < len(h) {
+			hv, _ = strconv.Atoi(h[i])
+		}
+		wv, _ := strconv.Atoi(w[i])
+		if hv != wv {
+			return hv > wv
+		}
+	}
+	return true
+}
+
+// Close closes both pools; the WAL is checkpointed when the last connection closes.
+func (s *Store) Close() error {
+	var errs []error
+	if s.reader != nil {
+		errs = append(errs, s.reader.Close())
+	}
+	errs = append(errs, s.writer.Close())
+	return errors.Join(errs...)
+}
+
+// Tx runs fn in one write transaction (BEGIN IMMEDIATE) and commits if fn
+// returns nil. Keep fn short: no hashing, mail or network inside it.
+func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(s.Write.WithTx(tx)); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	return tx.Commit()
+}
+
+// Ping checks that both pools answer.
+func (s *Store) Ping(ctx context.Context) error {
+	return errors.Join(s.writer.PingContext(ctx), s.reader.PingContext(ctx))
+}
+
+// Pools returns the writer and reader pools, for statistics and tests that
+// inspect per-connection settings.
+func (s *Store) Pools() (writer, reader *sql.DB) { return s.writer, s.reader }
+
+// IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
+func IsUniqueViolation(err error) bool {
+	code, ok := sqliteCode(err)
+	return ok && (code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+// IsForeignKeyViolation reports whether err is a FOREIGN KEY constraint failure.
+func IsForeignKeyViolation(err error) bool {
+	code, ok := sqliteCode(err)
+	return ok && code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+func sqliteCode(err error) (int, bool) {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code(), true
+	}
+	return 0, false
+}
+
+// Now is the database's notion of a timestamp: UTC, whole seconds. With
+// _time_format=sqlite every stored time then has one fixed-width text form,
+// so SQL comparisons such as expires_at < ? order correctly.
+func Now(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }

@@ -1,0 +1,165 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+)
+
+// Body size limits.
+const (
+	authBodyLimit    = 16 << 10 // sign-up, login and the tutorial's forms
+	defaultBodyLimit = 64 << 10
+)
+
+// writeJSON writes v as the whole response body.
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only wire types defined in this package reach here; they always marshal.
+		panic(fmt.Sprintf("http: encode %T: %v", v, err))
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)+1))
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// encode answers with v as application/json.
+func encode(w http.ResponseWriter, status int, v any) {
+	writeJSON(w, status, "application/json", v)
+}
+
+var errUnsupportedMediaType = &problemError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+	detail: "Content-Type must be application/json"}
+
+// decode reads a JSON object of at most limit bytes into a value of type T.
+// It refuses a wrong Content-Type (415), an oversized body (413), malformed
+// JSON, trailing data, duplicate or unknown fields (400) and wrong types (422).
+func decode[T any](w http.ResponseWriter, r *http.Request, limit int64) (T, error) {
+	var v T
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return v, errUnsupportedMediaType
+	}
+	body, err := readBody(w, r, limit)
+	if err != nil {
+		return v, err
+	}
+	if err := checkJSONObject(body); err != nil {
+		return v, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return v, &problemError{status: http.StatusUnprocessableEntity, code: "wrong_type",
+				detail: fmt.Sprintf("field %q must be of JSON type %s", te.Field, jsonKind(te.Type.Kind().String()))}
+		}
+		return v, badRequest(err.Error()) // unknown field: the message names it, and nothing else
+	}
+	return v, nil
+}
+
+// readBody reads at most limit bytes of the request body: a longer body is a
+// *http.MaxBytesError (413), a broken one a 400.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	if err != nil && !errors.As(err, &mbe) {
+		return nil, badRequest("could not read the request body")
+	}
+	return body, err
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	default:
+		return "number"
+	}
+}
+
+// maxJSONDepth bounds nesting in request bodies; roster's requests are flat.
+const maxJSONDepth = 8
+
+// checkJSONObject accepts exactly one JSON object with no duplicate keys at
+// any depth and nothing after it. encoding/json alone would let the last of
+// two duplicate keys win, which a proxy or validator may read differently.
+func checkJSONObject(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return badRequest("request body must be a JSON object")
+	}
+	if tok != json.Delim('{') {
+		return badRequest("request body must be a JSON object")
+	}
+	if err := checkObject(dec, 1); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// checkObject walks the members of an object whose '{' was just read.
+func checkObject(dec *json.Decoder, depth int) error {
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return badRequest("malformed JSON")
+		}
+		key := tok.(string) // object keys are always strings
+		if seen[key] {
+			return badRequest(fmt.Sprintf("duplicate field %q", key))
+		}
+		seen[key] = true
+		if err := checkValue(dec, depth); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return badRequest("malformed JSON")
+	}
+	return nil
+}
+
+func checkValue(dec *json.Decoder, depth int) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return badRequest("malformed JSON")
+	}
+	switch tok {
+	case json.Delim('{'), json.Delim('['):
+		if depth >= maxJSONDepth {
+			return badRequest("JSON nested too deeply")
+		}
+		if tok == json.Delim('{') {
+			return checkObject(dec, depth+1)
+		}
+		for dec.More() {
+			if err := checkValue(dec, depth+1); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return badRequest("malformed JSON")
+		}
+	}
+	return nil
+}

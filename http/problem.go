@@ -1,0 +1,105 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"roster/account"
+)
+
+// problemTypeBase prefixes every problem code to form its RFC 9457 type URI.
+const problemTypeBase = "urn:roster:problem:"
+
+// Problem is an RFC 9457 problem detail. Code is roster's stable,
+// machine-readable name for it; Errors lists field errors on validation failures.
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail,omitempty"`
+	Code   string       `json:"code"`
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError names one refused input field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// problemError is an error a handler raises with a known status and code.
+type problemError struct {
+	status int
+	code   string
+	detail string
+}
+
+func (e *problemError) Error() string { return e.detail }
+
+func badRequest(detail string) error {
+	return &problemError{status: http.StatusBadRequest, code: "malformed", detail: detail}
+}
+
+// problemFor is the one table from errors to HTTP answers. Anything it does
+// not know is a 500 whose detail reveals nothing.
+func problemFor(err error) (p Problem, header http.Header) {
+	var (
+		ve  *account.ValidationError
+		ce  *account.ConflictError
+		pe  *problemError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &pe):
+		p = Problem{Status: pe.status, Code: pe.code, Detail: pe.detail}
+	case errors.As(err, &ve):
+		p = Problem{Status: http.StatusUnprocessableEntity, Code: ve.Code, Detail: ve.Error()}
+		for _, fe := range ve.Errors {
+			p.Errors = append(p.Errors, FieldError{Field: fe.Field, Message: fe.Message})
+		}
+	case errors.As(err, &ce):
+		p = Problem{Status: http.StatusConflict, Code: ce.Field + "_taken", Detail: ce.Error(),
+			Errors: []FieldError{{Field: ce.Field, Message: "is already taken"}}}
+	case errors.As(err, &mbe):
+		p = Problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+			Detail: "request body exceeds " + strconv.FormatInt(mbe.Limit, 10) + " bytes"}
+	case errors.Is(err, account.ErrBadCredentials):
+		p = Problem{Status: http.StatusUnauthorized, Code: "invalid_credentials", Detail: err.Error()}
+	case errors.Is(err, account.ErrUnauthenticated):
+		p = Problem{Status: http.StatusUnauthorized, Code: "unauthenticated", Detail: err.Error()}
+		header = http.Header{"Www-Authenticate": {`Bearer realm="roster"`}}
+	case errors.Is(err, account.ErrHashBusy):
+		p = Problem{Status: http.StatusServiceUnavailable, Code: "overloaded", Detail: "the server is busy; retry shortly"}
+		header = http.Header{"Retry-After": {"1"}}
+	default:
+		p = Problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "internal error"}
+	}
+	p.Type = problemTypeBase + p.Code
+	p.Title = http.StatusText(p.Status)
+	return p, header
+}
+
+// writeError answers with the problem for err. A 500 is logged with its cause;
+// the client sees only a generic detail. A request whose client has gone away
+// gets no answer worth logging.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return
+	}
+	p, header := problemFor(err)
+	if p.Status == http.StatusInternalServerError {
+		s.logFailure(r, err)
+	}
+	for k, v := range header {
+		w.Header()[k] = v
+	}
+	writeJSON(w, p.Status, "application/problem+json", p)
+}
+
+func (s *Server) logFailure(r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Any("error", err))
+}

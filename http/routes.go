@@ -1,0 +1,61 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// routes is the whole API surface.
+func (s *Server) routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(s.recoverPanics, securityHeaders)
+	r.NotFound(s.handleNotFound)
+	r.MethodNotAllowed(s.handleMethodNotAllowed)
+
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+
+	// The tutorial's form routes, unchanged for its client.
+	r.Post("/add", s.handleTutorialAdd)
+	r.Post("/login", s.handleTutorialLogin)
+
+	r.Route("/v1", func(r chi.Router) {
+		r.Post("/users", s.handleUserCreate)
+		r.Post("/sessions", s.handleSessionCreate)
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireSession)
+			r.Get("/me", s.handleMe)
+			r.Delete("/sessions/current", s.handleSessionDeleteCurrent)
+		})
+	})
+	return r
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, &problemError{status: http.StatusNotFound, code: "not_found", detail: "no such route"})
+}
+
+func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, &problemError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+		detail: r.Method + " is not allowed here"})
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	encode(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz answers 200 when the database answers and the server is not
+// shutting down. Migrations are applied before the server starts listening.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		s.writeError(w, r, &problemError{status: http.StatusServiceUnavailable, code: "shutting_down", detail: "server is shutting down"})
+		return
+	}
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.log.ErrorContext(r.Context(), "readiness check failed", "error", err)
+		s.writeError(w, r, &problemError{status: http.StatusServiceUnavailable, code: "not_ready", detail: "database unavailable"})
+		return
+	}
+	encode(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,38 @@
+// Package http serves roster's API: the tutorial's form routes and the JSON
+// API under /v1. It adapts account.Service and db.Store to HTTP; every route
+// is listed in routes.go.
+package http
+
+import (
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/go-chi/chi/v5"
+
+	"roster/account"
+	"roster/db"
+)
+
+// Server is roster's HTTP handler.
+type Server struct {
+	accounts *account.Service
+	store    *db.Store
+	log      *slog.Logger
+	router   chi.Router
+	draining atomic.Bool
+}
+
+// NewServer returns the handler for every route, serving accounts.
+func NewServer(accounts *account.Service, log *slog.Logger) *Server {
+	s := &Server{accounts: accounts, store: accounts.Store, log: log}
+	s.router = s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// Drain makes /readyz answer 503, so a load balancer stops sending traffic
+// before shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }

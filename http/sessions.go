@@ -1,0 +1,45 @@
+package http
+
+import (
+	"net/http"
+	"time"
+
+	"roster/account"
+)
+
+type sessionCreateRequest struct {
+	// Username is the account's username or its email address.
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type sessionResponse struct {
+	Token     string       `json:"token"`
+	ExpiresAt time.Time    `json:"expires_at"`
+	User      userResponse `json:"user"`
+}
+
+// handleSessionCreate logs in: 201 with a new token, or one generic 401.
+func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[sessionCreateRequest](w, r, authBodyLimit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	token, session, user, err := s.accounts.Login(r.Context(), req.Username, req.Password,
+		account.ClientInfo{UserAgent: r.UserAgent(), IP: clientIP(r)})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	encode(w, http.StatusCreated, sessionResponse{Token: token, ExpiresAt: session.ExpiresAt, User: newUserResponse(user)})
+}
+
+// handleSessionDeleteCurrent logs out the session making the request.
+func (s *Server) handleSessionDeleteCurrent(w http.ResponseWriter, r *http.Request) {
+	if err := s.accounts.Logout(r.Context(), auth(r).session); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,123 @@
+package http
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+
+	"roster/account"
+)
+
+// The tutorial's routes answer in plain text: "ok", "[[<id>]]" or "[]" on
+// success, and a one-line reason with a 4xx status otherwise.
+
+// handleTutorialAdd creates a user from form fields user, email (optional)
+// and pass.
+func (s *Server) handleTutorialAdd(w http.ResponseWriter, r *http.Request) {
+	form, err := readForm(w, r, "user", "email", "pass")
+	if err != nil {
+		s.writeTextError(w, r, err)
+		return
+	}
+	if form.Get("user") == "" || form.Get("pass") == "" {
+		s.writeTextError(w, r, badRequest("form fields user and pass are required"))
+		return
+	}
+	_, err = s.accounts.CreateUser(r.Context(), account.NewUser{
+		Username: form.Get("user"), Email: form.Get("email"), Password: form.Get("pass"),
+	})
+	if err != nil {
+		s.writeTextError(w, r, err)
+		return
+	}
+	writeText(w, http.StatusOK, "ok")
+}
+
+// handleTutorialLogin checks form fields user and pass: [[<id>]] when they
+// match an account, [] when not.
+func (s *Server) handleTutorialLogin(w http.ResponseWriter, r *http.Request) {
+	form, err := readForm(w, r, "user", "pass")
+	if err != nil {
+		s.writeTextError(w, r, err)
+		return
+	}
+	if form.Get("user") == "" || form.Get("pass") == "" {
+		s.writeTextError(w, r, badRequest("form fields user and pass are required"))
+		return
+	}
+	user, err := s.accounts.CheckPassword(r.Context(), form.Get("user"), form.Get("pass"))
+	if errors.Is(err, account.ErrBadCredentials) {
+		writeText(w, http.StatusOK, "[]")
+		return
+	}
+	if err != nil {
+		s.writeTextError(w, r, err)
+		return
+	}
+	writeText(w, http.StatusOK, fmt.Sprintf("[[%d]]", user.ID))
+}
+
+// readForm parses a urlencoded or multipart form of at most authBodyLimit
+// bytes. Fields outside allowed, and fields given twice, are refused.
+func readForm(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Values, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data") {
+		return nil, &problemError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			detail: "Content-Type must be application/x-www-form-urlencoded or multipart/form-data"}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, authBodyLimit)
+	if mt == "multipart/form-data" {
+		err = r.ParseMultipartForm(authBodyLimit)
+	} else {
+		err = r.ParseForm()
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, badRequest("malformed form body")
+	}
+	if r.MultipartForm != nil && len(r.MultipartForm.File) > 0 {
+		return nil, badRequest("file uploads are not accepted")
+	}
+	for name, values := range r.PostForm {
+		if !contains(allowed, name) {
+			return nil, badRequest(fmt.Sprintf("unknown form field %q", name))
+		}
+		if len(values) > 1 {
+			return nil, badRequest(fmt.Sprintf("form field %q given more than once", name))
+		}
+	}
+	return r.PostForm, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func writeText(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, body)
+}
+
+// writeTextError answers a form route with the problem's status and its
+// detail on one line.
+func (s *Server) writeTextError(w http.ResponseWriter, r *http.Request, err error) {
+	p, header := problemFor(err)
+	if p.Status == http.StatusInternalServerError {
+		s.logFailure(r, err)
+	}
+	for k, v := range header {
+		w.Header()[k] = v
+	}
+	writeText(w, p.Status, p.Detail)
+}
