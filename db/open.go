@@ -39,6 +39,7 @@ type Store struct {
 
 	reader *sql.DB
 	writer *sql.DB
+	path   string
 }
 
 // Open opens (creating if needed) the database at path, checks the SQLite
@@ -57,7 +58,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	s := &Store{writer: writer, Write: New(writer)}
+	s := &Store{writer: writer, Write: New(writer), path: path}
 	if err := s.init(ctx); err != nil {
 		writer.Close()
 		return nil, err
@@ -142,6 +143,9 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) error {
 func (s *Store) Ping(ctx context.Context) error {
 	return errors.Join(s.writer.PingContext(ctx), s.reader.PingContext(ctx))
 }
+
+// Path is the database file's path as given to Open.
+func (s *Store) Path() string { return s.path }
 
 // Pools returns the writer and reader pools, for statistics and tests that
 // inspect per-connection settings.

@@ -82,24 +82,35 @@ func problemFor(err error) (p Problem, header http.Header) {
 	return p, header
 }
 
-// writeError answers with the problem for err. A 500 is logged with its cause;
-// the client sees only a generic detail. A request whose client has gone away
-// gets no answer worth logging.
+// writeError answers with the problem for err as problem+json.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := s.prepareError(w, r, err); ok {
+		writeJSON(w, p.Status, "application/problem+json", p)
+	}
+}
+
+// writeTextError answers a tutorial form route with the problem's status and
+// its detail on one line.
+func (s *Server) writeTextError(w http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := s.prepareError(w, r, err); ok {
+		writeText(w, p.Status, p.Detail)
+	}
+}
+
+// prepareError maps err, logs a 500 with its cause (the client sees only a
+// generic detail) and sets the problem's headers. ok is false when the client
+// has gone away and no answer is worth writing.
+func (s *Server) prepareError(w http.ResponseWriter, r *http.Request, err error) (p Problem, ok bool) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		return
+		return p, false
 	}
 	p, header := problemFor(err)
 	if p.Status == http.StatusInternalServerError {
-		s.logFailure(r, err)
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("error", err))
 	}
 	for k, v := range header {
 		w.Header()[k] = v
 	}
-	writeJSON(w, p.Status, "application/problem+json", p)
-}
-
-func (s *Server) logFailure(r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-		slog.String("path", r.URL.Path), slog.Any("error", err))
+	return p, true
 }

@@ -108,16 +108,3 @@ func writeText(w http.ResponseWriter, status int, body string) {
 	w.WriteHeader(status)
 	fmt.Fprintln(w, body)
 }
-
-// writeTextError answers a form route with the problem's status and its
-// detail on one line.
-func (s *Server) writeTextError(w http.ResponseWriter, r *http.Request, err error) {
-	p, header := problemFor(err)
-	if p.Status == http.StatusInternalServerError {
-		s.logFailure(r, err)
-	}
-	for k, v := range header {
-		w.Header()[k] = v
-	}
-	writeText(w, p.Status, p.Detail)
-}

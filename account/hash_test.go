@@ -1,0 +1,165 @@
+package account_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"roster/account"
+	"roster/account/accounttest"
+)
+
+func TestHashFormatAndVerify(t *testing.T) {
+	t.Parallel()
+	h, err := account.NewHasher(account.DefaultParams, 2, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	hash, err := h.Hash(ctx, goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phc := regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
+	if !phc.MatchString(hash) {
+		t.Fatalf("Hash = %q, want an OWASP-parameter argon2id PHC string with 16-byte salt and 32-byte key", hash)
+	}
+	if ok, rehash, err := h.Verify(ctx, hash, goodPassword); !ok || rehash || err != nil {
+		t.Errorf("Verify(right password) = %v, %v, %v; want true, false, nil", ok, rehash, err)
+	}
+	if ok, _, err := h.Verify(ctx, hash, goodPassword+"!"); ok || err != nil {
+		t.Errorf("Verify(wrong password) = %v, %v; want false, nil", ok, err)
+	}
+	again, _ := h.Hash(ctx, goodPassword)
+	if again == hash {
+		t.Error("two hashes of one password are equal; salts must differ")
+	}
+}
+
+const goodPassword = "correct horse battery staple"
+
+func TestVerifyOlderArgonParamsAsksRehash(t *testing.T) {
+	t.Parallel()
+	old, _ := account.NewHasher(accounttest.CheapParams, 1, time.Second)
+	current, _ := account.NewHasher(account.DefaultParams, 1, time.Second)
+	hash, _ := old.Hash(context.Background(), goodPassword)
+	ok, rehash, err := current.Verify(context.Background(), hash, goodPassword)
+	if !ok || !rehash || err != nil {
+		t.Errorf("Verify(old params) = %v, %v, %v; want true, true, nil", ok, rehash, err)
+	}
+}
+
+func TestVerifyBcrypt(t *testing.T) {
+	t.Parallel()
+	h, _ := account.NewHasher(accounttest.CheapParams, 1, time.Second)
+	b, err := bcrypt.GenerateFromPassword([]byte(goodPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{"$2a$", "$2b$", "$2y$"} {
+		hash := prefix + string(b[4:])
+		ok, rehash, err := h.Verify(context.Background(), hash, goodPassword)
+		if !ok || !rehash || err != nil {
+			t.Errorf("Verify(%s…) = %v, %v, %v; want true, true (bcrypt is always upgraded), nil", prefix, ok, rehash, err)
+		}
+		if ok, _, _ := h.Verify(context.Background(), hash, "wrong password here"); ok {
+			t.Errorf("Verify(%s…, wrong password) = true", prefix)
+		}
+	}
+}
+
+func TestParsePHCRefusesAbsurdParamsWithoutAllocating(t *testing.T) {
+	t.Parallel()
+	salt, key := "c2FsdHNhbHRzYWx0c2FsdA", "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U"
+	bad := []string{
+		"$argon2id$v=19$m=1048577,t=2,p=1$" + salt + "$" + key, // > 1 GiB
+		"$argon2id$v=19$m=4294967295,t=2,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=19456,t=21,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=19456,t=0,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=19456,t=2,p=0$" + salt + "$" + key,
+		"$argon2id$v=19$m=19456,t=2,p=255$" + salt + "$" + key,
+		"$argon2id$v=19$m=19456,t=2$" + salt + "$" + key,
+		"$argon2id$v=19$t=2,m=19456,p=1$" + salt + "$" + key,
+		"$argon2id$v=18$m=19456,t=2,p=1$" + salt + "$" + key,
+		"$argon2i$v=19$m=19456,t=2,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=19456,t=2,p=1$" + salt + "$" + strings.Repeat("A", 1<<20),
+		"$argon2id$v=19$m=19456,t=2,p=1$!!!$" + key,
+		"$2b$31$" + strings.Repeat("a", 53), // bcrypt cost 31
+		"plain",
+		"",
+	}
+	h, _ := account.NewHasher(account.DefaultParams, 1, time.Second)
+	for _, s := range bad {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ok, _, err := h.Verify(context.Background(), s, goodPassword)
+		runtime.ReadMemStats(&after)
+		if ok || !errors.Is(err, account.ErrMalformedHash) {
+			t.Errorf("Verify(%.60q) = %v, %v; want false, ErrMalformedHash", s, ok, err)
+		}
+		// Other tests run in parallel, so allow slack; a refused 1 GiB hash
+		// would allocate far more than this.
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+			t.Errorf("Verify(%.60q) allocated %d bytes, want it refused before allocating", s, grew)
+		}
+	}
+}
+
+func TestHasherLimiterBoundsWait(t *testing.T) {
+	t.Parallel()
+	// One slot and a 20 ms wait: while a slow verify holds the slot, a second
+	// caller gives up with ErrHashBusy instead of queueing without bound.
+	slow := account.Params{Memory: 64 << 10, Time: 20, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h, err := account.NewHasher(slow, 1, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	started := make(chan struct{})
+	wg.Go(func() {
+		close(started)
+		h.Hash(context.Background(), goodPassword)
+	})
+	<-started
+	busy := false
+	for range 50 {
+		if _, err := h.Hash(context.Background(), goodPassword); errors.Is(err, account.ErrHashBusy) {
+			busy = true
+			break
+		}
+	}
+	wg.Wait()
+	if !busy {
+		t.Error("no ErrHashBusy while the only slot was held")
+	}
+}
+
+func TestTokens(t *testing.T) {
+	t.Parallel()
+	tok, hash := account.NewToken()
+	if !strings.HasPrefix(tok, account.TokenPrefix) || len(tok) != len(account.TokenPrefix)+43 {
+		t.Fatalf("NewToken = %q, want rst_ and 43 base64url characters", tok)
+	}
+	if !account.ValidToken(tok) {
+		t.Errorf("ValidToken(%q) = false", tok)
+	}
+	if got := account.HashToken(tok); string(got) != string(hash) || len(hash) != 32 {
+		t.Errorf("HashToken differs from NewToken's hash or is not SHA-256")
+	}
+	other, _ := account.NewToken()
+	if other == tok {
+		t.Error("two tokens are equal")
+	}
+	for _, bad := range []string{"", "rst_", tok[:len(tok)-1], "xyz_" + tok[4:], tok + "A", strings.Replace(tok, tok[10:11], "*", 1)} {
+		if account.ValidToken(bad) {
+			t.Errorf("ValidToken(%q) = true", bad)
+		}
+	}
+}

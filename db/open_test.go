@@ -1,0 +1,90 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"roster/db"
+	"roster/db/dbtest"
+)
+
+// TestPragmasOnEveryConnection holds every connection of both pools open at
+// once, so each reports its own settings rather than one reused connection's.
+func TestPragmasOnEveryConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := dbtest.Open(t)
+	writer, reader := store.Pools()
+	for name, pool := range map[string]*sql.DB{"writer": writer, "reader": reader} {
+		n := pool.Stats().MaxOpenConnections
+		if name == "writer" && n != 1 {
+			t.Errorf("writer pool allows %d connections, want 1", n)
+		}
+		var conns []*sql.Conn
+		for range n {
+			c, err := pool.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		for i, c := range conns {
+			var fk, sync int
+			var mode string
+			if err := c.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+				t.Fatal(err)
+			}
+			c.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+			c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync)
+			if fk != 1 || mode != "wal" || sync != 2 {
+				t.Errorf("%s connection %d: foreign_keys=%d journal_mode=%s synchronous=%d; want 1, wal, 2", name, i, fk, mode, sync)
+			}
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+func TestReaderPoolIsReadOnly(t *testing.T) {
+	t.Parallel()
+	_, reader := dbtest.Open(t).Pools()
+	if _, err := reader.Exec("CREATE TABLE sneaky (x)"); err == nil {
+		t.Error("the reader pool accepted a write")
+	}
+}
+
+func TestOpenIsIdempotentAndMigrates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	for range 2 {
+		store, err := db.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Read.CountUsers(ctx); err != nil {
+			t.Fatalf("users table missing after Open: %v", err)
+		}
+		store.Close()
+	}
+}
+
+func TestUniqueAndForeignKeyErrorsMapByCode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := dbtest.Open(t)
+	p := db.CreateUserParams{Username: "a", UsernameKey: "a", PasswordHash: "x"}
+	if _, err := store.Write.CreateUser(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Write.CreateUser(ctx, p); !db.IsUniqueViolation(err) {
+		t.Errorf("duplicate username_key: err = %v, want a unique violation", err)
+	}
+	err := store.Write.CreateSession(ctx, db.CreateSessionParams{TokenHash: []byte("h"), UserID: 999})
+	if !db.IsForeignKeyViolation(err) {
+		t.Errorf("session for a missing user: err = %v, want a foreign key violation", err)
+	}
+}
