@@ -20,7 +20,7 @@ func TestSessionCreate(t *testing.T) {
 			t.Errorf("session = %+v, want an rst_ token for %+v", s, u)
 		}
 		exp, err := time.Parse(time.RFC3339, s.ExpiresAt)
-		if err != nil || exp.Sub(time.Now()) < 29*24*time.Hour || exp.Sub(time.Now()) > 31*24*time.Hour {
+		if err != nil || time.Until(exp) < 29*24*time.Hour || time.Until(exp) > 31*24*time.Hour {
 			t.Errorf("expires_at = %q, want about 30 days from now", s.ExpiresAt)
 		}
 	}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is an io.Writer safe for the server's goroutines and the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// startServe runs `roster serve` on a loopback port 0 and returns its base
+// URL once /readyz answers 200, and a function that stops it and returns run's error.
+func startServe(t *testing.T, args []string, vars map[string]string) (baseURL string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	args = append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)
+	go func() { done <- run(ctx, args, env(vars), strings.NewReader(""), io.Discard, &stderr) }()
+
+	deadline := time.Now().Add(30 * time.Second)
+	for baseURL == "" {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server did not log its address; stderr:\n%s", stderr.String())
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("run returned early: %v; stderr:\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			var entry struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "listening" {
+				baseURL = "http://" + entry.Addr
+			}
+		}
+	}
+	for {
+		res, err := http.Get(baseURL + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz never answered 200: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
+	t.Cleanup(func() { stop() })
+	return baseURL, stop
+}
+
+func TestServeTutorialRoundTripAndShutdown(t *testing.T) {
+	t.Parallel()
+	dbPath := filepath.Join(t.TempDir(), "roster.db")
+	// The database comes from the environment; flags override env.
+	base, stop := startServe(t, []string{"-min-password-length", "8"}, map[string]string{"ROSTER_DB": dbPath})
+
+	res, err := http.PostForm(base+"/add", url.Values{"user": {"sam"}, "pass": {"eight ch"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "ok\n" {
+		t.Fatalf("POST /add: %d %q, want 200 ok (min length 8 from the flag)", res.StatusCode, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run after cancel = %v, want nil", err)
+	}
+
+	// The user survives a restart on the same file.
+	base, _ = startServe(t, nil, map[string]string{"ROSTER_DB": dbPath})
+	res, err = http.PostForm(base+"/login", url.Values{"user": {"sam"}, "pass": {"eight ch"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(body) != "[[1]]\n" {
+		t.Fatalf("POST /login after restart = %q, want [[1]]", body)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"unknown command", []string{"frobnicate"}, nil},
+		{"unknown flag", []string{"serve", "-nope"}, nil},
+		{"bad flag value", []string{"serve", "-hash-concurrency", "many"}, nil},
+		{"bad env value", []string{"serve"}, map[string]string{"ROSTER_SESSION_TTL": "forever"}},
+		{"password minimum below floor", []string{"serve", "-min-password-length", "7", "-db", filepath.Join(dir, "a.db")}, nil},
+		{"extra argument", []string{"migrate", "-db", filepath.Join(dir, "b.db"), "extra"}, nil},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		err := run(context.Background(), tt.args, env(tt.env), nil, io.Discard, &stderr)
+		if !errors.As(err, new(usageError)) {
+			t.Errorf("%s: run(%q) = %v, want a usage error (exit 2)", tt.name, tt.args, err)
+		}
+	}
+}
+
+func TestServeHelpListsFlagsWithEnv(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"serve", "-h"}, env(nil), nil, io.Discard, &stderr)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("serve -h = %v, want flag.ErrHelp", err)
+	}
+	for _, s := range []string{"-addr", "ROSTER_ADDR", `":8080"`, "-db", "ROSTER_DB", `"roster.db"`, "ROSTER_MIN_PASSWORD_LENGTH"} {
+		if !strings.Contains(stderr.String(), s) {
+			t.Errorf("serve -h output lacks %q:\n%s", s, stderr.String())
+		}
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "m.db")
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "-db", path}, env(nil), nil, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "migrations applied") {
+		t.Errorf("migrate printed %q", stdout.String())
+	}
+}
