@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"roster/account"
 )
@@ -22,6 +23,16 @@ type Problem struct {
 	Detail string       `json:"detail,omitempty"`
 	Code   string       `json:"code"`
 	Errors []FieldError `json:"errors,omitempty"`
+	// RetryAfter is the Retry-After header of a 429 or 503, as the Client read it.
+	RetryAfter time.Duration `json:"-"`
+}
+
+// Error makes a Problem an error, as the Client returns it.
+func (p *Problem) Error() string {
+	if p.Detail != "" {
+		return p.Detail
+	}
+	return p.Title
 }
 
 // FieldError names one refused input field.

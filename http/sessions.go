@@ -7,21 +7,23 @@ import (
 	"roster/account"
 )
 
-type sessionCreateRequest struct {
+// LoginRequest is the body of POST /v1/sessions.
+type LoginRequest struct {
 	// Username is the account's username or its email address.
 	Username string `json:"username"`
 	Password string `json:"password"`
 }
 
-type sessionResponse struct {
-	Token     string       `json:"token"`
-	ExpiresAt time.Time    `json:"expires_at"`
-	User      userResponse `json:"user"`
+// Session is a new login: the token is shown this once.
+type Session struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      User      `json:"user"`
 }
 
 // handleSessionCreate logs in: 201 with a new token, or one generic 401.
 func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[sessionCreateRequest](w, r, authBodyLimit)
+	req, err := decode[LoginRequest](w, r, authBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -32,7 +34,7 @@ func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	encode(w, http.StatusCreated, sessionResponse{Token: token, ExpiresAt: session.ExpiresAt, User: newUserResponse(user)})
+	encode(w, http.StatusCreated, Session{Token: token, ExpiresAt: session.ExpiresAt, User: newUser(user)})
 }
 
 // handleSessionDeleteCurrent logs out the session making the request.

@@ -8,20 +8,25 @@ import (
 	"roster/db"
 )
 
-// userResponse is a user on the wire. The password hash never leaves db/.
-type userResponse struct {
+// User is a user on the wire. The password hash never leaves db/.
+type User struct {
 	ID        int64     `json:"id"`
 	Username  string    `json:"username"`
-	Email     *string   `json:"email,omitempty"`
+	Email     string    `json:"email,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-func newUserResponse(u db.User) userResponse {
-	return userResponse{ID: u.ID, Username: u.Username, Email: u.Email, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+func newUser(u db.User) User {
+	user := User{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	if u.Email != nil {
+		user.Email = *u.Email
+	}
+	return user
 }
 
-type userCreateRequest struct {
+// SignupRequest is the body of POST /v1/users. Email is optional.
+type SignupRequest struct {
 	Username string `json:"username"`
 	Email    string `json:"email"`
 	Password string `json:"password"`
@@ -29,7 +34,7 @@ type userCreateRequest struct {
 
 // handleUserCreate signs up a new account: 201 with the user.
 func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[userCreateRequest](w, r, authBodyLimit)
+	req, err := decode[SignupRequest](w, r, authBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -39,10 +44,10 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	encode(w, http.StatusCreated, newUserResponse(user))
+	encode(w, http.StatusCreated, newUser(user))
 }
 
 // handleMe returns the account behind the session.
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	encode(w, http.StatusOK, newUserResponse(auth(r).user))
+	encode(w, http.StatusOK, newUser(auth(r).user))
 }

@@ -1,0 +1,121 @@
+package http_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"roster/account"
+	"roster/db"
+	rosterhttp "roster/http"
+)
+
+func TestClientFlow(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ctx := context.Background()
+	c := rosterhttp.NewClient(ts.URL, ts.Client())
+
+	u, err := c.Signup(ctx, rosterhttp.SignupRequest{Username: "uma", Email: "uma@example.com", Password: goodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Username != "uma" || u.Email != "uma@example.com" || u.ID == 0 {
+		t.Errorf("Signup = %+v", u)
+	}
+
+	_, err = c.Signup(ctx, rosterhttp.SignupRequest{Username: "UMA", Password: goodPassword})
+	var p *rosterhttp.Problem
+	if !errors.Is(err, rosterhttp.ErrConflict) || !errors.As(err, &p) || p.Code != "username_taken" {
+		t.Errorf("duplicate Signup = %v, want ErrConflict with code username_taken", err)
+	}
+	_, err = c.Signup(ctx, rosterhttp.SignupRequest{Username: "val", Password: "short"})
+	if !errors.Is(err, rosterhttp.ErrValidation) || !errors.As(err, &p) || len(p.Errors) != 1 || p.Errors[0].Field != "password" {
+		t.Errorf("short-password Signup = %v, want ErrValidation naming the password field", err)
+	}
+
+	if _, err := c.Me(ctx); !errors.Is(err, rosterhttp.ErrUnauthorized) {
+		t.Errorf("Me before Login = %v, want ErrUnauthorized", err)
+	}
+	if _, err := c.Login(ctx, "uma", "wrong password, long enough"); !errors.Is(err, rosterhttp.ErrUnauthorized) {
+		t.Errorf("Login(wrong) = %v, want ErrUnauthorized", err)
+	}
+	s, err := c.Login(ctx, "uma@example.com", goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Token() != s.Token || s.User != u {
+		t.Errorf("Login kept token %q, session %+v", c.Token(), s)
+	}
+	me, err := c.Me(ctx)
+	if err != nil || me != u {
+		t.Errorf("Me = %+v, %v; want %+v", me, err, u)
+	}
+	if err := c.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c.Token() != "" {
+		t.Error("Logout kept the token")
+	}
+	c.SetToken(s.Token)
+	if _, err := c.Me(ctx); !errors.Is(err, rosterhttp.ErrUnauthorized) {
+		t.Errorf("Me with a logged-out token = %v, want ErrUnauthorized", err)
+	}
+}
+
+func TestClientThrottledCarriesRetryAfter(t *testing.T) {
+	t.Parallel()
+	// The client's reading of a 429 from any server, including one that does
+	// not answer problem+json (a proxy, say).
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "7")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	_, err := rosterhttp.NewClient(srv.URL, srv.Client()).Me(context.Background())
+	var p *rosterhttp.Problem
+	if !errors.Is(err, rosterhttp.ErrThrottled) || !errors.As(err, &p) || p.RetryAfter != 7*time.Second || p.Detail != "slow down" {
+		t.Errorf("Me from a throttling server = %#v, want ErrThrottled with RetryAfter 7s", err)
+	}
+}
+
+// ExampleClient signs up, logs in and reads the account back.
+func ExampleClient() {
+	dir, _ := os.MkdirTemp("", "roster-example")
+	defer os.RemoveAll(dir)
+	store, _ := db.Open(context.Background(), filepath.Join(dir, "roster.db"))
+	defer store.Close()
+	hasher, _ := account.NewHasher(account.DefaultParams, 2, 2*time.Second)
+	policy, _ := account.NewPolicy(account.DefaultMinPasswordLen)
+	accounts := &account.Service{Store: store, Hasher: hasher, Policy: policy,
+		SessionTTL: account.DefaultSessionTTL, IdleTTL: account.DefaultIdleTTL, Now: time.Now}
+	srv := httptest.NewServer(rosterhttp.NewServer(accounts, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+
+	ctx := context.Background()
+	c := rosterhttp.NewClient(srv.URL, nil)
+	if _, err := c.Signup(ctx, rosterhttp.SignupRequest{Username: "ada", Password: "correct horse battery staple"}); err != nil {
+		fmt.Println("signup:", err)
+		return
+	}
+	_, err := c.Signup(ctx, rosterhttp.SignupRequest{Username: "Ada", Password: "correct horse battery staple"})
+	fmt.Println("again:", errors.Is(err, rosterhttp.ErrConflict), err)
+
+	if _, err := c.Login(ctx, "ada", "correct horse battery staple"); err != nil {
+		fmt.Println("login:", err)
+		return
+	}
+	me, _ := c.Me(ctx)
+	fmt.Println("me:", me.Username)
+	// Output:
+	// again: true username is already taken
+	// me: ada
+}
