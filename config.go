@@ -19,23 +19,37 @@ func envName(flagName string) string {
 }
 
 // parseFlags parses args, then fills every flag not given on the command line
-// from its environment variable. Errors are usage errors (exit status 2).
-func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) error {
+// from its environment variable. Flags may come before, between or after the
+// positional arguments, which must be exactly the ones named. Errors are usage
+// errors (exit status 2).
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer, positional ...string) ([]string, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: roster %s [flags]\n\nflags (each also read from ROSTER_<FLAG>):\n", fs.Name())
+		fmt.Fprintf(stderr, "usage: roster %s [flags] %s\n\nflags (each also read from ROSTER_<FLAG>):\n",
+			fs.Name(), strings.ToUpper(strings.Join(positional, " ")))
 		fs.VisitAll(func(f *flag.Flag) {
 			fmt.Fprintf(stderr, "  -%s (env %s, default %q)\n    \t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
 		})
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var args2 []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
 		}
-		return usageError{err.Error()}
+		if fs.NArg() == 0 {
+			break
+		}
+		args2 = append(args2, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if len(args2) > len(positional) {
+		return nil, usageError{fmt.Sprintf("unexpected argument %q", args2[len(positional)])}
+	}
+	if len(args2) < len(positional) {
+		return nil, usageError{fmt.Sprintf("missing %s (see roster %s -h)", strings.ToUpper(positional[len(args2)]), fs.Name())}
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -48,9 +62,9 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, std
 		}
 	})
 	if len(errs) > 0 {
-		return usageError{errors.Join(errs...).Error()}
+		return nil, usageError{errors.Join(errs...).Error()}
 	}
-	return nil
+	return args2, nil
 }
 
 // dbConfig is the database location, shared by every command that opens it.

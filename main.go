@@ -40,6 +40,12 @@ commands:
   serve     run the HTTP service (the default)
   migrate   apply database migrations and exit
 
+client commands (talk to a running server):
+  signup    create an account: roster signup [-server URL] [-email E] NAME
+  login     log in and keep the session token: roster login [-server URL] NAME
+  me        show the logged-in account
+  logout    end the session and forget the token
+
 Run "roster COMMAND -h" for a command's flags. Every flag can also be set
 through the environment as ROSTER_<FLAG>, for example ROSTER_ADDR.
 `
@@ -55,6 +61,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdServe(ctx, args, getenv, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args, getenv, stdout, stderr)
+	case "signup":
+		return cmdSignup(ctx, args, getenv, stdin, stdout, stderr)
+	case "login":
+		return cmdLogin(ctx, args, getenv, stdin, stdout, stderr)
+	case "me":
+		return cmdMe(ctx, args, getenv, stdout, stderr)
+	case "logout":
+		return cmdLogout(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

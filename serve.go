@@ -30,7 +30,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 20*time.Second, "longest wait for in-flight requests at shutdown")
 	cfg.db.register(fs)
 	cfg.account.register(fs)
-	if err := parseFlags(fs, args, getenv, stderr); err != nil {
+	if _, err := parseFlags(fs, args, getenv, stderr); err != nil {
 		return err
 	}
 	if err := cfg.account.validate(); err != nil {
@@ -105,7 +105,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	var cfg dbConfig
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	cfg.register(fs)
-	if err := parseFlags(fs, args, getenv, stderr); err != nil {
+	if _, err := parseFlags(fs, args, getenv, stderr); err != nil {
 		return err
 	}
 	store, err := db.Open(ctx, cfg.path)
