@@ -1,0 +1,455 @@
+// Command bench is roster's load harness. It builds the roster binary, starts
+// it on loopback with a fresh database of seeded users, drives HTTP load with
+// wrk, and measures two references in the same run: a bare net/http handler
+// (the HTTP stack's ceiling on this machine) and the hashing ceiling
+// (GOMAXPROCS / the time of one argon2id hash). It prints a Markdown table.
+//
+//	go run ./bench                  # the table on stdout
+//	go run ./bench -readme          # and into README.md's Performance section
+//
+// It needs wrk (Debian: apt-get install wrk).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"roster/account"
+	"roster/db"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	duration    time.Duration
+	connections int
+	flood       int
+	users       int
+	million     bool
+	readme      bool
+	bare        string
+}
+
+func run() error {
+	var cfg config
+	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of each wrk run")
+	flag.IntVar(&cfg.connections, "connections", 32, "wrk connections for the main scenarios")
+	flag.IntVar(&cfg.flood, "flood-connections", 64, "wrk connections for the login flood")
+	flag.IntVar(&cfg.users, "users", 1000, "users seeded before the load")
+	flag.BoolVar(&cfg.million, "million", false, "also compare GET /v1/me and login with 1,000,000 users")
+	flag.BoolVar(&cfg.readme, "readme", false, "write the table into README.md between the Performance markers")
+	flag.StringVar(&cfg.bare, "serve-bare", "", "internal: serve the bare reference handler on this address")
+	flag.Parse()
+	if cfg.bare != "" {
+		return serveBare(cfg.bare)
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return errors.New("wrk not found: install it with `apt-get install wrk` (Debian) and run again")
+	}
+
+	dir, err := os.MkdirTemp("", "roster-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	binary := filepath.Join(dir, "roster")
+	if out, err := exec.Command("go", "build", "-o", binary, "roster").CombinedOutput(); err != nil {
+		return fmt.Errorf("build roster: %v\n%s", err, out)
+	}
+	script, err := filepath.Abs(filepath.Join("bench", "load.lua"))
+	if err != nil {
+		return err
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bare, err := startProcess(self, "-serve-bare", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+
+	hashTime := medianHashTime(15)
+	ceiling := float64(runtime.GOMAXPROCS(0)) / hashTime.Seconds()
+
+	var rows []row
+	bareRes, err := wrk(cfg, script, bare, cfg.connections, "GET", "/", "", "", "")
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{name: "bare net/http handler, GET (reference)", conns: cfg.connections, res: bareRes})
+
+	rosterRows, err := measureRoster(cfg, dir, binary, script, cfg.users, bareRes.rps(), ceiling)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, rosterRows...)
+	if cfg.million {
+		big, err := measureScale(cfg, dir, binary, script, 1_000_000)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, big...)
+	}
+
+	table := render(cfg, rows, hashTime, ceiling)
+	fmt.Print(table)
+	if cfg.readme {
+		return updateReadme("README.md", table)
+	}
+	return nil
+}
+
+// row is one line of the results table.
+type row struct {
+	name  string
+	conns int
+	res   result
+	rss   int64 // peak RSS of the roster process during the run, bytes
+	ratio string
+}
+
+func measureRoster(cfg config, dir, binary, script string, users int, bareRPS, ceiling float64) ([]row, error) {
+	srv, token, err := startRoster(dir, binary, users)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+
+	type scenario struct {
+		name, method, path, body, ctype, auth string
+		conns                                 int
+		ref                                   func(result) string
+	}
+	ofBare := func(r result) string { return fmt.Sprintf("%.0f%% of bare", 100*r.rps()/bareRPS) }
+	ofHash := func(r result) string { return fmt.Sprintf("%.0f%% of hashing ceiling", 100*r.rps()/ceiling) }
+	const loginBody = `{"username":"bench{u}","password":"` + benchPassword + `"}`
+	scenarios := []scenario{
+		{"GET /v1/me (valid token)", "GET", "/v1/me", "", "", "Bearer " + token, cfg.connections, ofBare},
+		{"POST /v1/sessions (login)", "POST", "/v1/sessions", loginBody, "application/json", "", cfg.connections, ofHash},
+		{"POST /v1/users (sign-up)", "POST", "/v1/users",
+			`{"username":"new{n}","password":"` + benchPassword + `"}`, "application/json", "", cfg.connections, ofHash},
+		{"POST /login (tutorial form)", "POST", "/login",
+			"user=bench{u}&pass=" + strings.ReplaceAll(benchPassword, " ", "+"), "application/x-www-form-urlencoded", "", cfg.connections, ofHash},
+		{"POST /v1/sessions login flood", "POST", "/v1/sessions", loginBody, "application/json", "", cfg.flood, ofHash},
+	}
+	var rows []row
+	for _, sc := range scenarios {
+		if err := srv.resetPeakRSS(); err != nil {
+			return nil, err
+		}
+		res, err := wrk(cfg, script, srv, sc.conns, sc.method, sc.path, sc.body, sc.ctype, sc.auth, strconv.Itoa(users))
+		if err != nil {
+			return nil, err
+		}
+		rss, err := srv.peakRSS()
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row{name: sc.name, conns: sc.conns, res: res, rss: rss, ratio: sc.ref(res)})
+	}
+	return rows, nil
+}
+
+// measureScale repeats GET /v1/me and login on a database of n users.
+func measureScale(cfg config, dir, binary, script string, n int) ([]row, error) {
+	srv, token, err := startRoster(dir, binary, n)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	me, err := wrk(cfg, script, srv, cfg.connections, "GET", "/v1/me", "", "", "Bearer "+token)
+	if err != nil {
+		return nil, err
+	}
+	login, err := wrk(cfg, script, srv, cfg.connections, "POST", "/v1/sessions",
+		`{"username":"bench{u}","password":"`+benchPassword+`"}`, "application/json", "", strconv.Itoa(n))
+	if err != nil {
+		return nil, err
+	}
+	label := fmt.Sprintf("%d users", n)
+	return []row{
+		{name: "GET /v1/me, " + label, conns: cfg.connections, res: me},
+		{name: "POST /v1/sessions, " + label, conns: cfg.connections, res: login},
+	}, nil
+}
+
+const benchPassword = "correct horse battery staple"
+
+// startRoster seeds a fresh database with users bench0…bench<n-1> sharing one
+// argon2id hash, starts roster on it and returns a session token for bench0.
+func startRoster(dir, binary string, n int) (*process, string, error) {
+	path := filepath.Join(dir, fmt.Sprintf("roster-%d.db", n))
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+	if err := seed(path, n); err != nil {
+		return nil, "", err
+	}
+	srv, err := startProcess(binary, "serve", "-addr", "127.0.0.1:0", "-db", path)
+	if err != nil {
+		return nil, "", err
+	}
+	body := `{"username":"bench0","password":"` + benchPassword + `"}`
+	res, err := http.Post(srv.url+"/v1/sessions", "application/json", strings.NewReader(body))
+	if err != nil {
+		srv.stop()
+		return nil, "", err
+	}
+	defer res.Body.Close()
+	var s struct{ Token string }
+	if err := json.NewDecoder(res.Body).Decode(&s); err != nil || s.Token == "" {
+		srv.stop()
+		return nil, "", fmt.Errorf("log in as bench0: status %d, %v", res.StatusCode, err)
+	}
+	return srv, s.Token, nil
+}
+
+func seed(path string, n int) error {
+	ctx := context.Background()
+	store, err := db.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	hasher, err := account.NewHasher(account.DefaultParams, 1, time.Minute)
+	if err != nil {
+		return err
+	}
+	hash, err := hasher.Hash(ctx, benchPassword)
+	if err != nil {
+		return err
+	}
+	now := db.Now(time.Now())
+	const batch = 10_000
+	for start := 0; start < n; start += batch {
+		err := store.Tx(ctx, func(q *db.Queries) error {
+			for i := start; i < min(start+batch, n); i++ {
+				name := "bench" + strconv.Itoa(i)
+				if _, err := q.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name,
+					PasswordHash: hash, CreatedAt: now}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// medianHashTime times n argon2id hashes with the service's parameters.
+func medianHashTime(n int) time.Duration {
+	h, _ := account.NewHasher(account.DefaultParams, 1, time.Minute)
+	times := make([]time.Duration, n)
+	for i := range times {
+		start := time.Now()
+		h.Hash(context.Background(), benchPassword)
+		times[i] = time.Since(start)
+	}
+	slices.Sort(times)
+	return times[n/2]
+}
+
+// result is what wrk reported for one run.
+type result struct {
+	Requests     int64            `json:"requests"`
+	DurationUS   int64            `json:"duration_us"`
+	P50US        int64            `json:"p50_us"`
+	P99US        int64            `json:"p99_us"`
+	SocketErrors int64            `json:"socket_errors"`
+	Statuses     map[string]int64 `json:"statuses"`
+}
+
+func (r result) rps() float64 { return float64(r.Requests) / (float64(r.DurationUS) / 1e6) }
+
+// count returns the answers whose status starts with the given digit.
+func (r result) count(class byte) int64 {
+	var n int64
+	for status, c := range r.Statuses {
+		if status[0] == class {
+			n += c
+		}
+	}
+	return n
+}
+
+func wrk(cfg config, script string, p *process, conns int, method, path, body, ctype, auth string, users ...string) (result, error) {
+	u := "1"
+	if len(users) > 0 {
+		u = users[0]
+	}
+	args := []string{"-t", "2", "-c", strconv.Itoa(conns), "-d", cfg.duration.String(), "--timeout", "10s",
+		"-s", script, p.url + path, "--", method, path, body, ctype, auth, u}
+	out, err := exec.Command("wrk", args...).CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk %s %s: %v\n%s", method, path, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "WRKJSON "); ok {
+			var r result
+			if err := json.Unmarshal([]byte(rest), &r); err != nil {
+				return result{}, fmt.Errorf("wrk output %q: %v", rest, err)
+			}
+			return r, nil
+		}
+	}
+	return result{}, fmt.Errorf("wrk printed no result:\n%s", out)
+}
+
+// process is a server the harness started and can measure.
+type process struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{}
+}
+
+// startProcess runs a server that logs a JSON line {"msg":"listening","addr":…}
+// (roster) or a line "listening ADDR" (the bare reference) and waits for it.
+func startProcess(name string, args ...string) (*process, error) {
+	cmd := exec.Command(name, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var entry struct{ Msg, Addr string }
+			line := sc.Text()
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "listening" {
+				addr <- entry.Addr
+			} else if a, ok := strings.CutPrefix(line, "listening "); ok {
+				addr <- a
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	go func() { cmd.Wait(); close(p.done) }()
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+		return p, nil
+	case <-p.done:
+		return nil, fmt.Errorf("%s exited before listening", name)
+	case <-time.After(2 * time.Minute):
+		p.stop()
+		return nil, fmt.Errorf("%s did not listen", name)
+	}
+}
+
+func (p *process) stop() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// resetPeakRSS restarts the kernel's peak-RSS count (VmHWM) for the process.
+func (p *process) resetPeakRSS() error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0)
+}
+
+// peakRSS reads VmHWM, the peak resident set since the last reset.
+func (p *process) peakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+// serveBare is the reference: net/http answering a JSON body the size of a
+// roster user, with nothing else in the way.
+func serveBare(addr string) error {
+	body := []byte(`{"id":1,"username":"bench0","email":"bench0@example.com","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}` + "\n")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "listening", ln.Addr())
+	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+}
+
+func render(cfg config, rows []row, hashTime time.Duration, ceiling float64) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs (GOMAXPROCS %d), wrk with 2 threads on the same machine, %s per run.\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), cfg.duration)
+	fmt.Fprintf(&b, "Hashing ceiling: GOMAXPROCS / one argon2id hash (m=19456 KiB, t=2, p=1; median %.1f ms) = %.0f hashes/s.\n\n",
+		float64(hashTime.Microseconds())/1000, ceiling)
+	fmt.Fprintln(&b, "| scenario | conns | requests/s | p50 | p99 | 2xx | 4xx | 5xx | socket errors | peak RSS | ratio |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	for _, r := range rows {
+		rss := "—"
+		if r.rss > 0 {
+			rss = fmt.Sprintf("%.0f MiB", float64(r.rss)/(1<<20))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %d | %d | %d | %d | %s | %s |\n", r.name, r.conns, r.res.rps(),
+			us(r.res.P50US), us(r.res.P99US), r.res.count('2'), r.res.count('4'), r.res.count('5'), r.res.SocketErrors, rss, r.ratio)
+	}
+	return b.String()
+}
+
+func us(v int64) string {
+	if v < 1000 {
+		return fmt.Sprintf("%d µs", v)
+	}
+	return fmt.Sprintf("%.1f ms", float64(v)/1000)
+}
+
+const (
+	beginMarker = "<!-- bench:begin -->"
+	endMarker   = "<!-- bench:end -->"
+)
+
+// updateReadme replaces the text between the Performance markers.
+func updateReadme(path, table string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s … %s section", path, beginMarker, endMarker)
+	}
+	s = s[:i+len(beginMarker)] + "\n" + table + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}
