@@ -29,6 +29,34 @@ func (e *ValidationError) Error() string {
 	return strings.Join(parts, "; ")
 }
 
+// fieldErrors gathers the field errors of several checks into one
+// ValidationError, so a client learns every refused field at once.
+type fieldErrors struct {
+	code   string
+	fields []FieldError
+}
+
+// add records err if it is a *ValidationError; other errors are ignored.
+func (f *fieldErrors) add(err error) {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		f.fields = append(f.fields, ve.Errors...)
+		f.code = ve.Code
+	}
+}
+
+// err is nil when nothing was refused. With several fields refused the code
+// is the generic "validation".
+func (f *fieldErrors) err() error {
+	switch len(f.fields) {
+	case 0:
+		return nil
+	case 1:
+		return &ValidationError{Code: f.code, Errors: f.fields}
+	}
+	return &ValidationError{Code: "validation", Errors: f.fields}
+}
+
 // invalid returns a ValidationError for one field.
 func invalid(code, field, message string) *ValidationError {
 	return &ValidationError{Code: code, Errors: []FieldError{{Field: field, Message: message}}}
@@ -49,4 +77,11 @@ var (
 	ErrUnauthenticated = errors.New("missing, unknown or expired session token")
 	// ErrHashBusy means no hashing slot freed up within the wait bound.
 	ErrHashBusy = errors.New("password hashing is at capacity")
+	// ErrNotFound means the account or session named does not exist (or, for
+	// a session, does not belong to the account asking).
+	ErrNotFound = errors.New("not found")
+	// ErrWrongPassword means a signed-in user's confirmation password was wrong.
+	ErrWrongPassword = errors.New("the current password is wrong")
+	// ErrLastAdmin refuses a change that would leave no active admin.
+	ErrLastAdmin = errors.New("the last active admin cannot be demoted, disabled or deleted")
 )

@@ -35,41 +35,45 @@ type NewUser struct {
 	Username string
 	Email    string
 	Password string
+	Role     string // RoleUser when empty
 }
 
-// CreateUser validates the input, hashes the password and stores the account.
-// It returns a *ValidationError listing every refused field, or a
-// *ConflictError naming the taken username or email.
-func (s *Service) CreateUser(ctx context.Context, in NewUser) (db.User, error) {
-	var fields []FieldError
-	var code string
-	collect := func(err error) {
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			fields = append(fields, ve.Errors...)
-			code = ve.Code
-		}
-	}
+// CreateUser validates the input, hashes the password and stores the account
+// with its audit record. It returns a *ValidationError listing every refused
+// field, or a *ConflictError naming the taken username or email.
+func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.User, error) {
+	var errs fieldErrors
 	usernameKey, err := Username(in.Username)
-	collect(err)
+	errs.add(err)
 	email, emailKey, err := Email(in.Email)
-	collect(err)
+	errs.add(err)
 	password, err := s.Policy.Check("password", in.Password, in.Username, email)
-	collect(err)
-	if len(fields) > 0 {
-		if len(fields) > 1 {
-			code = "validation"
-		}
-		return db.User{}, &ValidationError{Code: code, Errors: fields}
+	errs.add(err)
+	if in.Role == "" {
+		in.Role = RoleUser
+	}
+	if !ValidRole(in.Role) {
+		errs.add(invalid("validation", "role", "must be user or admin"))
+	}
+	if err := errs.err(); err != nil {
+		return db.User{}, err
 	}
 
 	hash, err := s.Hasher.Hash(ctx, password)
 	if err != nil {
 		return db.User{}, err
 	}
-	user, err := s.Store.Write.CreateUser(ctx, db.CreateUserParams{
-		Username: in.Username, UsernameKey: usernameKey, Email: email, EmailKey: emailKey,
-		PasswordHash: hash, CreatedAt: s.now(),
+	var user db.User
+	err = s.Store.Tx(ctx, func(q *db.Queries) error {
+		var err error
+		user, err = q.CreateUser(ctx, db.CreateUserParams{
+			Username: in.Username, UsernameKey: usernameKey, Email: email, EmailKey: emailKey,
+			PasswordHash: hash, Role: in.Role, CreatedAt: s.now(),
+		})
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, q, actor, user.ID, ActionUserCreate, "role="+user.Role)
 	})
 	if db.IsUniqueViolation(err) {
 		return db.User{}, s.conflict(ctx, usernameKey)
@@ -90,38 +94,60 @@ func (s *Service) conflict(ctx context.Context, usernameKey string) error {
 }
 
 // CheckPassword returns the account named by login (a username, or the
-// account's email) if password is right. Unknown accounts and wrong passwords
-// both give ErrBadCredentials after the same work: one verify with current
-// parameters. A match against an outdated hash is upgraded in place.
+// account's email) if password is right and the account is active. Unknown
+// accounts, wrong passwords and disabled accounts all give ErrBadCredentials
+// after the same work: one verify with current parameters. A match against
+// an outdated hash is upgraded in place.
 func (s *Service) CheckPassword(ctx context.Context, login, password string) (db.User, error) {
-	pw, err := NormalizePassword("password", password)
+	user, _, err := s.checkPassword(ctx, login, password)
 	if err != nil {
 		return db.User{}, err
+	}
+	return user, nil
+}
+
+// Reasons a login failed, kept in the audit log and never sent to the client.
+const (
+	reasonUnknownAccount = "unknown_account"
+	reasonWrongPassword  = "wrong_password"
+	reasonMalformedHash  = "malformed_hash"
+	reasonDisabled       = "disabled"
+)
+
+// checkPassword is CheckPassword that also says why credentials were
+// refused. On ErrBadCredentials, user is the account named by login, if any.
+func (s *Service) checkPassword(ctx context.Context, login, password string) (user db.User, reason string, err error) {
+	pw, err := NormalizePassword("password", password)
+	if err != nil {
+		return db.User{}, "", err
 	}
 	user, found, err := s.lookup(ctx, login)
 	if err != nil {
-		return db.User{}, err
+		return db.User{}, "", err
 	}
 	if !found {
 		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
-			return db.User{}, err
+			return db.User{}, "", err
 		}
-		return db.User{}, ErrBadCredentials
+		return db.User{}, reasonUnknownAccount, ErrBadCredentials
 	}
 	ok, rehash, err := s.Hasher.Verify(ctx, user.PasswordHash, pw)
 	if errors.Is(err, ErrMalformedHash) {
-		return db.User{}, ErrBadCredentials
+		return user, reasonMalformedHash, ErrBadCredentials
 	}
 	if err != nil {
-		return db.User{}, err
+		return db.User{}, "", err
 	}
 	if !ok {
-		return db.User{}, ErrBadCredentials
+		return user, reasonWrongPassword, ErrBadCredentials
+	}
+	if user.Status != StatusActive {
+		return user, reasonDisabled, ErrBadCredentials
 	}
 	if rehash {
 		s.rehash(ctx, &user, pw)
 	}
-	return user, nil
+	return user, "", nil
 }
 
 // rehash stores a hash with current parameters. It is best effort: a busy
@@ -167,9 +193,17 @@ type ClientInfo struct {
 const maxUserAgentLen = 512
 
 // Login checks the password and mints a new session. The token is returned
-// once; only its hash is stored.
+// once; only its hash is stored. Success and refused credentials are both
+// audited, the latter with the reason.
 func (s *Service) Login(ctx context.Context, login, password string, client ClientInfo) (token string, session db.Session, user db.User, err error) {
-	user, err = s.CheckPassword(ctx, login, password)
+	actor := Actor{IP: client.IP}
+	user, reason, err := s.checkPassword(ctx, login, password)
+	if errors.Is(err, ErrBadCredentials) {
+		if aerr := s.audit(ctx, s.Store.Write, actor, user.ID, ActionLoginFailure, reason); aerr != nil {
+			return "", db.Session{}, db.User{}, aerr
+		}
+		return "", db.Session{}, db.User{}, err
+	}
 	if err != nil {
 		return "", db.Session{}, db.User{}, err
 	}
@@ -179,10 +213,18 @@ func (s *Service) Login(ctx context.Context, login, password string, client Clie
 	if len(ua) > maxUserAgentLen {
 		ua = ua[:maxUserAgentLen]
 	}
-	session = db.Session{TokenHash: hash, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(s.SessionTTL),
-		LastSeenAt: now, UserAgent: ua, Ip: client.IP}
-	err = s.Store.Write.CreateSession(ctx, db.CreateSessionParams{
-		TokenHash: hash, UserID: user.ID, CreatedAt: now, ExpiresAt: session.ExpiresAt, UserAgent: ua, Ip: client.IP,
+	session = db.Session{TokenHash: hash, ID: newSessionID(), UserID: user.ID, CreatedAt: now,
+		ExpiresAt: now.Add(s.SessionTTL), LastSeenAt: now, UserAgent: ua, Ip: client.IP}
+	err = s.Store.Tx(ctx, func(q *db.Queries) error {
+		err := q.CreateSession(ctx, db.CreateSessionParams{
+			TokenHash: hash, ID: session.ID, UserID: user.ID, CreatedAt: now, ExpiresAt: session.ExpiresAt,
+			UserAgent: ua, Ip: client.IP,
+		})
+		if err != nil {
+			return err
+		}
+		actor.ID = user.ID
+		return s.audit(ctx, q, actor, user.ID, ActionLoginSuccess, "session "+session.ID)
 	})
 	if err != nil {
 		return "", db.Session{}, db.User{}, err
@@ -190,8 +232,10 @@ func (s *Service) Login(ctx context.Context, login, password string, client Clie
 	return token, session, user, nil
 }
 
-// Authenticate resolves a bearer token to its live session and account, or
-// ErrUnauthenticated. It records activity at most once a minute per session.
+// Authenticate resolves a bearer token to its live session and active
+// account, or ErrUnauthenticated. It records activity at most once a minute
+// per session. Refusing disabled accounts here makes disabling take effect on
+// the very next request, even for a session minted while it was being disabled.
 func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, db.User, error) {
 	if !ValidToken(token) {
 		return db.Session{}, db.User{}, ErrUnauthenticated
@@ -204,7 +248,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, d
 		return db.Session{}, db.User{}, err
 	}
 	sess, now := row.Session, s.now()
-	if !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.IdleTTL)) {
+	if row.User.Status != StatusActive || !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.IdleTTL)) {
 		return db.Session{}, db.User{}, ErrUnauthenticated
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
@@ -216,8 +260,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, d
 	return sess, row.User, nil
 }
 
-// Logout deletes one session.
-func (s *Service) Logout(ctx context.Context, session db.Session) error {
-	_, err := s.Store.Write.DeleteSession(ctx, session.TokenHash)
-	return err
+// Logout deletes one session and audits it.
+func (s *Service) Logout(ctx context.Context, actor Actor, session db.Session) error {
+	return s.Store.Tx(ctx, func(q *db.Queries) error {
+		if _, err := q.DeleteSession(ctx, session.TokenHash); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, actor, session.UserID, ActionLogout, "session "+session.ID)
+	})
 }

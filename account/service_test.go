@@ -18,7 +18,7 @@ func TestLoginAndSessionLifetimes(t *testing.T) {
 	svc := accounttest.New(t)
 	clock := accounttest.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
 	svc.Now = clock.Now
-	if _, err := svc.CreateUser(ctx, account.NewUser{Username: "dora", Password: goodPassword}); err != nil {
+	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "dora", Password: goodPassword}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -70,7 +70,7 @@ func TestLoginMintsNewTokenAndLogoutKillsIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	svc := accounttest.New(t)
-	svc.CreateUser(ctx, account.NewUser{Username: "erin", Email: "erin@example.com", Password: goodPassword})
+	svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "erin", Email: "erin@example.com", Password: goodPassword})
 	a, sa, _, err := svc.Login(ctx, "erin", goodPassword, account.ClientInfo{})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestLoginMintsNewTokenAndLogoutKillsIt(t *testing.T) {
 	if a == b {
 		t.Fatal("two logins returned the same token")
 	}
-	if err := svc.Logout(ctx, sa); err != nil {
+	if err := svc.Logout(ctx, account.Actor{}, sa); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := svc.Authenticate(ctx, a); !errors.Is(err, account.ErrUnauthenticated) {
@@ -97,7 +97,7 @@ func TestCheckPasswordUpgradesOldHash(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	svc := accounttest.New(t)
-	u, err := svc.CreateUser(ctx, account.NewUser{Username: "fred", Password: goodPassword})
+	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "fred", Password: goodPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestCheckPasswordGenericFailure(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	svc := accounttest.New(t)
-	svc.CreateUser(ctx, account.NewUser{Username: "gina", Password: goodPassword})
+	svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "gina", Password: goodPassword})
 	for _, login := range []string{"gina", "nobody", "no body", "x@y.z"} {
 		if _, err := svc.CheckPassword(ctx, login, "wrong password entirely"); !errors.Is(err, account.ErrBadCredentials) {
 			t.Errorf("CheckPassword(%q, wrong) = %v, want ErrBadCredentials", login, err)
@@ -136,7 +136,7 @@ func TestPlaintextPasswordNeverStored(t *testing.T) {
 	svc := accounttest.New(t)
 	passwords := map[string]string{"quinn": "Plaintext-Marker-Q-0123456789", "rosa": "Plaintext-Marker-R-9876543210"}
 	for name, pw := range passwords {
-		if _, err := svc.CreateUser(ctx, account.NewUser{Username: name, Password: pw}); err != nil {
+		if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: name, Password: pw}); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, _, err := svc.Login(ctx, name, pw, account.ClientInfo{}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
 )
 
@@ -37,4 +38,12 @@ func ValidToken(s string) bool {
 	}
 	_, err := base64.RawURLEncoding.Strict().DecodeString(s[len(TokenPrefix):])
 	return err == nil
+}
+
+// newSessionID returns a session's public name: 16 random bytes in hex. It is
+// unrelated to the token, so showing it reveals nothing that opens the session.
+func newSessionID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

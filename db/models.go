@@ -8,6 +8,16 @@ import (
 	"time"
 )
 
+type AuditEvent struct {
+	ID        int64
+	CreatedAt time.Time
+	ActorID   *int64
+	TargetID  *int64
+	Action    string
+	Detail    string
+	Ip        string
+}
+
 type Session struct {
 	TokenHash  []byte
 	UserID     int64
@@ -16,6 +26,7 @@ type Session struct {
 	LastSeenAt time.Time
 	UserAgent  string
 	Ip         string
+	ID         string
 }
 
 type User struct {
@@ -27,4 +38,6 @@ type User struct {
 	PasswordHash string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	Status       string
+	Role         string
 }

@@ -76,7 +76,7 @@ func TestUniqueAndForeignKeyErrorsMapByCode(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := dbtest.Open(t)
-	p := db.CreateUserParams{Username: "a", UsernameKey: "a", PasswordHash: "x"}
+	p := db.CreateUserParams{Username: "a", UsernameKey: "a", PasswordHash: "x", Role: "user"}
 	if _, err := store.Write.CreateUser(ctx, p); err != nil {
 		t.Fatal(err)
 	}

@@ -11,12 +11,13 @@ import (
 )
 
 const createSession = `-- name: CreateSession :exec
-INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, user_agent, ip)
-VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6)
+INSERT INTO sessions (token_hash, id, user_id, created_at, expires_at, last_seen_at, user_agent, ip)
+VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7)
 `
 
 type CreateSessionParams struct {
 	TokenHash []byte
+	ID        string
 	UserID    int64
 	CreatedAt time.Time
 	ExpiresAt time.Time
@@ -24,10 +25,12 @@ type CreateSessionParams struct {
 	Ip        string
 }
 
-// CreateSession stores a new login under the hash of its token.
+// CreateSession stores a new login under the hash of its token; id is the
+// session's public name.
 func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) error {
 	_, err := q.db.ExecContext(ctx, createSession,
 		arg.TokenHash,
+		arg.ID,
 		arg.UserID,
 		arg.CreatedAt,
 		arg.ExpiresAt,
@@ -50,8 +53,59 @@ func (q *Queries) DeleteSession(ctx context.Context, tokenHash []byte) (int64, e
 	return result.RowsAffected()
 }
 
+const deleteUserSession = `-- name: DeleteUserSession :execrows
+DELETE FROM sessions WHERE id = ?1 AND user_id = ?2
+`
+
+type DeleteUserSessionParams struct {
+	ID     string
+	UserID int64
+}
+
+// DeleteUserSession ends the session with the given public id if it belongs
+// to the account; zero rows means no such session of this account.
+func (q *Queries) DeleteUserSession(ctx context.Context, arg DeleteUserSessionParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteUserSession, arg.ID, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const deleteUserSessions = `-- name: DeleteUserSessions :execrows
+DELETE FROM sessions WHERE user_id = ?
+`
+
+// DeleteUserSessions ends every session of an account.
+func (q *Queries) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteUserSessions, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const deleteUserSessionsExcept = `-- name: DeleteUserSessionsExcept :execrows
+DELETE FROM sessions WHERE user_id = ?1 AND token_hash <> ?2
+`
+
+type DeleteUserSessionsExceptParams struct {
+	UserID int64
+	Keep   []byte
+}
+
+// DeleteUserSessionsExcept ends every session of an account but the one whose
+// token hashes to @keep.
+func (q *Queries) DeleteUserSessionsExcept(ctx context.Context, arg DeleteUserSessionsExceptParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteUserSessionsExcept, arg.UserID, arg.Keep)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const getSessionWithUser = `-- name: GetSessionWithUser :one
-SELECT sessions.token_hash, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.last_seen_at, sessions.user_agent, sessions.ip, users.id, users.username, users.username_key, users.email, users.email_key, users.password_hash, users.created_at, users.updated_at
+SELECT sessions.token_hash, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.last_seen_at, sessions.user_agent, sessions.ip, sessions.id, users.id, users.username, users.username_key, users.email, users.email_key, users.password_hash, users.created_at, users.updated_at, users.status, users.role
 FROM sessions JOIN users ON users.id = sessions.user_id
 WHERE sessions.token_hash = ?
 `
@@ -74,6 +128,7 @@ func (q *Queries) GetSessionWithUser(ctx context.Context, tokenHash []byte) (Get
 		&i.Session.LastSeenAt,
 		&i.Session.UserAgent,
 		&i.Session.Ip,
+		&i.Session.ID,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.UsernameKey,
@@ -82,8 +137,56 @@ func (q *Queries) GetSessionWithUser(ctx context.Context, tokenHash []byte) (Get
 		&i.User.PasswordHash,
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
+		&i.User.Status,
+		&i.User.Role,
 	)
 	return i, err
+}
+
+const listUserSessions = `-- name: ListUserSessions :many
+SELECT token_hash, user_id, created_at, expires_at, last_seen_at, user_agent, ip, id FROM sessions
+WHERE user_id = ?1 AND expires_at > ?2 AND last_seen_at > ?3
+ORDER BY created_at, id
+`
+
+type ListUserSessionsParams struct {
+	UserID    int64
+	Now       time.Time
+	IdleSince time.Time
+}
+
+// ListUserSessions returns an account's live sessions, oldest first: those
+// that expire after @now and were last seen after @idle_since.
+func (q *Queries) ListUserSessions(ctx context.Context, arg ListUserSessionsParams) ([]Session, error) {
+	rows, err := q.db.QueryContext(ctx, listUserSessions, arg.UserID, arg.Now, arg.IdleSince)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Session{}
+	for rows.Next() {
+		var i Session
+		if err := rows.Scan(
+			&i.TokenHash,
+			&i.UserID,
+			&i.CreatedAt,
+			&i.ExpiresAt,
+			&i.LastSeenAt,
+			&i.UserAgent,
+			&i.Ip,
+			&i.ID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const touchSession = `-- name: TouchSession :exec

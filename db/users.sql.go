@@ -10,6 +10,18 @@ import (
 	"time"
 )
 
+const countActiveAdmins = `-- name: CountActiveAdmins :one
+SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'
+`
+
+// CountActiveAdmins counts the accounts that can use the admin API.
+func (q *Queries) CountActiveAdmins(ctx context.Context) (int64, error) {
+	row := q.db.QueryRowContext(ctx, countActiveAdmins)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const countUsers = `-- name: CountUsers :one
 SELECT COUNT(*) FROM users
 `
@@ -23,9 +35,9 @@ func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 }
 
 const createUser = `-- name: CreateUser :one
-INSERT INTO users (username, username_key, email, email_key, password_hash, created_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at
+INSERT INTO users (username, username_key, email, email_key, password_hash, role, created_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role
 `
 
 type CreateUserParams struct {
@@ -34,6 +46,7 @@ type CreateUserParams struct {
 	Email        *string
 	EmailKey     *string
 	PasswordHash string
+	Role         string
 	CreatedAt    time.Time
 }
 
@@ -46,6 +59,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		arg.Email,
 		arg.EmailKey,
 		arg.PasswordHash,
+		arg.Role,
 		arg.CreatedAt,
 	)
 	var i User
@@ -58,12 +72,27 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Status,
+		&i.Role,
 	)
 	return i, err
 }
 
+const deleteUser = `-- name: DeleteUser :execrows
+DELETE FROM users WHERE id = ?
+`
+
+// DeleteUser removes an account; its sessions go with it (ON DELETE CASCADE).
+func (q *Queries) DeleteUser(ctx context.Context, id int64) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteUser, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const getUser = `-- name: GetUser :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at FROM users WHERE id = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role FROM users WHERE id = ?
 `
 
 // GetUser returns the account with the given id.
@@ -79,12 +108,14 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Status,
+		&i.Role,
 	)
 	return i, err
 }
 
 const getUserByEmailKey = `-- name: GetUserByEmailKey :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at FROM users WHERE email_key = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role FROM users WHERE email_key = ?
 `
 
 // GetUserByEmailKey returns the account whose normalized email matches.
@@ -100,12 +131,14 @@ func (q *Queries) GetUserByEmailKey(ctx context.Context, emailKey *string) (User
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Status,
+		&i.Role,
 	)
 	return i, err
 }
 
 const getUserByUsernameKey = `-- name: GetUserByUsernameKey :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at FROM users WHERE username_key = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role FROM users WHERE username_key = ?
 `
 
 // GetUserByUsernameKey returns the account whose normalized username matches.
@@ -121,6 +154,122 @@ func (q *Queries) GetUserByUsernameKey(ctx context.Context, usernameKey string) 
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Status,
+		&i.Role,
+	)
+	return i, err
+}
+
+const listUsers = `-- name: ListUsers :many
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role FROM users
+WHERE id > ?1
+  AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
+  AND (CAST(?3 AS TEXT) IS NULL OR role = ?3)
+  AND (CAST(?4 AS TEXT) IS NULL
+       OR substr(username_key, 1, length(?4)) = ?4
+       OR substr(email_key, 1, length(CAST(?5 AS TEXT))) = ?5)
+ORDER BY id
+LIMIT ?6
+`
+
+type ListUsersParams struct {
+	After          int64
+	Status         *string
+	Role           *string
+	UsernamePrefix *string
+	EmailPrefix    *string
+	Lim            int64
+}
+
+// ListUsers returns up to @lim accounts with id above @after in id order (keyset
+// pagination), optionally only those with the given status or role, or whose
+// username key or email key starts with the given prefix. The prefixes are
+// compared with substr, so LIKE wildcards in them are plain characters.
+func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, error) {
+	rows, err := q.db.QueryContext(ctx, listUsers,
+		arg.After,
+		arg.Status,
+		arg.Role,
+		arg.UsernamePrefix,
+		arg.EmailPrefix,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.UsernameKey,
+			&i.Email,
+			&i.EmailKey,
+			&i.PasswordHash,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Status,
+			&i.Role,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const updateUser = `-- name: UpdateUser :one
+UPDATE users
+SET username = ?1, username_key = ?2, email = ?3, email_key = ?4,
+    status = ?5, role = ?6, updated_at = ?7
+WHERE id = ?8
+RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role
+`
+
+type UpdateUserParams struct {
+	Username    string
+	UsernameKey string
+	Email       *string
+	EmailKey    *string
+	Status      string
+	Role        string
+	UpdatedAt   time.Time
+	ID          int64
+}
+
+// UpdateUser writes an account's editable fields; a taken username_key or
+// email_key fails with a unique-constraint error.
+func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, error) {
+	row := q.db.QueryRowContext(ctx, updateUser,
+		arg.Username,
+		arg.UsernameKey,
+		arg.Email,
+		arg.EmailKey,
+		arg.Status,
+		arg.Role,
+		arg.UpdatedAt,
+		arg.ID,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.UsernameKey,
+		&i.Email,
+		&i.EmailKey,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Status,
+		&i.Role,
 	)
 	return i, err
 }

@@ -71,6 +71,23 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 	})
 }
 
+// requireAdmin admits, behind requireSession, only active admins. The
+// account is loaded afresh on every request, so a demotion takes effect at once.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auth(r).user.Role != account.RoleAdmin {
+			s.writeError(w, r, errForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// actor is the signed-in user making the request, as the audit log records it.
+func actor(r *http.Request) account.Actor {
+	return account.Actor{ID: auth(r).user.ID, IP: clientIP(r)}
+}
+
 // auth returns what requireSession loaded; only call it behind requireSession.
 func auth(r *http.Request) authenticated {
 	return r.Context().Value(authKey).(authenticated)

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -50,6 +51,9 @@ type problemError struct {
 
 func (e *problemError) Error() string { return e.detail }
 
+// errForbidden refuses a signed-in user a route that needs the admin role.
+var errForbidden = &problemError{status: http.StatusForbidden, code: "forbidden", detail: "this route needs the admin role"}
+
 func badRequest(detail string) error {
 	return &problemError{status: http.StatusBadRequest, code: "malformed", detail: detail}
 }
@@ -82,6 +86,12 @@ func problemFor(err error) (p Problem, header http.Header) {
 	case errors.Is(err, account.ErrUnauthenticated):
 		p = Problem{Status: http.StatusUnauthorized, Code: "unauthenticated", Detail: err.Error()}
 		header = http.Header{"Www-Authenticate": {`Bearer realm="roster"`}}
+	case errors.Is(err, account.ErrNotFound), errors.Is(err, sql.ErrNoRows):
+		p = Problem{Status: http.StatusNotFound, Code: "not_found", Detail: "no such resource"}
+	case errors.Is(err, account.ErrWrongPassword):
+		p = Problem{Status: http.StatusForbidden, Code: "wrong_password", Detail: err.Error()}
+	case errors.Is(err, account.ErrLastAdmin):
+		p = Problem{Status: http.StatusConflict, Code: "last_admin", Detail: err.Error()}
 	case errors.Is(err, account.ErrHashBusy):
 		p = Problem{Status: http.StatusServiceUnavailable, Code: "overloaded", Detail: "the server is busy; retry shortly"}
 		header = http.Header{"Retry-After": {"1"}}

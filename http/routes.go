@@ -26,7 +26,25 @@ func (s *Server) routes() chi.Router {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireSession)
 			r.Get("/me", s.handleMe)
+			r.Patch("/me", s.handleMeUpdate)
+			r.Delete("/me", s.handleMeDelete)
+			r.Put("/me/password", s.handleMePasswordChange)
+			r.Get("/me/sessions", s.handleMeSessionList)
+			r.Delete("/me/sessions", s.handleMeSessionsDelete)
+			r.Delete("/me/sessions/{id}", s.handleMeSessionDelete)
 			r.Delete("/sessions/current", s.handleSessionDeleteCurrent)
+
+			// Admin API: 401 without a session, 403 for a non-admin.
+			r.Route("/admin", func(r chi.Router) {
+				r.Use(s.requireAdmin)
+				r.Get("/users", s.handleAdminUserList)
+				r.Post("/users", s.handleAdminUserCreate)
+				r.Get("/users/{id}", s.handleAdminUserGet)
+				r.Patch("/users/{id}", s.handleAdminUserUpdate)
+				r.Delete("/users/{id}", s.handleAdminUserDelete)
+				r.Delete("/users/{id}/sessions", s.handleAdminUserSessionsDelete)
+				r.Get("/audit", s.handleAdminAuditList)
+			})
 		})
 	})
 	return r

@@ -39,9 +39,5 @@ func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
 
 // handleSessionDeleteCurrent logs out the session making the request.
 func (s *Server) handleSessionDeleteCurrent(w http.ResponseWriter, r *http.Request) {
-	if err := s.accounts.Logout(r.Context(), auth(r).session); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeNoContent(w, r, s.accounts.Logout(r.Context(), actor(r), auth(r).session))
 }

@@ -25,7 +25,7 @@ func (s *Server) handleTutorialAdd(w http.ResponseWriter, r *http.Request) {
 		s.writeTextError(w, r, badRequest("form fields user and pass are required"))
 		return
 	}
-	_, err = s.accounts.CreateUser(r.Context(), account.NewUser{
+	_, err = s.accounts.CreateUser(r.Context(), account.Actor{IP: clientIP(r)}, account.NewUser{
 		Username: form.Get("user"), Email: form.Get("email"), Password: form.Get("pass"),
 	})
 	if err != nil {

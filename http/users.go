@@ -13,12 +13,14 @@ type User struct {
 	ID        int64     `json:"id"`
 	Username  string    `json:"username"`
 	Email     string    `json:"email,omitempty"`
+	Status    string    `json:"status"` // active or disabled
+	Role      string    `json:"role"`   // user or admin
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func newUser(u db.User) User {
-	user := User{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	user := User{ID: u.ID, Username: u.Username, Status: u.Status, Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 	if u.Email != nil {
 		user.Email = *u.Email
 	}
@@ -39,7 +41,8 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	user, err := s.accounts.CreateUser(r.Context(), account.NewUser(req))
+	user, err := s.accounts.CreateUser(r.Context(), account.Actor{IP: clientIP(r)},
+		account.NewUser{Username: req.Username, Email: req.Email, Password: req.Password})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

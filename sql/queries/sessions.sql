@@ -1,7 +1,8 @@
 -- name: CreateSession :exec
--- CreateSession stores a new login under the hash of its token.
-INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, user_agent, ip)
-VALUES (@token_hash, @user_id, @created_at, @expires_at, @created_at, @user_agent, @ip);
+-- CreateSession stores a new login under the hash of its token; id is the
+-- session's public name.
+INSERT INTO sessions (token_hash, id, user_id, created_at, expires_at, last_seen_at, user_agent, ip)
+VALUES (@token_hash, @id, @user_id, @created_at, @expires_at, @created_at, @user_agent, @ip);
 
 -- name: GetSessionWithUser :one
 -- GetSessionWithUser loads a session and its account in one lookup; expiry is
@@ -17,3 +18,24 @@ UPDATE sessions SET last_seen_at = @last_seen_at WHERE token_hash = @token_hash;
 -- name: DeleteSession :execrows
 -- DeleteSession ends one session; zero rows means it was already gone.
 DELETE FROM sessions WHERE token_hash = ?;
+
+-- name: ListUserSessions :many
+-- ListUserSessions returns an account's live sessions, oldest first: those
+-- that expire after @now and were last seen after @idle_since.
+SELECT * FROM sessions
+WHERE user_id = @user_id AND expires_at > @now AND last_seen_at > @idle_since
+ORDER BY created_at, id;
+
+-- name: DeleteUserSession :execrows
+-- DeleteUserSession ends the session with the given public id if it belongs
+-- to the account; zero rows means no such session of this account.
+DELETE FROM sessions WHERE id = @id AND user_id = @user_id;
+
+-- name: DeleteUserSessionsExcept :execrows
+-- DeleteUserSessionsExcept ends every session of an account but the one whose
+-- token hashes to @keep.
+DELETE FROM sessions WHERE user_id = @user_id AND token_hash <> @keep;
+
+-- name: DeleteUserSessions :execrows
+-- DeleteUserSessions ends every session of an account.
+DELETE FROM sessions WHERE user_id = ?;

@@ -1,8 +1,8 @@
 -- name: CreateUser :one
 -- CreateUser inserts an account; a taken username_key or email_key fails with
 -- a unique-constraint error that the caller maps to a conflict.
-INSERT INTO users (username, username_key, email, email_key, password_hash, created_at, updated_at)
-VALUES (@username, @username_key, @email, @email_key, @password_hash, @created_at, @created_at)
+INSERT INTO users (username, username_key, email, email_key, password_hash, role, created_at, updated_at)
+VALUES (@username, @username_key, @email, @email_key, @password_hash, @role, @created_at, @created_at)
 RETURNING *;
 
 -- name: GetUser :one
@@ -29,3 +29,35 @@ UPDATE users SET password_hash = @password_hash, updated_at = @updated_at WHERE 
 -- name: CountUsers :one
 -- CountUsers returns the number of accounts.
 SELECT COUNT(*) FROM users;
+
+-- name: ListUsers :many
+-- ListUsers returns up to @lim accounts with id above @after in id order (keyset
+-- pagination), optionally only those with the given status or role, or whose
+-- username key or email key starts with the given prefix. The prefixes are
+-- compared with substr, so LIKE wildcards in them are plain characters.
+SELECT * FROM users
+WHERE id > @after
+  AND (CAST(sqlc.narg(status) AS TEXT) IS NULL OR status = sqlc.narg(status))
+  AND (CAST(sqlc.narg(role) AS TEXT) IS NULL OR role = sqlc.narg(role))
+  AND (CAST(sqlc.narg(username_prefix) AS TEXT) IS NULL
+       OR substr(username_key, 1, length(sqlc.narg(username_prefix))) = sqlc.narg(username_prefix)
+       OR substr(email_key, 1, length(CAST(sqlc.narg(email_prefix) AS TEXT))) = sqlc.narg(email_prefix))
+ORDER BY id
+LIMIT @lim;
+
+-- name: UpdateUser :one
+-- UpdateUser writes an account's editable fields; a taken username_key or
+-- email_key fails with a unique-constraint error.
+UPDATE users
+SET username = @username, username_key = @username_key, email = @email, email_key = @email_key,
+    status = @status, role = @role, updated_at = @updated_at
+WHERE id = @id
+RETURNING *;
+
+-- name: DeleteUser :execrows
+-- DeleteUser removes an account; its sessions go with it (ON DELETE CASCADE).
+DELETE FROM users WHERE id = ?;
+
+-- name: CountActiveAdmins :one
+-- CountActiveAdmins counts the accounts that can use the admin API.
+SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active';

@@ -1,0 +1,128 @@
+package http
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"roster/account"
+)
+
+// The /v1/me routes act only on the account behind the session: no route
+// here takes another account's id, so one user cannot reach another's data.
+
+// sessionInfo is one session on the wire: its public id, never its token.
+type sessionInfo struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	UserAgent  string    `json:"user_agent"`
+	IP         string    `json:"ip"`
+	Current    bool      `json:"current"`
+}
+
+type sessionListResponse struct {
+	Sessions []sessionInfo `json:"sessions"`
+}
+
+// handleMeSessionList lists the user's live sessions, marking the current one.
+func (s *Server) handleMeSessionList(w http.ResponseWriter, r *http.Request) {
+	a := auth(r)
+	sessions, err := s.accounts.ListSessions(r.Context(), a.user.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := sessionListResponse{Sessions: make([]sessionInfo, len(sessions))}
+	for i, sess := range sessions {
+		resp.Sessions[i] = sessionInfo{ID: sess.ID, CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt,
+			ExpiresAt: sess.ExpiresAt, UserAgent: sess.UserAgent, IP: sess.Ip, Current: sess.ID == a.session.ID}
+	}
+	encode(w, http.StatusOK, resp)
+}
+
+// handleMeSessionDelete revokes one of the user's sessions: 204, or 404 when
+// the id names no session of this user.
+func (s *Server) handleMeSessionDelete(w http.ResponseWriter, r *http.Request) {
+	err := s.accounts.RevokeSession(r.Context(), actor(r), auth(r).user.ID, chi.URLParam(r, "id"))
+	s.writeNoContent(w, r, err)
+}
+
+// handleMeSessionsDelete revokes every session of the user but the current one.
+func (s *Server) handleMeSessionsDelete(w http.ResponseWriter, r *http.Request) {
+	a := auth(r)
+	err := s.accounts.RevokeSessions(r.Context(), actor(r), a.user.ID, a.session.TokenHash)
+	s.writeNoContent(w, r, err)
+}
+
+type meUpdateRequest struct {
+	Username *string `json:"username"`
+	Email    *string `json:"email"`
+}
+
+// handleMeUpdate changes the user's username and/or email (an empty email
+// removes it) under the sign-up rules: 200 with the account.
+func (s *Server) handleMeUpdate(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[meUpdateRequest](w, r, defaultBodyLimit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	user, err := s.accounts.UpdateUser(r.Context(), actor(r), auth(r).user.ID,
+		account.UserChange{Username: req.Username, Email: req.Email})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	encode(w, http.StatusOK, newUser(user))
+}
+
+type passwordChangeRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// handleMePasswordChange replaces the user's password: 204, 403 when the
+// current password is wrong, 422 when the new one fails the policy. Every
+// other session of the user is revoked.
+func (s *Server) handleMePasswordChange(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[passwordChangeRequest](w, r, authBodyLimit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a := auth(r)
+	err = s.accounts.ChangePassword(r.Context(), actor(r), a.session, a.user, req.CurrentPassword, req.NewPassword)
+	s.writeNoContent(w, r, err)
+}
+
+type meDeleteRequest struct {
+	Password string `json:"password"`
+}
+
+// handleMeDelete deletes the user's account and its sessions after checking
+// the password: 204, 403 on a wrong password, 409 for the last active admin.
+func (s *Server) handleMeDelete(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[meDeleteRequest](w, r, authBodyLimit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	user := auth(r).user
+	if err := s.accounts.CheckOwnPassword(r.Context(), user, "password", req.Password); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeNoContent(w, r, s.accounts.DeleteUser(r.Context(), actor(r), user.ID))
+}
+
+// writeNoContent answers 204 when err is nil and the problem for err otherwise.
+func (s *Server) writeNoContent(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

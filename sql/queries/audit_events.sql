@@ -1,0 +1,15 @@
+-- name: CreateAuditEvent :exec
+-- CreateAuditEvent records one change; call it in the change's transaction.
+INSERT INTO audit_events (created_at, actor_id, target_id, action, detail, ip)
+VALUES (@created_at, @actor_id, @target_id, @action, @detail, @ip);
+
+-- name: ListAuditEvents :many
+-- ListAuditEvents returns up to @lim events with id below @before, newest
+-- first (keyset pagination), optionally only those whose actor or target is
+-- the given user, or with the given action.
+SELECT * FROM audit_events
+WHERE id < @before
+  AND (CAST(sqlc.narg(user_id) AS INTEGER) IS NULL OR actor_id = sqlc.narg(user_id) OR target_id = sqlc.narg(user_id))
+  AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = sqlc.narg(action))
+ORDER BY id DESC
+LIMIT @lim;
