@@ -39,6 +39,7 @@ const usage = `usage: roster [command] [flags]
 commands:
   serve     run the HTTP service (the default)
   migrate   apply database migrations and exit
+  user      manage accounts on the database file ("roster user" lists its commands)
 
 client commands (talk to a running server):
   signup    create an account: roster signup [-server URL] [-email E] NAME
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdServe(ctx, args, getenv, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args, getenv, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, args, getenv, stdin, stdout, stderr)
 	case "signup":
 		return cmdSignup(ctx, args, getenv, stdin, stdout, stderr)
 	case "login":
