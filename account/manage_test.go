@@ -12,8 +12,6 @@ import (
 	"roster/db"
 )
 
-const goodPassword = "correct horse battery staple"
-
 // fixture is an account with one live session, on a fresh database.
 type fixture struct {
 	s       *account.Service
@@ -65,6 +63,7 @@ func passwordWorks(f fixture, pw string) bool {
 // trigger makes the audit insert fail, when the change must not commit
 // either, and once normally, when the change and its audit row both commit.
 func TestAuditIffCommitted(t *testing.T) {
+	t.Parallel()
 	const newPassword = "a completely different passphrase"
 	ctx := context.Background()
 	actor := account.Actor{ID: 1, IP: "198.51.100.7"}
@@ -160,6 +159,7 @@ func TestAuditIffCommitted(t *testing.T) {
 // TestRefusedChangesLeaveNoAuditRow covers changes refused inside their
 // transaction: nothing commits, so no audit row exists.
 func TestRefusedChangesLeaveNoAuditRow(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	root, err := f.s.UserByName(ctx, "root")
@@ -198,6 +198,7 @@ var errConflict = errors.New("conflict")
 func second[T any](_ T, err error) error { return err }
 
 func TestDisabledAccount(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	token, _, _, err := f.s.Login(ctx, "u1", goodPassword, account.ClientInfo{})
@@ -223,6 +224,7 @@ func TestDisabledAccount(t *testing.T) {
 // TestLastAdminRace has two admins demote each other at once: the writer
 // transaction serializes the checks, so exactly one succeeds.
 func TestLastAdminRace(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := accounttest.New(t)
 	var ids [2]int64

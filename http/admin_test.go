@@ -71,6 +71,7 @@ func (ts *testServer) audit(adminToken, query string) []auditEvent {
 }
 
 func TestAdminRoutesAuthorization(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	_, adminToken := ts.admin("root")
 	ts.signup("plain", "", goodPassword)
@@ -108,6 +109,7 @@ func TestAdminRoutesAuthorization(t *testing.T) {
 }
 
 func TestAdminUserCRUD(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	_, adminToken := ts.admin("root")
 
@@ -158,6 +160,7 @@ func TestAdminUserCRUD(t *testing.T) {
 }
 
 func TestDisableKillsSessions(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	_, adminToken := ts.admin("root")
 	u := ts.signup("dave", "", goodPassword)
@@ -194,6 +197,7 @@ func TestDisableKillsSessions(t *testing.T) {
 }
 
 func TestAdminSessionsRevoke(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	_, adminToken := ts.admin("root")
 	u := ts.signup("erin", "", goodPassword)
@@ -208,6 +212,7 @@ func TestAdminSessionsRevoke(t *testing.T) {
 }
 
 func TestLastAdmin(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	rootID, rootToken := ts.admin("root")
 	self := fmt.Sprintf("/v1/admin/users/%d", rootID)
@@ -247,6 +252,7 @@ func TestLastAdmin(t *testing.T) {
 }
 
 func TestUserListFilters(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	_, adminToken := ts.admin("root")
 	for _, u := range [][2]string{{"Alice", "zed@example.com"}, {"alpha", ""}, {"a_b", ""}, {"axb", "a_b.x@example.com"},
@@ -319,6 +325,7 @@ func (ts *testServer) pageAll(adminToken string, limit int) []int64 {
 }
 
 func TestUserPagination(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	rootID, adminToken := ts.admin("root")
 	const n = 1000
@@ -397,6 +404,7 @@ func TestUserPagination(t *testing.T) {
 }
 
 func TestAuditLog(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	rootID, adminToken := ts.admin("root")
 	u := ts.signup("fay", "", goodPassword)

@@ -27,6 +27,7 @@ func (ts *testServer) sessions(token string) []sessionInfo {
 }
 
 func TestMeSessions(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.signup("gus", "", goodPassword)
 	tokens := []string{ts.login("gus", goodPassword), ts.login("gus", goodPassword), ts.login("gus", goodPassword)}
@@ -80,6 +81,7 @@ func TestMeSessions(t *testing.T) {
 }
 
 func TestPasswordChange(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.signup("hal", "hal@example.com", goodPassword)
 	current, other := ts.login("hal", goodPassword), ts.login("hal", goodPassword)
@@ -114,6 +116,7 @@ func TestPasswordChange(t *testing.T) {
 }
 
 func TestMeUpdate(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.signup("ivy", "ivy@example.com", goodPassword)
 	ts.signup("jon", "jon@example.com", goodPassword)
@@ -146,6 +149,7 @@ func TestMeUpdate(t *testing.T) {
 }
 
 func TestMeDelete(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	_, adminToken := ts.admin("root")
 	u := ts.signup("kim", "", goodPassword)
@@ -169,6 +173,7 @@ func TestMeDelete(t *testing.T) {
 // TestIDOR checks that user A reaches nothing of user B's through the
 // non-admin routes.
 func TestIDOR(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	a := ts.signup("alice", "alice@example.com", goodPassword)
 	b := ts.signup("bob", "bob@example.com", goodPassword)
