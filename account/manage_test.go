@@ -3,9 +3,11 @@ package account_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
+	"time"
 
 	"roster/account"
 	"roster/account/accounttest"
@@ -264,5 +266,46 @@ func TestLastAdminRace(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// BenchmarkListUsers measures one page of 50 from 100,000 accounts: the
+// first page, a deep page (keyset, so no cost for the depth), and a prefix
+// that matches nothing (the worst case: every row is scanned).
+func BenchmarkListUsers(b *testing.B) {
+	ctx := context.Background()
+	s := accounttest.New(b)
+	const n = 100_000
+	err := s.Store.Tx(ctx, func(q *db.Queries) error {
+		for i := range n {
+			name := fmt.Sprintf("user%06d", i)
+			email := name + "@example.com"
+			if _, err := q.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name, Email: &email,
+				EmailKey: &email, PasswordHash: "x", Role: account.RoleUser, CreatedAt: time.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name  string
+		f     account.UserFilter
+		after int64
+	}{
+		{"first page", account.UserFilter{}, 0},
+		{"page at 99,900", account.UserFilter{}, n - 100},
+		{"prefix user0999", account.UserFilter{Query: "user0999"}, 0},
+		{"prefix matching none", account.UserFilter{Query: "zz"}, 0},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.ListUsers(ctx, bc.f, bc.after, 50); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
