@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -295,8 +296,8 @@ func TestUserListFilters(t *testing.T) {
 }
 
 // pageAll walks /v1/admin/users with the given limit and returns the ids in
-// the order seen.
-func (ts *testServer) pageAll(adminToken string, limit int) []int64 {
+// the order seen. between, when not nil, runs after every page.
+func (ts *testServer) pageAll(adminToken string, limit int, between func()) []int64 {
 	ts.t.Helper()
 	var ids []int64
 	cursor := ""
@@ -321,6 +322,9 @@ func (ts *testServer) pageAll(adminToken string, limit int) []int64 {
 			return ids
 		}
 		cursor = page.NextCursor
+		if between != nil {
+			between()
+		}
 	}
 }
 
@@ -334,7 +338,7 @@ func TestUserPagination(t *testing.T) {
 		all = append(all, ts.createUser(fmt.Sprintf("user%04d", i), account.RoleUser))
 	}
 
-	ids := ts.pageAll(adminToken, 37)
+	ids := ts.pageAll(adminToken, 37, nil)
 	if fmt.Sprint(ids) != fmt.Sprint(all) {
 		t.Fatalf("paged %d ids, want the %d created in id order", len(ids), len(all))
 	}
@@ -380,7 +384,13 @@ func TestUserPagination(t *testing.T) {
 				ops.Add(1)
 			}
 		})
-		ids := ts.pageAll(adminToken, 37)
+		// Between pages, wait for the writer to finish at least one more
+		// insert and delete, so that every page boundary sees writes.
+		ids := ts.pageAll(adminToken, 37, func() {
+			for start := ops.Load(); ops.Load() == start && !t.Failed(); {
+				runtime.Gosched()
+			}
+		})
 		close(stop)
 		wg.Wait()
 
