@@ -16,7 +16,8 @@ import (
 // never see or set password hashes: the wire types below have no such field
 // and decode refuses unknown ones.
 
-type userListResponse struct {
+// UserList is one page of GET /v1/admin/users.
+type UserList struct {
 	Users      []User `json:"users"`
 	NextCursor string `json:"next_cursor,omitempty"`
 }
@@ -45,14 +46,15 @@ func (s *Server) handleAdminUserList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	users, next := nextCursor(users, page.limit, func(u db.User) int64 { return u.ID })
-	resp := userListResponse{Users: make([]User, len(users)), NextCursor: next}
+	resp := UserList{Users: make([]User, len(users)), NextCursor: next}
 	for i, u := range users {
 		resp.Users[i] = newUser(u)
 	}
 	encode(w, http.StatusOK, resp)
 }
 
-type adminUserCreateRequest struct {
+// AdminUserCreate is the body of POST /v1/admin/users.
+type AdminUserCreate struct {
 	Username string `json:"username"`
 	Email    string `json:"email"`
 	Password string `json:"password"`
@@ -62,7 +64,7 @@ type adminUserCreateRequest struct {
 // handleAdminUserCreate creates an account under the sign-up rules, with an
 // optional role: 201 with the account.
 func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[adminUserCreateRequest](w, r, authBodyLimit)
+	req, err := decode[AdminUserCreate](w, r, authBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -99,7 +101,8 @@ func (s *Server) handleAdminUserGet(w http.ResponseWriter, r *http.Request) {
 	encode(w, http.StatusOK, newUser(user))
 }
 
-type adminUserUpdateRequest struct {
+// AdminUserUpdate is the body of PATCH /v1/admin/users/{id}; absent fields stay.
+type AdminUserUpdate struct {
 	Username *string `json:"username"`
 	Email    *string `json:"email"`
 	Status   *string `json:"status"`
@@ -115,7 +118,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	req, err := decode[adminUserUpdateRequest](w, r, defaultBodyLimit)
+	req, err := decode[AdminUserUpdate](w, r, defaultBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -149,9 +152,9 @@ func (s *Server) handleAdminUserSessionsDelete(w http.ResponseWriter, r *http.Re
 	s.writeNoContent(w, r, s.accounts.RevokeSessions(r.Context(), actor(r), id, nil))
 }
 
-// auditEventResponse is one audit record on the wire. actor_id is absent for
+// AuditEvent is one audit record on the wire. actor_id is absent for
 // the CLI and for anonymous requests; target_id when no account was involved.
-type auditEventResponse struct {
+type AuditEvent struct {
 	ID       int64     `json:"id"`
 	Time     time.Time `json:"time"`
 	ActorID  *int64    `json:"actor_id,omitempty"`
@@ -161,9 +164,10 @@ type auditEventResponse struct {
 	IP       string    `json:"ip,omitempty"`
 }
 
-type auditListResponse struct {
-	Events     []auditEventResponse `json:"events"`
-	NextCursor string               `json:"next_cursor,omitempty"`
+// AuditList is one page of GET /v1/admin/audit.
+type AuditList struct {
+	Events     []AuditEvent `json:"events"`
+	NextCursor string       `json:"next_cursor,omitempty"`
 }
 
 // handleAdminAuditList pages through the audit log, newest first:
@@ -200,9 +204,9 @@ func (s *Server) handleAdminAuditList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events, next := nextCursor(events, page.limit, func(e db.AuditEvent) int64 { return e.ID })
-	resp := auditListResponse{Events: make([]auditEventResponse, len(events)), NextCursor: next}
+	resp := AuditList{Events: make([]AuditEvent, len(events)), NextCursor: next}
 	for i, e := range events {
-		resp.Events[i] = auditEventResponse{ID: e.ID, Time: e.CreatedAt, ActorID: e.ActorID, TargetID: e.TargetID,
+		resp.Events[i] = AuditEvent{ID: e.ID, Time: e.CreatedAt, ActorID: e.ActorID, TargetID: e.TargetID,
 			Action: e.Action, Detail: e.Detail, IP: e.Ip}
 	}
 	encode(w, http.StatusOK, resp)

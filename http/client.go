@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,6 +117,129 @@ func (c *Client) Me(ctx context.Context) (User, error) {
 	var u User
 	err := c.call(ctx, http.MethodGet, "/v1/me", nil, &u)
 	return u, err
+}
+
+// UpdateProfile changes the current account's username and/or email.
+func (c *Client) UpdateProfile(ctx context.Context, change ProfileUpdate) (User, error) {
+	var u User
+	err := c.call(ctx, http.MethodPatch, "/v1/me", change, &u)
+	return u, err
+}
+
+// ChangePassword replaces the current account's password; every other
+// session of the account is revoked. A wrong current password is ErrForbidden.
+func (c *Client) ChangePassword(ctx context.Context, current, new string) error {
+	return c.call(ctx, http.MethodPut, "/v1/me/password", PasswordChange{CurrentPassword: current, NewPassword: new}, nil)
+}
+
+// DeleteAccount deletes the current account after checking its password.
+func (c *Client) DeleteAccount(ctx context.Context, password string) error {
+	if err := c.call(ctx, http.MethodDelete, "/v1/me", AccountDelete{Password: password}, nil); err != nil {
+		return err
+	}
+	c.SetToken("")
+	return nil
+}
+
+// Sessions lists the current account's sessions; Current marks this one.
+func (c *Client) Sessions(ctx context.Context) ([]SessionInfo, error) {
+	var list SessionList
+	err := c.call(ctx, http.MethodGet, "/v1/me/sessions", nil, &list)
+	return list.Sessions, err
+}
+
+// RevokeSession ends one of the current account's sessions by its id.
+func (c *Client) RevokeSession(ctx context.Context, id string) error {
+	return c.call(ctx, http.MethodDelete, "/v1/me/sessions/"+url.PathEscape(id), nil, nil)
+}
+
+// RevokeOtherSessions ends every session of the account but this one.
+func (c *Client) RevokeOtherSessions(ctx context.Context) error {
+	return c.call(ctx, http.MethodDelete, "/v1/me/sessions", nil, nil)
+}
+
+// ListUsersOptions filters and pages GET /v1/admin/users; zero values are omitted.
+type ListUsersOptions struct {
+	Limit  int
+	After  string // a NextCursor from the previous page
+	Query  string // prefix of username or email
+	Status string
+	Role   string
+}
+
+// ListUsers returns one page of accounts (admin only). Pass the page's
+// NextCursor as After for the next; it is empty on the last page.
+func (c *Client) ListUsers(ctx context.Context, opt ListUsersOptions) (UserList, error) {
+	q := url.Values{}
+	setQuery(q, "limit", opt.Limit)
+	setQuery(q, "after", opt.After)
+	setQuery(q, "q", opt.Query)
+	setQuery(q, "status", opt.Status)
+	setQuery(q, "role", opt.Role)
+	var list UserList
+	err := c.call(ctx, http.MethodGet, "/v1/admin/users?"+q.Encode(), nil, &list)
+	return list, err
+}
+
+// CreateUser creates an account with an optional role (admin only).
+func (c *Client) CreateUser(ctx context.Context, req AdminUserCreate) (User, error) {
+	var u User
+	err := c.call(ctx, http.MethodPost, "/v1/admin/users", req, &u)
+	return u, err
+}
+
+// GetUser returns one account (admin only).
+func (c *Client) GetUser(ctx context.Context, id int64) (User, error) {
+	var u User
+	err := c.call(ctx, http.MethodGet, userPath(id), nil, &u)
+	return u, err
+}
+
+// UpdateUser changes an account's status, role, username or email (admin only).
+func (c *Client) UpdateUser(ctx context.Context, id int64, change AdminUserUpdate) (User, error) {
+	var u User
+	err := c.call(ctx, http.MethodPatch, userPath(id), change, &u)
+	return u, err
+}
+
+// DeleteUser deletes an account and its sessions (admin only).
+func (c *Client) DeleteUser(ctx context.Context, id int64) error {
+	return c.call(ctx, http.MethodDelete, userPath(id), nil, nil)
+}
+
+// RevokeUserSessions ends every session of an account (admin only).
+func (c *Client) RevokeUserSessions(ctx context.Context, id int64) error {
+	return c.call(ctx, http.MethodDelete, userPath(id)+"/sessions", nil, nil)
+}
+
+// AuditOptions filters and pages GET /v1/admin/audit; zero values are omitted.
+type AuditOptions struct {
+	Limit  int
+	After  string
+	UserID int64
+	Action string
+}
+
+// Audit returns one page of the audit log, newest first (admin only).
+func (c *Client) Audit(ctx context.Context, opt AuditOptions) (AuditList, error) {
+	q := url.Values{}
+	setQuery(q, "limit", opt.Limit)
+	setQuery(q, "after", opt.After)
+	setQuery(q, "user_id", opt.UserID)
+	setQuery(q, "action", opt.Action)
+	var list AuditList
+	err := c.call(ctx, http.MethodGet, "/v1/admin/audit?"+q.Encode(), nil, &list)
+	return list, err
+}
+
+func userPath(id int64) string { return "/v1/admin/users/" + strconv.FormatInt(id, 10) }
+
+// setQuery adds a parameter unless v is its type's zero value.
+func setQuery[T comparable](q url.Values, name string, v T) {
+	var zero T
+	if v != zero {
+		q.Set(name, fmt.Sprint(v))
+	}
 }
 
 // call sends in as JSON (when not nil) and decodes a 2xx answer into out

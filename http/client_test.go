@@ -119,3 +119,103 @@ func ExampleClient() {
 	// again: true username is already taken
 	// me: ada
 }
+
+func TestClientAccountAndAdminCalls(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ctx := context.Background()
+	ts.createUser("boss", account.RoleAdmin)
+	admin := rosterhttp.NewClient(ts.URL, ts.Client())
+	if _, err := admin.Login(ctx, "boss", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	u := rosterhttp.NewClient(ts.URL, ts.Client())
+	if _, err := u.Signup(ctx, rosterhttp.SignupRequest{Username: "wes", Password: goodPassword}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Login(ctx, "wes", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	other := rosterhttp.NewClient(ts.URL, ts.Client())
+	if _, err := other.Login(ctx, "wes", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+
+	email := "wes@example.com"
+	me, err := u.UpdateProfile(ctx, rosterhttp.ProfileUpdate{Email: &email})
+	if err != nil || me.Email != email {
+		t.Fatalf("UpdateProfile = %+v, %v", me, err)
+	}
+	sessions, err := u.Sessions(ctx)
+	if err != nil || len(sessions) != 2 {
+		t.Fatalf("Sessions = %+v, %v; want 2", sessions, err)
+	}
+	for _, s := range sessions {
+		if !s.Current {
+			if err := u.RevokeSession(ctx, s.ID); err != nil {
+				t.Fatalf("RevokeSession: %v", err)
+			}
+		}
+	}
+	if _, err := other.Me(ctx); !errors.Is(err, rosterhttp.ErrUnauthorized) {
+		t.Errorf("Me on a revoked session = %v, want ErrUnauthorized", err)
+	}
+	if err := u.RevokeSession(ctx, "nonexistent"); !errors.Is(err, rosterhttp.ErrNotFound) {
+		t.Errorf("RevokeSession(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := u.ChangePassword(ctx, "not my password at all", goodPassword+" 2"); !errors.Is(err, rosterhttp.ErrForbidden) {
+		t.Errorf("ChangePassword(wrong current) = %v, want ErrForbidden", err)
+	}
+	if err := u.ChangePassword(ctx, goodPassword, goodPassword+" 2"); err != nil {
+		t.Fatalf("ChangePassword: %v", err)
+	}
+	if err := u.RevokeOtherSessions(ctx); err != nil {
+		t.Fatalf("RevokeOtherSessions: %v", err)
+	}
+
+	if _, err := u.ListUsers(ctx, rosterhttp.ListUsersOptions{}); !errors.Is(err, rosterhttp.ErrForbidden) {
+		t.Errorf("ListUsers as a user = %v, want ErrForbidden", err)
+	}
+	page, err := admin.ListUsers(ctx, rosterhttp.ListUsersOptions{Query: "WE", Limit: 1})
+	if err != nil || len(page.Users) != 1 || page.Users[0].Username != "wes" {
+		t.Fatalf("ListUsers(q=WE) = %+v, %v", page, err)
+	}
+	made, err := admin.CreateUser(ctx, rosterhttp.AdminUserCreate{Username: "xavier", Password: goodPassword, Role: account.RoleAdmin})
+	if err != nil || made.Role != account.RoleAdmin {
+		t.Fatalf("CreateUser = %+v, %v", made, err)
+	}
+	if got, err := admin.GetUser(ctx, made.ID); err != nil || got.Username != "xavier" {
+		t.Fatalf("GetUser = %+v, %v", got, err)
+	}
+	disabled := account.StatusDisabled
+	if got, err := admin.UpdateUser(ctx, me.ID, rosterhttp.AdminUserUpdate{Status: &disabled}); err != nil || got.Status != disabled {
+		t.Fatalf("UpdateUser(disable) = %+v, %v", got, err)
+	}
+	if _, err := u.Me(ctx); !errors.Is(err, rosterhttp.ErrUnauthorized) {
+		t.Errorf("Me of a disabled user = %v, want ErrUnauthorized", err)
+	}
+	if err := admin.RevokeUserSessions(ctx, made.ID); err != nil {
+		t.Errorf("RevokeUserSessions: %v", err)
+	}
+	if err := admin.DeleteUser(ctx, made.ID); err != nil {
+		t.Errorf("DeleteUser: %v", err)
+	}
+	if _, err := admin.GetUser(ctx, made.ID); !errors.Is(err, rosterhttp.ErrNotFound) {
+		t.Errorf("GetUser(deleted) = %v, want ErrNotFound", err)
+	}
+	events, err := admin.Audit(ctx, rosterhttp.AuditOptions{UserID: me.ID, Action: "password.change"})
+	if err != nil || len(events.Events) != 1 {
+		t.Fatalf("Audit(password.change) = %+v, %v; want one event", events, err)
+	}
+
+	// DeleteAccount as a fresh user.
+	d := rosterhttp.NewClient(ts.URL, ts.Client())
+	d.Signup(ctx, rosterhttp.SignupRequest{Username: "yves", Password: goodPassword})
+	d.Login(ctx, "yves", goodPassword)
+	if err := d.DeleteAccount(ctx, goodPassword); err != nil || d.Token() != "" {
+		t.Fatalf("DeleteAccount = %v (token %q)", err, d.Token())
+	}
+	if _, err := d.Login(ctx, "yves", goodPassword); !errors.Is(err, rosterhttp.ErrUnauthorized) {
+		t.Errorf("Login after DeleteAccount = %v, want ErrUnauthorized", err)
+	}
+}

@@ -12,8 +12,8 @@ import (
 // The /v1/me routes act only on the account behind the session: no route
 // here takes another account's id, so one user cannot reach another's data.
 
-// sessionInfo is one session on the wire: its public id, never its token.
-type sessionInfo struct {
+// SessionInfo is one session on the wire: its public id, never its token.
+type SessionInfo struct {
 	ID         string    `json:"id"`
 	CreatedAt  time.Time `json:"created_at"`
 	LastSeenAt time.Time `json:"last_seen_at"`
@@ -23,8 +23,9 @@ type sessionInfo struct {
 	Current    bool      `json:"current"`
 }
 
-type sessionListResponse struct {
-	Sessions []sessionInfo `json:"sessions"`
+// SessionList is the answer of GET /v1/me/sessions.
+type SessionList struct {
+	Sessions []SessionInfo `json:"sessions"`
 }
 
 // handleMeSessionList lists the user's live sessions, marking the current one.
@@ -35,9 +36,9 @@ func (s *Server) handleMeSessionList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	resp := sessionListResponse{Sessions: make([]sessionInfo, len(sessions))}
+	resp := SessionList{Sessions: make([]SessionInfo, len(sessions))}
 	for i, sess := range sessions {
-		resp.Sessions[i] = sessionInfo{ID: sess.ID, CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt,
+		resp.Sessions[i] = SessionInfo{ID: sess.ID, CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt,
 			ExpiresAt: sess.ExpiresAt, UserAgent: sess.UserAgent, IP: sess.Ip, Current: sess.ID == a.session.ID}
 	}
 	encode(w, http.StatusOK, resp)
@@ -57,7 +58,8 @@ func (s *Server) handleMeSessionsDelete(w http.ResponseWriter, r *http.Request) 
 	s.writeNoContent(w, r, err)
 }
 
-type meUpdateRequest struct {
+// ProfileUpdate is the body of PATCH /v1/me; absent fields stay as they are.
+type ProfileUpdate struct {
 	Username *string `json:"username"`
 	Email    *string `json:"email"`
 }
@@ -65,7 +67,7 @@ type meUpdateRequest struct {
 // handleMeUpdate changes the user's username and/or email (an empty email
 // removes it) under the sign-up rules: 200 with the account.
 func (s *Server) handleMeUpdate(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[meUpdateRequest](w, r, defaultBodyLimit)
+	req, err := decode[ProfileUpdate](w, r, defaultBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -79,7 +81,8 @@ func (s *Server) handleMeUpdate(w http.ResponseWriter, r *http.Request) {
 	encode(w, http.StatusOK, newUser(user))
 }
 
-type passwordChangeRequest struct {
+// PasswordChange is the body of PUT /v1/me/password.
+type PasswordChange struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
 }
@@ -88,7 +91,7 @@ type passwordChangeRequest struct {
 // current password is wrong, 422 when the new one fails the policy. Every
 // other session of the user is revoked.
 func (s *Server) handleMePasswordChange(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[passwordChangeRequest](w, r, authBodyLimit)
+	req, err := decode[PasswordChange](w, r, authBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -98,14 +101,15 @@ func (s *Server) handleMePasswordChange(w http.ResponseWriter, r *http.Request) 
 	s.writeNoContent(w, r, err)
 }
 
-type meDeleteRequest struct {
+// AccountDelete is the body of DELETE /v1/me.
+type AccountDelete struct {
 	Password string `json:"password"`
 }
 
 // handleMeDelete deletes the user's account and its sessions after checking
 // the password: 204, 403 on a wrong password, 409 for the last active admin.
 func (s *Server) handleMeDelete(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[meDeleteRequest](w, r, authBodyLimit)
+	req, err := decode[AccountDelete](w, r, authBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

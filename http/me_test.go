@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-type sessionInfo struct {
+type SessionInfo struct {
 	ID        string `json:"id"`
 	UserAgent string `json:"user_agent"`
 	IP        string `json:"ip"`
@@ -15,11 +15,11 @@ type sessionInfo struct {
 }
 
 type sessionList struct {
-	Sessions []sessionInfo `json:"sessions"`
+	Sessions []SessionInfo `json:"sessions"`
 }
 
 // sessions lists the sessions of the user behind token.
-func (ts *testServer) sessions(token string) []sessionInfo {
+func (ts *testServer) sessions(token string) []SessionInfo {
 	ts.t.Helper()
 	r := ts.json("GET", "/v1/me/sessions", nil, token)
 	want(ts.t, "GET /v1/me/sessions", r, http.StatusOK)
