@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"roster/account"
@@ -19,8 +20,39 @@ import (
 type serveConfig struct {
 	addr            string
 	shutdownTimeout time.Duration
+	timeouts        timeouts
+	http            rosterhttp.Config
 	db              dbConfig
 	account         accountConfig
+}
+
+// timeouts bound how long one client may hold a connection.
+type timeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+func (t *timeouts) register(fs *flag.FlagSet) {
+	fs.DurationVar(&t.readHeader, "read-header-timeout", 5*time.Second, "longest time to read a request's headers")
+	fs.DurationVar(&t.read, "read-timeout", 15*time.Second, "longest time to read a whole request")
+	fs.DurationVar(&t.write, "write-timeout", 30*time.Second, "longest time to handle a request and write the answer")
+	fs.DurationVar(&t.idle, "idle-timeout", 120*time.Second, "longest time a keep-alive connection waits for its next request")
+}
+
+func (t *timeouts) validate() error {
+	if t.readHeader <= 0 || t.read <= 0 || t.write <= 0 || t.idle <= 0 {
+		return usageError{"timeouts must be positive"}
+	}
+	return nil
+}
+
+func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
+	c.SignupRate = rosterhttp.Rate{Requests: 20, Per: time.Hour}
+	c.LoginRate = rosterhttp.Rate{Requests: 20, Per: time.Minute}
+	fs.Var(&c.SignupRate, "signup-rate", "sign-ups allowed per client IP, as requests/window")
+	fs.Var(&c.LoginRate, "login-rate", "login requests allowed per client IP, as requests/window")
+	fs.Var(&c.TrustedProxies, "trusted-proxies",
+		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
+	fs.Var(&c.CORSOrigins, "cors-origins", "comma-separated origins allowed to call the API from a browser")
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -28,15 +60,20 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.addr, "addr", ":8080", "address to listen on")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 20*time.Second, "longest wait for in-flight requests at shutdown")
+	cfg.timeouts.register(fs)
+	registerHTTP(fs, &cfg.http)
 	cfg.db.register(fs)
 	cfg.account.register(fs)
 	if _, err := parseFlags(fs, args, getenv, stderr); err != nil {
 		return err
 	}
-	if err := cfg.account.validate(); err != nil {
+	if err := errors.Join(cfg.account.validate(), cfg.timeouts.validate()); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit(cfg.account.hashConcurrency, account.DefaultParams))
+	}
 
 	accounts, err := openAccounts(ctx, cfg.db, cfg.account, account.DefaultParams)
 	if err != nil {
@@ -44,17 +81,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer accounts.Store.Close()
 
-	srv := rosterhttp.NewServer(accounts, log)
+	srv := rosterhttp.NewServer(accounts, log, cfg.http)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
 	httpServer := &http.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: cfg.timeouts.readHeader,
+		ReadTimeout:       cfg.timeouts.read,
+		WriteTimeout:      cfg.timeouts.write,
+		IdleTimeout:       cfg.timeouts.idle,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -79,6 +116,18 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// memoryLimit is the Go runtime's soft memory limit for a server running
+// concurrency hashes at once: a base for everything else plus each hashing
+// slot's argon2id buffer. Each hash allocates and drops its whole buffer, so
+// under load the garbage collector, paced by GOGC alone, lets the heap reach
+// about twice the live hashing memory before it collects; the soft limit
+// makes it collect sooner instead, keeping the peak near what the limiter
+// admits. It is soft: past it the runtime collects harder but never fails.
+func memoryLimit(concurrency int, p account.Params) int64 {
+	const base = 64 << 20
+	return base + int64(concurrency)*int64(p.Memory)<<10
 }
 
 // openAccounts opens the database and builds the account service on it.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -49,6 +50,7 @@ type Hasher struct {
 	slots   chan struct{}
 	maxWait time.Duration
 	dummy   string
+	runs    atomic.Uint64
 }
 
 // NewHasher returns a hasher that runs at most concurrency hashes at once and
@@ -78,18 +80,25 @@ func (p Params) check() error {
 	return nil
 }
 
+// Runs returns how many hashes and verifies have been admitted so far; tests
+// use it to show that a refused request cost no hash.
+func (h *Hasher) Runs() uint64 { return h.runs.Load() }
+
 // acquire takes a hashing slot, waiting at most maxWait.
 func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	release = func() { <-h.slots }
 	select {
 	case h.slots <- struct{}{}:
-		return func() { <-h.slots }, nil
+		h.runs.Add(1)
+		return release, nil
 	default:
 	}
 	t := time.NewTimer(h.maxWait)
 	defer t.Stop()
 	select {
 	case h.slots <- struct{}{}:
-		return func() { <-h.slots }, nil
+		h.runs.Add(1)
+		return release, nil
 	case <-t.C:
 		return nil, ErrHashBusy
 	case <-ctx.Done():

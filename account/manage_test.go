@@ -57,7 +57,7 @@ func sessionCount(t *testing.T, f fixture) int {
 }
 
 func passwordWorks(f fixture, pw string) bool {
-	_, err := f.s.CheckPassword(context.Background(), f.user.Username, pw)
+	_, err := f.s.CheckPassword(context.Background(), f.user.Username, pw, "192.0.2.1")
 	return err == nil
 }
 
@@ -218,7 +218,7 @@ func TestDisabledAccount(t *testing.T) {
 	if _, _, err := f.s.Authenticate(ctx, token); !errors.Is(err, account.ErrUnauthenticated) {
 		t.Errorf("Authenticate for a disabled account: err = %v, want ErrUnauthenticated", err)
 	}
-	if _, err := f.s.CheckPassword(ctx, "u1", goodPassword); !errors.Is(err, account.ErrBadCredentials) {
+	if _, err := f.s.CheckPassword(ctx, "u1", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
 		t.Errorf("CheckPassword for a disabled account: err = %v, want ErrBadCredentials", err)
 	}
 }

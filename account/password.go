@@ -54,8 +54,10 @@ func NormalizePassword(field, pw string) (string, error) {
 	return n, nil
 }
 
-// Check applies the policy to a new password for the account with the given
-// username and optional email, and returns the normalized password to hash.
+// Check applies the policy to a new password: length, not one of the most
+// common passwords (compared case-insensitively), and not containing the
+// username or the email's local part. It returns the normalized password to
+// hash.
 func (p Policy) Check(field, pw, username string, email *string) (string, error) {
 	n, err := NormalizePassword(field, pw)
 	if err != nil {
@@ -65,6 +67,9 @@ func (p Policy) Check(field, pw, username string, email *string) (string, error)
 		return "", invalid("password_too_short", field, fmt.Sprintf("must be at least %d characters", p.MinLen))
 	}
 	lower := strings.ToLower(n)
+	if isCommon(lower) {
+		return "", invalid("password_common", field, "is one of the most commonly used passwords")
+	}
 	if u := strings.ToLower(norm.NFKC.String(username)); len(u) >= 3 && strings.Contains(lower, u) {
 		return "", invalid("password_contains_username", field, "must not contain the username")
 	}

@@ -94,12 +94,14 @@ func (s *Service) conflict(ctx context.Context, usernameKey string) error {
 }
 
 // CheckPassword returns the account named by login (a username, or the
-// account's email) if password is right and the account is active. Unknown
-// accounts, wrong passwords and disabled accounts all give ErrBadCredentials
-// after the same work: one verify with current parameters. A match against
-// an outdated hash is upgraded in place.
-func (s *Service) CheckPassword(ctx context.Context, login, password string) (db.User, error) {
-	user, _, err := s.checkPassword(ctx, login, password)
+// account's email) if password is right and the account is active. ip is the
+// client's address: attempts are throttled per account and client network
+// before any hashing (see throttle.go) and refused with a *ThrottledError.
+// Unknown accounts, wrong passwords and disabled accounts all give
+// ErrBadCredentials after the same work (see verify). A match against an
+// outdated hash is upgraded in place.
+func (s *Service) CheckPassword(ctx context.Context, login, password, ip string) (db.User, error) {
+	user, _, err := s.checkPassword(ctx, login, password, ip)
 	if err != nil {
 		return db.User{}, err
 	}
@@ -116,38 +118,55 @@ const (
 
 // checkPassword is CheckPassword that also says why credentials were
 // refused. On ErrBadCredentials, user is the account named by login, if any.
-func (s *Service) checkPassword(ctx context.Context, login, password string) (user db.User, reason string, err error) {
+func (s *Service) checkPassword(ctx context.Context, login, password, ip string) (user db.User, reason string, err error) {
 	pw, err := NormalizePassword("password", password)
 	if err != nil {
 		return db.User{}, "", err
 	}
-	user, found, err := s.lookup(ctx, login)
+	user, accountKey, found, err := s.lookup(ctx, login)
 	if err != nil {
 		return db.User{}, "", err
 	}
-	if !found {
-		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
-			return db.User{}, "", err
-		}
-		return db.User{}, reasonUnknownAccount, ErrBadCredentials
+	a := newAttempt(accountKey, ip, user, found)
+	if err := s.admit(ctx, a); err != nil {
+		return db.User{}, "", err
 	}
-	ok, rehash, err := s.Hasher.Verify(ctx, user.PasswordHash, pw)
-	if errors.Is(err, ErrMalformedHash) {
-		return user, reasonMalformedHash, ErrBadCredentials
-	}
-	if err != nil {
+	ok, rehash, reason, err := s.verify(ctx, user, found, pw)
+	if err := errors.Join(err, s.settle(ctx, a, ok, err)); err != nil {
 		return db.User{}, "", err
 	}
 	if !ok {
-		return user, reasonWrongPassword, ErrBadCredentials
-	}
-	if user.Status != StatusActive {
-		return user, reasonDisabled, ErrBadCredentials
+		return user, reason, ErrBadCredentials
 	}
 	if rehash {
 		s.rehash(ctx, &user, pw)
 	}
 	return user, "", nil
+}
+
+// verify checks pw against the account's stored hash: ok means the right
+// password for an active account; otherwise reason says why not. Every way
+// of failing costs exactly one verify with current parameters: an unknown
+// account, or a stored hash roster cannot use, is verified against the dummy
+// hash, and a disabled account's password is verified like any other. A
+// disabled account with the right password counts as a failure for the
+// throttle too, so its reset cannot reveal the password.
+func (s *Service) verify(ctx context.Context, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
+	if !found {
+		return false, false, reasonUnknownAccount, s.Hasher.VerifyDummy(ctx, pw)
+	}
+	ok, rehash, err = s.Hasher.Verify(ctx, user.PasswordHash, pw)
+	switch {
+	case errors.Is(err, ErrMalformedHash):
+		return false, false, reasonMalformedHash, s.Hasher.VerifyDummy(ctx, pw)
+	case err != nil:
+		return false, false, "", err
+	case !ok:
+		return false, false, reasonWrongPassword, nil
+	case user.Status != StatusActive:
+		return false, false, reasonDisabled, nil
+	}
+	return true, rehash, "", nil
 }
 
 // rehash stores a hash with current parameters. It is best effort: a busy
@@ -165,22 +184,29 @@ func (s *Service) rehash(ctx context.Context, user *db.User, pw string) {
 	}
 }
 
-func (s *Service) lookup(ctx context.Context, login string) (db.User, bool, error) {
+// lookup finds the account a login names. accountKey identifies what the
+// login names for throttling, whether or not the account exists: the
+// account's "u:"+username_key when found, else the normalized login, so a
+// throttled answer never tells whether an account exists.
+func (s *Service) lookup(ctx context.Context, login string) (user db.User, accountKey string, found bool, err error) {
 	key, byEmail, ok := LoginKey(login)
-	if !ok {
-		return db.User{}, false, nil
-	}
-	var user db.User
-	var err error
-	if byEmail {
+	switch {
+	case !ok:
+		return db.User{}, "invalid", false, nil
+	case byEmail:
+		accountKey = "e:" + key
 		user, err = s.Store.Read.GetUserByEmailKey(ctx, &key)
-	} else {
+	default:
+		accountKey = "u:" + key
 		user, err = s.Store.Read.GetUserByUsernameKey(ctx, key)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return db.User{}, false, nil
+		return db.User{}, accountKey, false, nil
 	}
-	return user, err == nil, err
+	if err != nil {
+		return db.User{}, "", false, err
+	}
+	return user, "u:" + user.UsernameKey, true, nil
 }
 
 // ClientInfo describes where a login came from; it is stored with the session.
@@ -197,7 +223,7 @@ const maxUserAgentLen = 512
 // audited, the latter with the reason.
 func (s *Service) Login(ctx context.Context, login, password string, client ClientInfo) (token string, session db.Session, user db.User, err error) {
 	actor := Actor{IP: client.IP}
-	user, reason, err := s.checkPassword(ctx, login, password)
+	user, reason, err := s.checkPassword(ctx, login, password, client.IP)
 	if errors.Is(err, ErrBadCredentials) {
 		if aerr := s.audit(ctx, s.Store.Write, actor, user.ID, ActionLoginFailure, reason); aerr != nil {
 			return "", db.Session{}, db.User{}, aerr

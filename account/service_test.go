@@ -105,7 +105,7 @@ func TestCheckPasswordUpgradesOldHash(t *testing.T) {
 	stronger := accounttest.CheapParams
 	stronger.Time = 2
 	svc.Hasher, _ = account.NewHasher(stronger, 1, time.Second)
-	if _, err := svc.CheckPassword(ctx, "fred", goodPassword); err != nil {
+	if _, err := svc.CheckPassword(ctx, "fred", goodPassword, "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := svc.Store.Read.GetUser(ctx, u.ID)
@@ -113,7 +113,7 @@ func TestCheckPasswordUpgradesOldHash(t *testing.T) {
 	if err != nil || p != stronger {
 		t.Fatalf("stored hash params = %+v (%v), want upgraded to %+v", p, err, stronger)
 	}
-	if _, err := svc.CheckPassword(ctx, "fred", goodPassword); err != nil {
+	if _, err := svc.CheckPassword(ctx, "fred", goodPassword, "192.0.2.1"); err != nil {
 		t.Fatalf("login after rehash: %v", err)
 	}
 }
@@ -124,7 +124,7 @@ func TestCheckPasswordGenericFailure(t *testing.T) {
 	svc := accounttest.New(t)
 	svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "gina", Password: goodPassword})
 	for _, login := range []string{"gina", "nobody", "no body", "x@y.z"} {
-		if _, err := svc.CheckPassword(ctx, login, "wrong password entirely"); !errors.Is(err, account.ErrBadCredentials) {
+		if _, err := svc.CheckPassword(ctx, login, "wrong password entirely", "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
 			t.Errorf("CheckPassword(%q, wrong) = %v, want ErrBadCredentials", login, err)
 		}
 	}

@@ -18,6 +18,25 @@ type AuditEvent struct {
 	Ip        string
 }
 
+type LoginAccount struct {
+	AccountKey string
+	PaidUntil  time.Time
+}
+
+type LoginKnownIp struct {
+	UserID      int64
+	Ip          string
+	LastLoginAt time.Time
+}
+
+type LoginPair struct {
+	AccountKey   string
+	Ip           string
+	Failures     int64
+	BlockedUntil time.Time
+	UpdatedAt    time.Time
+}
+
 type Session struct {
 	TokenHash  []byte
 	UserID     int64

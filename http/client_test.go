@@ -97,7 +97,7 @@ func ExampleClient() {
 	policy, _ := account.NewPolicy(account.DefaultMinPasswordLen)
 	accounts := &account.Service{Store: store, Hasher: hasher, Policy: policy,
 		SessionTTL: account.DefaultSessionTTL, IdleTTL: account.DefaultIdleTTL, Now: time.Now}
-	srv := httptest.NewServer(rosterhttp.NewServer(accounts, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(rosterhttp.NewServer(accounts, slog.New(slog.NewTextHandler(io.Discard, nil)), rosterhttp.Config{}))
 	defer srv.Close()
 
 	ctx := context.Background()

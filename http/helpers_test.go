@@ -30,8 +30,15 @@ func newTestServer(t testing.TB) *testServer {
 
 func newTestServerWith(t testing.TB, accounts *account.Service) *testServer {
 	t.Helper()
+	return newTestServerConfig(t, accounts, rosterhttp.Config{})
+}
+
+// newTestServerConfig is newTestServerWith with HTTP settings (rate limits,
+// trusted proxies, CORS).
+func newTestServerConfig(t testing.TB, accounts *account.Service, cfg rosterhttp.Config) *testServer {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ts := httptest.NewServer(rosterhttp.NewServer(accounts, log))
+	ts := httptest.NewServer(rosterhttp.NewServer(accounts, log, cfg))
 	t.Cleanup(ts.Close)
 	return &testServer{Server: ts, accounts: accounts, t: t}
 }

@@ -3,10 +3,13 @@ package http
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
+
+	"github.com/go-chi/cors"
+	"github.com/go-chi/httprate"
 
 	"roster/account"
 	"roster/db"
@@ -44,7 +47,10 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 
 type ctxKey int
 
-const authKey ctxKey = 0
+const (
+	authKey ctxKey = iota
+	clientIPKey
+)
 
 // authenticated is what requireSession puts in the request context.
 type authenticated struct {
@@ -52,14 +58,23 @@ type authenticated struct {
 	user    db.User
 }
 
-// requireSession admits requests with a live bearer token and loads its
-// session and account into the context once.
+// requireSession admits requests with a live session token, from the
+// Authorization header or else the session cookie, and loads its session and
+// account into the context once. A cookie-authenticated request must also
+// pass CrossOriginProtection: a browser sends cookies along with requests
+// that other sites forge.
 func (s *Server) requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearerToken(r)
-		if !ok {
+		token, fromCookie := sessionToken(r)
+		if token == "" {
 			s.writeError(w, r, account.ErrUnauthenticated)
 			return
+		}
+		if fromCookie {
+			if err := s.csrf.Check(r); err != nil {
+				s.writeError(w, r, errCrossOrigin)
+				return
+			}
 		}
 		session, user, err := s.accounts.Authenticate(r.Context(), token)
 		if err != nil {
@@ -93,19 +108,94 @@ func auth(r *http.Request) authenticated {
 	return r.Context().Value(authKey).(authenticated)
 }
 
-func bearerToken(r *http.Request) (string, bool) {
+// sessionToken returns the bearer token, or else the session cookie's value.
+func sessionToken(r *http.Request) (token string, fromCookie bool) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return "", false
+	if ok && strings.EqualFold(scheme, "Bearer") && token != "" {
+		return token, false
 	}
-	return token, true
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		return c.Value, true
+	}
+	return "", false
 }
 
-// clientIP is the address of the connection's peer.
+// withClientIP works out the client's address once per request (see
+// resolveClientIP) for clientIP to return.
+func (s *Server) withClientIP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), clientIPKey, s.resolveClientIP(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// clientIP is the client's address as withClientIP resolved it: the one
+// place rate limits, throttling, sessions and the audit log take it from.
 func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	ip, _ := r.Context().Value(clientIPKey).(string)
+	return ip
+}
+
+// resolveClientIP is the connection's peer, unless the peer is a trusted
+// proxy; then X-Forwarded-For is read right to left, skipping trusted
+// proxies, and the first other address is the client. A client can prepend
+// anything to that header, so nothing left of it is believed.
+func (s *Server) resolveClientIP(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	ip := peer.Addr().Unmap()
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0 && s.cfg.TrustedProxies.contains(ip); i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		ip = hop.Unmap()
+	}
+	return ip.String()
+}
+
+// rateLimit bounds requests per client IP (IPv6: per /64) to rate. Routes
+// given the same middleware share one budget.
+func (s *Server) rateLimit(rate Rate) func(http.Handler) http.Handler {
+	if rate.Requests == 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return httprate.LimitBy(rate.Requests, rate.Per,
+		func(r *http.Request) (string, error) { return httprate.CanonicalizeIP(clientIP(r)), nil },
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRateLimited) }))
+}
+
+// limitBodies caps every request body at defaultBodyLimit (413 beyond it);
+// routes that read bodies may cap lower.
+func (s *Server) limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > defaultBodyLimit {
+			s.writeError(w, r, &http.MaxBytesError{Limit: defaultBodyLimit})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, defaultBodyLimit)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cors lets the configured origins call the API from a browser with bearer
+// tokens. Credentials (cookies) are never allowed cross-origin; with no
+// origins configured there is no CORS at all.
+func (s *Server) cors() func(http.Handler) http.Handler {
+	if len(s.cfg.CORSOrigins) == 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return cors.Handler(cors.Options{
+		AllowedOrigins: s.cfg.CORSOrigins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		ExposedHeaders: []string{"Retry-After"},
+		MaxAge:         600,
+	})
 }

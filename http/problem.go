@@ -51,8 +51,14 @@ type problemError struct {
 
 func (e *problemError) Error() string { return e.detail }
 
-// errForbidden refuses a signed-in user a route that needs the admin role.
-var errForbidden = &problemError{status: http.StatusForbidden, code: "forbidden", detail: "this route needs the admin role"}
+var (
+	// errForbidden refuses a signed-in user a route that needs the admin role.
+	errForbidden   = &problemError{status: http.StatusForbidden, code: "forbidden", detail: "this route needs the admin role"}
+	errRateLimited = &problemError{status: http.StatusTooManyRequests, code: "rate_limited",
+		detail: "too many requests from this address; retry later"}
+	errCrossOrigin = &problemError{status: http.StatusForbidden, code: "cross_origin",
+		detail: "cross-origin requests may not use the session cookie"}
+)
 
 func badRequest(detail string) error {
 	return &problemError{status: http.StatusBadRequest, code: "malformed", detail: detail}
@@ -64,6 +70,7 @@ func problemFor(err error) (p Problem, header http.Header) {
 	var (
 		ve  *account.ValidationError
 		ce  *account.ConflictError
+		te  *account.ThrottledError
 		pe  *problemError
 		mbe *http.MaxBytesError
 	)
@@ -81,6 +88,10 @@ func problemFor(err error) (p Problem, header http.Header) {
 	case errors.As(err, &mbe):
 		p = Problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
 			Detail: "request body exceeds " + strconv.FormatInt(mbe.Limit, 10) + " bytes"}
+	case errors.As(err, &te):
+		p = Problem{Status: http.StatusTooManyRequests, Code: "login_throttled",
+			Detail: "too many failed logins for this account from this address; retry later"}
+		header = http.Header{"Retry-After": {strconv.Itoa(int(max(1, (te.RetryAfter+time.Second-1)/time.Second)))}}
 	case errors.Is(err, account.ErrBadCredentials):
 		p = Problem{Status: http.StatusUnauthorized, Code: "invalid_credentials", Detail: err.Error()}
 	case errors.Is(err, account.ErrUnauthenticated):

@@ -9,7 +9,8 @@ import (
 // routes is the whole API surface.
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.recoverPanics, securityHeaders)
+	r.Use(s.recoverPanics, securityHeaders, s.withClientIP, s.limitBodies, s.cors())
+	signupLimit, loginLimit := s.rateLimit(s.cfg.SignupRate), s.rateLimit(s.cfg.LoginRate)
 	r.NotFound(s.handleNotFound)
 	r.MethodNotAllowed(s.handleMethodNotAllowed)
 
@@ -17,12 +18,12 @@ func (s *Server) routes() chi.Router {
 	r.Get("/readyz", s.handleReadyz)
 
 	// The tutorial's form routes, unchanged for its client.
-	r.Post("/add", s.handleTutorialAdd)
-	r.Post("/login", s.handleTutorialLogin)
+	r.With(signupLimit).Post("/add", s.handleTutorialAdd)
+	r.With(loginLimit).Post("/login", s.handleTutorialLogin)
 
 	r.Route("/v1", func(r chi.Router) {
-		r.Post("/users", s.handleUserCreate)
-		r.Post("/sessions", s.handleSessionCreate)
+		r.With(signupLimit).Post("/users", s.handleUserCreate)
+		r.With(loginLimit).Post("/sessions", s.handleSessionCreate)
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireSession)
 			r.Get("/me", s.handleMe)

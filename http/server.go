@@ -19,13 +19,16 @@ type Server struct {
 	accounts *account.Service
 	store    *db.Store
 	log      *slog.Logger
+	cfg      Config
 	router   chi.Router
 	draining atomic.Bool
+	// csrf guards cookie-authenticated requests against cross-origin forgery.
+	csrf *http.CrossOriginProtection
 }
 
 // NewServer returns the handler for every route, serving accounts.
-func NewServer(accounts *account.Service, log *slog.Logger) *Server {
-	s := &Server{accounts: accounts, store: accounts.Store, log: log}
+func NewServer(accounts *account.Service, log *slog.Logger, cfg Config) *Server {
+	s := &Server{accounts: accounts, store: accounts.Store, log: log, cfg: cfg, csrf: http.NewCrossOriginProtection()}
 	s.router = s.routes()
 	return s
 }

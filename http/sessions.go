@@ -12,21 +12,36 @@ type LoginRequest struct {
 	// Username is the account's username or its email address.
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// Cookie asks for the token in the session cookie instead of the body.
+	Cookie bool `json:"cookie"`
 }
 
-// Session is a new login: the token is shown this once.
+// sessionCookie carries the token for browsers. The __Host- prefix makes the
+// browser refuse it unless it is Secure, host-only and for Path=/.
+const sessionCookie = "__Host-roster_session"
+
+// Session is a new login: the token is shown this once. It is empty when the
+// client asked for the cookie, so script on the page never sees it.
 type Session struct {
-	Token     string    `json:"token"`
+	Token     string    `json:"token,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
 	User      User      `json:"user"`
 }
 
 // handleSessionCreate logs in: 201 with a new token, or one generic 401.
+// With "cookie": true the token goes into the session cookie instead, and
+// the request must pass CrossOriginProtection (no login CSRF).
 func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
 	req, err := decode[LoginRequest](w, r, authBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if req.Cookie {
+		if err := s.csrf.Check(r); err != nil {
+			s.writeError(w, r, errCrossOrigin)
+			return
+		}
 	}
 	token, session, user, err := s.accounts.Login(r.Context(), req.Username, req.Password,
 		account.ClientInfo{UserAgent: r.UserAgent(), IP: clientIP(r)})
@@ -34,10 +49,23 @@ func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	encode(w, http.StatusCreated, Session{Token: token, ExpiresAt: session.ExpiresAt, User: newUser(user)})
+	res := Session{Token: token, ExpiresAt: session.ExpiresAt, User: newUser(user)}
+	if req.Cookie {
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: session.ExpiresAt,
+			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		res.Token = ""
+	}
+	encode(w, http.StatusCreated, res)
 }
 
-// handleSessionDeleteCurrent logs out the session making the request.
+// handleSessionDeleteCurrent logs out the session making the request and
+// clears the session cookie.
 func (s *Server) handleSessionDeleteCurrent(w http.ResponseWriter, r *http.Request) {
-	s.writeNoContent(w, r, s.accounts.Logout(r.Context(), actor(r), auth(r).session))
+	if err := s.accounts.Logout(r.Context(), actor(r), auth(r).session); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	w.WriteHeader(http.StatusNoContent)
 }

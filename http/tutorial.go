@@ -47,7 +47,7 @@ func (s *Server) handleTutorialLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeTextError(w, r, badRequest("form fields user and pass are required"))
 		return
 	}
-	user, err := s.accounts.CheckPassword(r.Context(), form.Get("user"), form.Get("pass"))
+	user, err := s.accounts.CheckPassword(r.Context(), form.Get("user"), form.Get("pass"), clientIP(r))
 	if errors.Is(err, account.ErrBadCredentials) {
 		writeText(w, http.StatusOK, "[]")
 		return

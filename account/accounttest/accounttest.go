@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"roster/account"
+	"roster/db"
 	"roster/db/dbtest"
 )
 
@@ -40,11 +41,17 @@ func (c *Clock) Advance(d time.Duration) {
 // the real clock, on a fresh database.
 func New(tb testing.TB) *account.Service {
 	tb.Helper()
+	return NewOn(tb, dbtest.Open(tb))
+}
+
+// NewOn is New on a given store, for tests that reopen a database file.
+func NewOn(tb testing.TB, store *db.Store) *account.Service {
+	tb.Helper()
 	hasher, err := account.NewHasher(CheapParams, 4, 10*time.Second)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	policy, _ := account.NewPolicy(account.DefaultMinPasswordLen)
-	return &account.Service{Store: dbtest.Open(tb), Hasher: hasher, Policy: policy,
+	return &account.Service{Store: store, Hasher: hasher, Policy: policy,
 		SessionTTL: account.DefaultSessionTTL, IdleTTL: account.DefaultIdleTTL, Now: time.Now}
 }

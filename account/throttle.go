@@ -1,0 +1,164 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-chi/httprate"
+
+	"roster/db"
+)
+
+// Login throttling, kept in SQLite so that it survives a restart. Two limits
+// apply to every password check, and a refused attempt costs no hash:
+//
+//   - Per (account, client network) pair: after freeFailures consecutive
+//     failures each further attempt waits firstDelay, doubling per failure up
+//     to maxDelay. A success resets the pair; a pair idle for pairMemory
+//     starts over. No lock is permanent.
+//   - Per account, across all networks, a generic cell rate algorithm: each
+//     failure adds failureInterval of debt, and an attempt that would take the
+//     debt past burst intervals is refused. In any hour an account thus sees
+//     at most burstKnown + time.Hour/failureInterval = 49 + 48 = 97 failed
+//     verifications. Networks the account never logged in from stop at
+//     burstUnknown, so its owner keeps a reserve while an attacker is held.
+//
+// Each attempt is charged before the hash and refunded unless the password
+// turned out wrong, so concurrent guesses cannot overshoot either limit.
+const (
+	freeFailures    = 5
+	firstDelay      = time.Second
+	maxDelay        = 15 * time.Minute
+	pairMemory      = 24 * time.Hour
+	failureInterval = 74 * time.Second
+	burstUnknown    = 30
+	burstKnown      = 49
+)
+
+// ThrottledError refuses a login attempt before any hashing; RetryAfter says
+// when the next one can be admitted.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed logins; retry after %s", e.RetryAfter)
+}
+
+// attempt is one password check as the throttle sees it.
+type attempt struct {
+	account string // the account key (see lookup)
+	network string // the client's IPv4 address or IPv6 /64
+	userID  int64  // 0 when the login names no account
+}
+
+func newAttempt(accountKey, ip string, user db.User, found bool) attempt {
+	a := attempt{account: accountKey, network: httprate.CanonicalizeIP(ip)}
+	if found {
+		a.userID = user.ID
+	}
+	return a
+}
+
+// retryDelay is how long a pair waits after its n-th consecutive failure.
+func retryDelay(failures int64) time.Duration {
+	n := failures - freeFailures
+	if n < 0 {
+		return 0
+	}
+	if n >= 10 { // 1 s << 10 is past maxDelay
+		return maxDelay
+	}
+	return min(firstDelay<<n, maxDelay)
+}
+
+// admit charges one failure to the attempt's pair and account, or refuses it
+// with a *ThrottledError.
+func (s *Service) admit(ctx context.Context, a attempt) error {
+	now := s.now()
+	return s.Store.Tx(ctx, func(q *db.Queries) error {
+		if err := q.DeleteStaleLoginPairs(ctx, now.Add(-pairMemory)); err != nil {
+			return err
+		}
+		if err := q.DeleteStaleLoginAccounts(ctx, now); err != nil {
+			return err
+		}
+		pair, err := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.account, Ip: a.network})
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if now.Before(pair.BlockedUntil) {
+			return &ThrottledError{RetryAfter: pair.BlockedUntil.Sub(now)}
+		}
+		paidUntil, err := q.GetLoginAccountPaidUntil(ctx, a.account)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		burst := burstUnknown
+		if a.userID != 0 {
+			known, err := q.KnownLoginIPExists(ctx, db.KnownLoginIPExistsParams{UserID: a.userID, Ip: a.network})
+			if err != nil {
+				return err
+			}
+			if known {
+				burst = burstKnown
+			}
+		}
+		paidUntil = later(paidUntil, now).Add(failureInterval)
+		if over := paidUntil.Sub(now) - time.Duration(burst)*failureInterval; over > 0 {
+			return &ThrottledError{RetryAfter: over}
+		}
+		if err := q.UpsertLoginAccount(ctx, db.UpsertLoginAccountParams{AccountKey: a.account, PaidUntil: paidUntil}); err != nil {
+			return err
+		}
+		failures := pair.Failures + 1
+		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: a.account, Ip: a.network,
+			Failures: failures, BlockedUntil: now.Add(retryDelay(failures)), UpdatedAt: now})
+	})
+}
+
+// settle closes an admitted attempt: a wrong password keeps its charge; a
+// right one resets the pair, refunds the account and remembers the network;
+// an attempt that verified nothing (err != nil) is refunded.
+func (s *Service) settle(ctx context.Context, a attempt, ok bool, err error) error {
+	if err == nil && !ok {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx) // the charge is settled even if the client left
+	now := s.now()
+	return s.Store.Tx(ctx, func(q *db.Queries) error {
+		paidUntil, qerr := q.GetLoginAccountPaidUntil(ctx, a.account)
+		if qerr == nil {
+			qerr = q.UpsertLoginAccount(ctx, db.UpsertLoginAccountParams{AccountKey: a.account,
+				PaidUntil: later(paidUntil.Add(-failureInterval), now)})
+		}
+		if qerr != nil && !errors.Is(qerr, sql.ErrNoRows) {
+			return qerr
+		}
+		if ok {
+			if err := q.DeleteLoginPair(ctx, db.DeleteLoginPairParams{AccountKey: a.account, Ip: a.network}); err != nil {
+				return err
+			}
+			return q.UpsertKnownLoginIP(ctx, db.UpsertKnownLoginIPParams{UserID: a.userID, Ip: a.network, LastLoginAt: now})
+		}
+		pair, qerr := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.account, Ip: a.network})
+		if errors.Is(qerr, sql.ErrNoRows) {
+			return nil
+		}
+		if qerr != nil {
+			return qerr
+		}
+		pair.Failures = max(pair.Failures-1, 0)
+		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams(pair))
+	})
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

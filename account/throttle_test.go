@@ -1,0 +1,220 @@
+package account_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"roster/account"
+	"roster/account/accounttest"
+	"roster/db"
+)
+
+const (
+	password = "correct horse battery staple"
+	wrong    = "incorrect horse battery staple"
+)
+
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// throttled returns the Retry-After of a *ThrottledError, or fails the test.
+func throttled(t *testing.T, what string, err error) time.Duration {
+	t.Helper()
+	var te *account.ThrottledError
+	if !errors.As(err, &te) {
+		t.Fatalf("%s: err = %v, want *ThrottledError", what, err)
+	}
+	return te.RetryAfter
+}
+
+// newClocked returns a service on a fresh database with a test clock and
+// one account, "alice", with password.
+func newClocked(t *testing.T) (*account.Service, *accounttest.Clock) {
+	t.Helper()
+	svc := accounttest.New(t)
+	clock := accounttest.NewClock(epoch)
+	svc.Now = clock.Now
+	if _, err := svc.CreateUser(context.Background(), account.Actor{}, account.NewUser{Username: "alice", Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	return svc, clock
+}
+
+// TestThrottlePairBackoff: five failures are free, then each attempt waits
+// 1 s, doubling per failure up to 15 minutes, and a refused attempt costs no
+// hash. An unknown account behaves exactly like a known one.
+func TestThrottlePairBackoff(t *testing.T) {
+	for _, login := range []string{"alice", "nobody"} {
+		t.Run(login, func(t *testing.T) {
+			ctx := context.Background()
+			svc, clock := newClocked(t)
+			check := func() error {
+				_, err := svc.CheckPassword(ctx, login, wrong, "192.0.2.1")
+				return err
+			}
+			for i := range 5 {
+				if err := check(); !errors.Is(err, account.ErrBadCredentials) {
+					t.Fatalf("failure %d: err = %v, want ErrBadCredentials", i+1, err)
+				}
+			}
+			want := time.Second
+			for i := range 14 {
+				runs := svc.Hasher.Runs()
+				if got := throttled(t, fmt.Sprintf("round %d", i), check()); got != want {
+					t.Fatalf("round %d: Retry-After = %s, want %s", i, got, want)
+				}
+				if runs != svc.Hasher.Runs() {
+					t.Fatalf("round %d: a throttled attempt ran the hasher", i)
+				}
+				clock.Advance(want - time.Second)
+				throttled(t, fmt.Sprintf("round %d, 1 s early", i), check())
+				clock.Advance(time.Second)
+				if err := check(); !errors.Is(err, account.ErrBadCredentials) {
+					t.Fatalf("round %d, after %s: err = %v, want ErrBadCredentials", i, want, err)
+				}
+				want = min(2*want, 15*time.Minute)
+			}
+			// Another network is a separate pair.
+			if _, err := svc.CheckPassword(ctx, login, wrong, "192.0.2.2"); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("other network: err = %v, want ErrBadCredentials", err)
+			}
+			// Never permanent: a pair idle for a day starts over.
+			clock.Advance(25 * time.Hour)
+			for i := range 5 {
+				if err := check(); !errors.Is(err, account.ErrBadCredentials) {
+					t.Fatalf("a day later, failure %d: err = %v, want ErrBadCredentials", i+1, err)
+				}
+			}
+		})
+	}
+}
+
+// TestThrottleSuccessResets: a right password resets the pair's count.
+func TestThrottleSuccessResets(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newClocked(t)
+	const ip = "192.0.2.1"
+	for range 2 {
+		for i := range 4 {
+			if _, err := svc.CheckPassword(ctx, "alice", wrong, ip); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("failure %d: err = %v, want ErrBadCredentials", i+1, err)
+			}
+		}
+		if _, err := svc.CheckPassword(ctx, "alice", password, ip); err != nil {
+			t.Fatalf("right password after 4 failures: %v", err)
+		}
+	}
+	for range 5 {
+		svc.CheckPassword(ctx, "alice", wrong, ip)
+	}
+	throttled(t, "after 5 failures", func() error { _, err := svc.CheckPassword(ctx, "alice", password, ip); return err }())
+}
+
+// TestThrottleSurvivesRestart: the counters are in the database.
+func TestThrottleSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	clock := accounttest.NewClock(epoch)
+	open := func() *account.Service {
+		store, err := db.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := accounttest.NewOn(t, store)
+		svc.Now = clock.Now
+		return svc
+	}
+	svc := open()
+	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1")
+	}
+	if err := svc.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	svc = open()
+	defer svc.Store.Close()
+	_, err := svc.CheckPassword(ctx, "alice", password, "192.0.2.1")
+	if got := throttled(t, "after restart", err); got != time.Second {
+		t.Fatalf("after restart: Retry-After = %s, want 1s", got)
+	}
+}
+
+// TestThrottleAccountCap: an attacker spraying one account from ever new
+// networks (never tripping a pair) gets fewer than 100 verifications in an
+// hour, even when networks the account logged in from guess wrong as well;
+// while the attack only comes from strangers, the owner, from a network that
+// logged in before, still logs in. The cap lifts by itself after the attack.
+func TestThrottleAccountCap(t *testing.T) {
+	for _, knownGuess := range []bool{false, true} {
+		t.Run(fmt.Sprintf("known networks guess: %v", knownGuess), func(t *testing.T) {
+			ctx := context.Background()
+			svc, clock := newClocked(t)
+			known := make([]string, 40) // known[0] is the owner's
+			for i := range known {
+				known[i] = fmt.Sprintf("198.51.100.%d", i+1)
+				if _, err := svc.CheckPassword(ctx, "alice", password, known[i]); err != nil {
+					t.Fatalf("login from %s: %v", known[i], err)
+				}
+			}
+			verified := 0 // wrong passwords the hasher checked
+			guess := func(ip string) error {
+				_, err := svc.CheckPassword(ctx, "alice", wrong, ip)
+				if errors.Is(err, account.ErrBadCredentials) {
+					verified++
+				} else if throttled(t, "guess from "+ip, err) <= 0 {
+					t.Fatalf("guess from %s: Retry-After must be positive", ip)
+				}
+				return err
+			}
+			for step := range 720 { // one attempt every 5 s for an hour
+				if knownGuess && step%3 == 2 {
+					guess(known[1+step%39])
+				} else {
+					guess(fmt.Sprintf("10.0.%d.%d", step/256, step%256))
+				}
+				if !knownGuess && step%60 == 30 {
+					if _, err := svc.CheckPassword(ctx, "alice", password, known[0]); err != nil {
+						t.Fatalf("owner from a known network during the attack (step %d): %v", step, err)
+					}
+				}
+				clock.Advance(5 * time.Second)
+			}
+			if verified >= 100 {
+				t.Fatalf("%d wrong passwords verified in one hour, want fewer than 100", verified)
+			}
+			t.Logf("%d wrong passwords verified in one hour", verified)
+			clock.Advance(time.Hour)
+			if err := guess("203.0.113.10"); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("an hour after the attack: err = %v, want ErrBadCredentials (no permanent lock)", err)
+			}
+		})
+	}
+}
+
+// TestThrottleRefundsUnverified: an attempt that verified nothing (the
+// hasher was busy) is not counted as a failure.
+func TestThrottleRefundsUnverified(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newClocked(t)
+	hasher, err := account.NewHasher(accounttest.CheapParams, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Hasher = hasher
+	release := account.FillHashSlots(hasher)
+	for i := range 10 {
+		if _, err := svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrHashBusy) {
+			t.Fatalf("attempt %d with a full limiter: err = %v, want ErrHashBusy", i, err)
+		}
+	}
+	release()
+	if _, err := svc.CheckPassword(ctx, "alice", password, "192.0.2.1"); err != nil {
+		t.Fatalf("right password after unverified attempts: %v", err)
+	}
+}

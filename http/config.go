@@ -1,0 +1,121 @@
+package http
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds the HTTP layer's abuse and browser settings. The zero value
+// trusts no proxy, limits no rate and allows no cross-origin caller.
+type Config struct {
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies Prefixes
+	// SignupRate and LoginRate bound requests per client IP (IPv6: per /64)
+	// to the sign-up routes (POST /v1/users, POST /add) and the login routes
+	// (POST /v1/sessions, POST /login). A zero Rate is no limit.
+	SignupRate, LoginRate Rate
+	// CORSOrigins are the origins allowed to call the API from a browser.
+	CORSOrigins Origins
+}
+
+// Rate is a number of requests per window; as a flag it reads "20/1m".
+type Rate struct {
+	Requests int
+	Per      time.Duration
+}
+
+func (r *Rate) String() string {
+	if r.Requests == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%s", r.Requests, r.Per)
+}
+
+// Set parses "N/duration", for example "20/1m".
+func (r *Rate) Set(s string) error {
+	n, per, ok := strings.Cut(s, "/")
+	requests, err := strconv.Atoi(n)
+	if !ok || err != nil || requests < 1 {
+		return fmt.Errorf("rate %q: want requests/window such as 20/1m", s)
+	}
+	window, err := time.ParseDuration(per)
+	if err != nil || window <= 0 {
+		return fmt.Errorf("rate %q: want requests/window such as 20/1m", s)
+	}
+	*r = Rate{Requests: requests, Per: window}
+	return nil
+}
+
+// Prefixes is a list of networks; as a flag it reads "10.0.0.0/8,::1/128".
+type Prefixes []netip.Prefix
+
+func (p *Prefixes) String() string {
+	parts := make([]string, len(*p))
+	for i, pr := range *p {
+		parts[i] = pr.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// Set parses a comma-separated list of CIDR prefixes; a bare address is a
+// single-host prefix.
+func (p *Prefixes) Set(s string) error {
+	var out Prefixes
+	for _, part := range splitList(s) {
+		pr, err := netip.ParsePrefix(part)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				return fmt.Errorf("%q is not a CIDR prefix or IP address", part)
+			}
+			pr = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		out = append(out, pr.Masked())
+	}
+	*p = out
+	return nil
+}
+
+func (p Prefixes) contains(addr netip.Addr) bool {
+	for _, pr := range p {
+		if pr.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// Origins is a list of browser origins; as a flag it reads
+// "https://app.example.com,https://admin.example.com". "*" is refused.
+type Origins []string
+
+func (o *Origins) String() string { return strings.Join(*o, ",") }
+
+// Set parses a comma-separated list of scheme://host[:port] origins.
+func (o *Origins) Set(s string) error {
+	var out Origins
+	for _, part := range splitList(s) {
+		u, err := url.Parse(part)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.Contains(u.Host, "*") {
+			return fmt.Errorf("%q is not an origin such as https://app.example.com (wildcards are not allowed)", part)
+		}
+		out = append(out, u.Scheme+"://"+strings.ToLower(u.Host))
+	}
+	*o = out
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
