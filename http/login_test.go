@@ -1,0 +1,107 @@
+package http_test
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"roster/account"
+	"roster/account/accounttest"
+	rosterhttp "roster/http"
+)
+
+// failedLogins are the ways a login fails that must look alike.
+var failedLogins = []struct {
+	name, username, password string
+}{
+	{"unknown user", "nobody", goodPassword},
+	{"wrong password", "alice", "not the right password"},
+}
+
+// TestLoginFailuresIdentical: an unknown account and a wrong password give
+// the same status, headers and body bytes, and each costs exactly one verify.
+func TestLoginFailuresIdentical(t *testing.T) {
+	ts := newTestServer(t)
+	ts.signup("alice", "alice@example.com", goodPassword)
+	var first response
+	for i, tt := range failedLogins {
+		for _, path := range []string{"/v1/sessions", "/login"} {
+			runs := ts.accounts.Hasher.Runs()
+			var r response
+			if path == "/login" {
+				r = ts.form(path, url.Values{"user": {tt.username}, "pass": {tt.password}})
+			} else {
+				r = ts.json("POST", path, map[string]string{"username": tt.username, "password": tt.password}, "")
+			}
+			if got := ts.accounts.Hasher.Runs() - runs; got != 1 {
+				t.Fatalf("%s, POST %s: %d hasher runs, want 1", tt.name, path, got)
+			}
+			if path == "/login" {
+				if r.status != http.StatusOK || r.body != "[]\n" {
+					t.Fatalf("%s, POST /login: status = %d, body = %q; want 200 and []", tt.name, r.status, r.body)
+				}
+				continue
+			}
+			want(t, tt.name+", POST "+path, r, http.StatusUnauthorized)
+			r.header.Del("Date")
+			if i == 0 {
+				first = r
+				continue
+			}
+			if r.body != first.body {
+				t.Fatalf("%s: body = %q, want %q as for %s", tt.name, r.body, first.body, failedLogins[0].name)
+			}
+			if !maps.EqualFunc(r.header, first.header, slices.Equal) {
+				t.Fatalf("%s: headers = %v, want %v as for %s", tt.name, r.header, first.header, failedLogins[0].name)
+			}
+		}
+	}
+}
+
+// TestLoginTimingMedians: with real argon2id parameters the failed logins
+// take the same time: their medians over many interleaved runs differ by
+// under 10%. Skipping the dummy verify would make one of them about 100
+// times faster. Each attempt comes from its own address, behind a trusted
+// proxy, and the clock moves on, so the throttle stays out of the way.
+func TestLoginTimingMedians(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hashes with real parameters")
+	}
+	svc := accounttest.New(t)
+	clock := accounttest.NewClock(time.Now())
+	svc.Now = clock.Now
+	hasher, err := account.NewHasher(account.DefaultParams, 1, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Hasher = hasher
+	ts := newTestServerConfig(t, svc, rosterhttp.Config{TrustedProxies: prefixes(t, "127.0.0.0/8")})
+	ts.signup("alice", "", goodPassword)
+
+	const runs = 25
+	durations := make([][]time.Duration, len(failedLogins))
+	for i := range runs {
+		for j, tt := range failedLogins {
+			clock.Advance(5 * time.Minute)
+			body := fmt.Sprintf(`{"username":%q,"password":%q}`, tt.username, tt.password)
+			start := time.Now()
+			r := ts.do("POST", "/v1/sessions", "application/json", body, "X-Forwarded-For", fmt.Sprintf("10.0.%d.%d", j, i))
+			durations[j] = append(durations[j], time.Since(start))
+			want(t, tt.name, r, http.StatusUnauthorized)
+		}
+	}
+	medians := make([]time.Duration, len(durations))
+	for j, d := range durations {
+		slices.Sort(d)
+		medians[j] = d[len(d)/2]
+		t.Logf("%s: median %s over %d runs", failedLogins[j].name, medians[j], runs)
+	}
+	lo, hi := slices.Min(medians), slices.Max(medians)
+	if diff := float64(hi-lo) / float64(lo); diff >= 0.10 {
+		t.Fatalf("failed-login medians differ by %.0f%% (%v), want under 10%%", 100*diff, medians)
+	}
+}
