@@ -3,6 +3,7 @@ package http_test
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -65,8 +66,10 @@ func TestLoginFailuresIdentical(t *testing.T) {
 // TestLoginTimingMedians: with real argon2id parameters the failed logins
 // take the same time: their medians over many interleaved runs differ by
 // under 10%. Skipping the dummy verify would make one of them about 100
-// times faster. Each attempt comes from its own address, behind a trusted
-// proxy, and the clock moves on, so the throttle stays out of the way.
+// times faster. A shared machine can slow one measurement, so the test
+// fails only if three measurements in a row miss the bound. Each attempt
+// comes from its own address, behind a trusted proxy, and the clock moves
+// on, so the throttle stays out of the way.
 func TestLoginTimingMedians(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hashes with real parameters")
@@ -82,26 +85,39 @@ func TestLoginTimingMedians(t *testing.T) {
 	ts := newTestServerConfig(t, svc, rosterhttp.Config{TrustedProxies: prefixes(t, "127.0.0.0/8")})
 	ts.signup("alice", "", goodPassword)
 
-	const runs = 25
-	durations := make([][]time.Duration, len(failedLogins))
-	for i := range runs {
-		for j, tt := range failedLogins {
-			clock.Advance(5 * time.Minute)
-			body := fmt.Sprintf(`{"username":%q,"password":%q}`, tt.username, tt.password)
-			start := time.Now()
-			r := ts.do("POST", "/v1/sessions", "application/json", body, "X-Forwarded-For", fmt.Sprintf("10.0.%d.%d", j, i))
-			durations[j] = append(durations[j], time.Since(start))
-			want(t, tt.name, r, http.StatusUnauthorized)
+	client := 0
+	measure := func() (medians []time.Duration) {
+		const runs = 41
+		durations := make([][]time.Duration, len(failedLogins))
+		for range runs {
+			// A random order each round keeps garbage collection, which runs
+			// every few hashes, from landing on one kind of failure more often.
+			for _, j := range rand.Perm(len(failedLogins)) {
+				tt := failedLogins[j]
+				clock.Advance(5 * time.Minute)
+				client++
+				body := fmt.Sprintf(`{"username":%q,"password":%q}`, tt.username, tt.password)
+				start := time.Now()
+				r := ts.do("POST", "/v1/sessions", "application/json", body,
+					"X-Forwarded-For", fmt.Sprintf("10.0.%d.%d", client/256, client%256))
+				durations[j] = append(durations[j], time.Since(start))
+				want(t, tt.name, r, http.StatusUnauthorized)
+			}
+		}
+		for j, d := range durations {
+			slices.Sort(d)
+			medians = append(medians, d[len(d)/2])
+			t.Logf("%s: median %s over %d runs", failedLogins[j].name, d[len(d)/2], runs)
+		}
+		return medians
+	}
+	var diff float64
+	for range 3 {
+		medians := measure()
+		lo, hi := slices.Min(medians), slices.Max(medians)
+		if diff = float64(hi-lo) / float64(lo); diff < 0.10 {
+			return
 		}
 	}
-	medians := make([]time.Duration, len(durations))
-	for j, d := range durations {
-		slices.Sort(d)
-		medians[j] = d[len(d)/2]
-		t.Logf("%s: median %s over %d runs", failedLogins[j].name, medians[j], runs)
-	}
-	lo, hi := slices.Min(medians), slices.Max(medians)
-	if diff := float64(hi-lo) / float64(lo); diff >= 0.10 {
-		t.Fatalf("failed-login medians differ by %.0f%% (%v), want under 10%%", 100*diff, medians)
-	}
+	t.Fatalf("failed-login medians differ by %.0f%% three times in a row, want under 10%%", 100*diff)
 }
