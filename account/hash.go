@@ -213,5 +213,10 @@ func ParsePHC(s string) (p Params, salt, key []byte, err error) {
 	if key, err = b64.DecodeString(fields[5]); err != nil {
 		return Params{}, nil, nil, ErrMalformedHash
 	}
+	// The decoder skips \r and \n, so the lengths checked above can overstate
+	// what was decoded; a hash whose salt or key is not what it claims fails.
+	if len(salt) != saltLen || len(key) != keyLen {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
 	return p, salt, key, nil
 }
