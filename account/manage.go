@@ -170,17 +170,29 @@ func requireOtherAdmin(ctx context.Context, q *db.Queries) error {
 func revokedDetail(n int64) string { return fmt.Sprintf("revoked %d sessions", n) }
 
 // CheckOwnPassword confirms a signed-in user's password, sent in the named
-// field, before a sensitive change; a mismatch is ErrWrongPassword.
-func (s *Service) CheckOwnPassword(ctx context.Context, user db.User, field, password string) error {
+// field, before a sensitive change; a mismatch is ErrWrongPassword. It is
+// throttled like a login from ip (see throttle.go): a stolen session must not
+// become an unlimited password oracle.
+func (s *Service) CheckOwnPassword(ctx context.Context, user db.User, ip, field, password string) error {
 	pw, err := NormalizePassword(field, password)
 	if err != nil {
 		return err
 	}
+	a := newAttempt(userKey(user), ip, user, true)
+	if err := s.admit(ctx, a); err != nil {
+		return err
+	}
 	ok, _, err := s.Hasher.Verify(ctx, user.PasswordHash, pw)
-	if errors.Is(err, ErrMalformedHash) || (err == nil && !ok) {
+	if errors.Is(err, ErrMalformedHash) {
+		ok, err = false, nil
+	}
+	if err := errors.Join(err, s.settle(ctx, a, ok, err)); err != nil {
+		return err
+	}
+	if !ok {
 		return ErrWrongPassword
 	}
-	return err
+	return nil
 }
 
 // ChangePassword replaces the password of the user signed in with session
@@ -191,7 +203,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor Actor, session db.Se
 	if err != nil {
 		return err
 	}
-	if err := s.CheckOwnPassword(ctx, user, "current_password", current); err != nil {
+	if err := s.CheckOwnPassword(ctx, user, actor.IP, "current_password", current); err != nil {
 		return err
 	}
 	return s.replacePassword(ctx, actor, user.ID, pw, session.TokenHash, ActionPasswordChange)

@@ -206,7 +206,7 @@ func (s *Service) lookup(ctx context.Context, login string) (user db.User, accou
 	if err != nil {
 		return db.User{}, "", false, err
 	}
-	return user, "u:" + user.UsernameKey, true, nil
+	return user, userKey(user), true, nil
 }
 
 // ClientInfo describes where a login came from; it is stored with the session.

@@ -63,6 +63,9 @@ func newAttempt(accountKey, ip string, user db.User, found bool) attempt {
 	return a
 }
 
+// userKey is the account key of an existing account.
+func userKey(u db.User) string { return "u:" + u.UsernameKey }
+
 // retryDelay is how long a pair waits after its n-th consecutive failure.
 func retryDelay(failures int64) time.Duration {
 	n := failures - freeFailures

@@ -92,7 +92,8 @@ func TestThrottlePairBackoff(t *testing.T) {
 	}
 }
 
-// TestThrottleSuccessResets: a right password resets the pair's count.
+// TestThrottleSuccessResets: a right password resets the pair's count,
+// unless the account is disabled.
 func TestThrottleSuccessResets(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := newClocked(t)
@@ -111,6 +112,27 @@ func TestThrottleSuccessResets(t *testing.T) {
 		svc.CheckPassword(ctx, "alice", wrong, ip)
 	}
 	throttled(t, "after 5 failures", func() error { _, err := svc.CheckPassword(ctx, "alice", password, ip); return err }())
+
+	// A disabled account's right password is a failure like any other: if it
+	// reset the count, the throttle would confirm the guess.
+	user, err := svc.UserByName(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	disabled := account.StatusDisabled
+	if _, err := svc.UpdateUser(ctx, account.Actor{}, user.ID, account.UserChange{Status: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	const other = "192.0.2.2"
+	for i := range 4 {
+		svc.CheckPassword(ctx, "alice", wrong, other)
+		if i == 1 {
+			if _, err := svc.CheckPassword(ctx, "alice", password, other); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("disabled account, right password: err = %v, want ErrBadCredentials", err)
+			}
+		}
+	}
+	throttled(t, "disabled account after 4 wrong and 1 right password", func() error { _, err := svc.CheckPassword(ctx, "alice", wrong, other); return err }())
 }
 
 // TestThrottleSurvivesRestart: the counters are in the database.
@@ -216,5 +238,30 @@ func TestThrottleRefundsUnverified(t *testing.T) {
 	release()
 	if _, err := svc.CheckPassword(ctx, "alice", password, "192.0.2.1"); err != nil {
 		t.Fatalf("right password after unverified attempts: %v", err)
+	}
+}
+
+// TestThrottleOwnPassword: confirming one's own password before a sensitive
+// change shares the login throttle, so a stolen session is no unlimited
+// password oracle.
+func TestThrottleOwnPassword(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newClocked(t)
+	user, err := svc.UserByName(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ip = "192.0.2.1"
+	for i := range 5 {
+		if err := svc.CheckOwnPassword(ctx, user, ip, "password", wrong); !errors.Is(err, account.ErrWrongPassword) {
+			t.Fatalf("failure %d: err = %v, want ErrWrongPassword", i+1, err)
+		}
+	}
+	runs := svc.Hasher.Runs()
+	throttled(t, "own password after 5 failures", svc.CheckOwnPassword(ctx, user, ip, "password", password))
+	_, err = svc.CheckPassword(ctx, "alice", password, ip)
+	throttled(t, "login from the same network", err)
+	if svc.Hasher.Runs() != runs {
+		t.Fatal("throttled attempts ran the hasher")
 	}
 }

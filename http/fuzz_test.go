@@ -25,7 +25,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType, body string) {
 		r := httptest.NewRequest("POST", "/v1/sessions", strings.NewReader(body))
 		r.Header.Set("Content-Type", contentType)
-		_, err := decode[sessionCreateRequest](httptest.NewRecorder(), r, authBodyLimit)
+		_, err := decode[LoginRequest](httptest.NewRecorder(), r, authBodyLimit)
 		if err == nil {
 			return
 		}

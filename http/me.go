@@ -115,7 +115,7 @@ func (s *Server) handleMeDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := auth(r).user
-	if err := s.accounts.CheckOwnPassword(r.Context(), user, "password", req.Password); err != nil {
+	if err := s.accounts.CheckOwnPassword(r.Context(), user, clientIP(r), "password", req.Password); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
