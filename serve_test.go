@@ -137,6 +137,10 @@ func TestConcurrentLoginsBoundedMemory(t *testing.T) {
 		}
 		defer res.Body.Close()
 		io.Copy(io.Discard, res.Body)
+		if (res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable) &&
+			res.Header.Get("Retry-After") == "" {
+			return res.StatusCode, fmt.Errorf("status %d without Retry-After", res.StatusCode)
+		}
 		return res.StatusCode, nil
 	}
 	const password = "correct horse battery staple"

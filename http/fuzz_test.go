@@ -3,7 +3,6 @@ package http
 import (
 	"bytes"
 	"mime/multipart"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -92,5 +91,3 @@ func FuzzSessionToken(f *testing.F) {
 		}
 	})
 }
-
-var _ http.Handler = (*Server)(nil)
