@@ -50,11 +50,15 @@ type server struct {
 	stderr strings.Builder
 }
 
-// start runs `roster serve` on 127.0.0.1:0 with the database at dbPath and
-// waits until /readyz answers 200. The process is killed when the test ends.
+// start runs `roster serve` on 127.0.0.1:0 with the database at dbPath, no
+// per-IP rate limits and args, and waits until /readyz answers 200. The process is killed when the test ends.
 func start(t testing.TB, dbPath string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "-addr", "127.0.0.1:0", "-db", dbPath}, args...)...)
+	// Every request comes from one loopback address: lift the per-IP rate
+	// limits, which these tests are not about (http/abuse_test.go is).
+	base := []string{"serve", "-addr", "127.0.0.1:0", "-db", dbPath,
+		"-login-rate", "1000000000/1s", "-signup-rate", "1000000000/1s"}
+	cmd := exec.Command(binary, append(base, args...)...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
