@@ -114,18 +114,17 @@ func problemFor(err error) (p Problem, header http.Header) {
 	return p, header
 }
 
-// writeError answers with the problem for err as problem+json.
+// writeError answers with the problem for err: problem+json on the JSON API,
+// and on the tutorial's form routes the status with the detail on one line,
+// whichever layer (rate limiter, body cap, handler) refused the request.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if p, ok := s.prepareError(w, r, err); ok {
-		writeJSON(w, p.Status, "application/problem+json", p)
-	}
-}
-
-// writeTextError answers a tutorial form route with the problem's status and
-// its detail on one line.
-func (s *Server) writeTextError(w http.ResponseWriter, r *http.Request, err error) {
-	if p, ok := s.prepareError(w, r, err); ok {
+	p, ok := s.prepareError(w, r, err)
+	switch {
+	case !ok:
+	case isFormRoute(r):
 		writeText(w, p.Status, p.Detail)
+	default:
+		writeJSON(w, p.Status, "application/problem+json", p)
 	}
 }
 

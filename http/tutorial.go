@@ -13,23 +13,29 @@ import (
 // The tutorial's routes answer in plain text: "ok", "[[<id>]]" or "[]" on
 // success, and a one-line reason with a 4xx status otherwise.
 
+// isFormRoute reports whether r is for one of the tutorial's form routes,
+// whose errors are plain text.
+func isFormRoute(r *http.Request) bool {
+	return r.Method == http.MethodPost && (r.URL.Path == "/add" || r.URL.Path == "/login")
+}
+
 // handleTutorialAdd creates a user from form fields user, email (optional)
 // and pass.
 func (s *Server) handleTutorialAdd(w http.ResponseWriter, r *http.Request) {
 	form, err := readForm(w, r, "user", "email", "pass")
 	if err != nil {
-		s.writeTextError(w, r, err)
+		s.writeError(w, r, err)
 		return
 	}
 	if form.Get("user") == "" || form.Get("pass") == "" {
-		s.writeTextError(w, r, badRequest("form fields user and pass are required"))
+		s.writeError(w, r, badRequest("form fields user and pass are required"))
 		return
 	}
 	_, err = s.accounts.CreateUser(r.Context(), account.Actor{IP: clientIP(r)}, account.NewUser{
 		Username: form.Get("user"), Email: form.Get("email"), Password: form.Get("pass"),
 	})
 	if err != nil {
-		s.writeTextError(w, r, err)
+		s.writeError(w, r, err)
 		return
 	}
 	writeText(w, http.StatusOK, "ok")
@@ -40,11 +46,11 @@ func (s *Server) handleTutorialAdd(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleTutorialLogin(w http.ResponseWriter, r *http.Request) {
 	form, err := readForm(w, r, "user", "pass")
 	if err != nil {
-		s.writeTextError(w, r, err)
+		s.writeError(w, r, err)
 		return
 	}
 	if form.Get("user") == "" || form.Get("pass") == "" {
-		s.writeTextError(w, r, badRequest("form fields user and pass are required"))
+		s.writeError(w, r, badRequest("form fields user and pass are required"))
 		return
 	}
 	user, err := s.accounts.CheckPassword(r.Context(), form.Get("user"), form.Get("pass"), clientIP(r))
@@ -53,7 +59,7 @@ func (s *Server) handleTutorialLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.writeTextError(w, r, err)
+		s.writeError(w, r, err)
 		return
 	}
 	writeText(w, http.StatusOK, fmt.Sprintf("[[%d]]", user.ID))
