@@ -87,37 +87,48 @@ func (c clientState) server(flagValue string) string {
 	return defaultServer
 }
 
-// clientFlags are the flags every client command takes.
-type clientFlags struct {
-	server string
+// clientCommand holds the flags every client command takes: -server, and
+// -password-stdin for those that send a password.
+type clientCommand struct {
+	fs            *flag.FlagSet
+	server        string
+	passwordStdin bool
 }
 
-func (f *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.server, "server", "", "roster server URL (default: the last login's, else "+defaultServer+")")
+func newClientCommand(name string, takesPassword bool) *clientCommand {
+	c := &clientCommand{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	c.fs.StringVar(&c.server, "server", "", "roster server URL (default: the last login's, else "+defaultServer+")")
+	if takesPassword {
+		c.fs.BoolVar(&c.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
+	}
+	return c
+}
+
+// parse parses the command line and finds where the token is kept; server is
+// the URL to talk to.
+func (c *clientCommand) parse(args []string, getenv func(string) string, stderr io.Writer, positional ...string) (pos []string, state clientState, server string, err error) {
+	if pos, err = parseFlags(c.fs, args, getenv, stderr, positional...); err != nil {
+		return nil, clientState{}, "", err
+	}
+	if state, err = newClientState(getenv); err != nil {
+		return nil, clientState{}, "", err
+	}
+	return pos, state, state.server(c.server), nil
 }
 
 func cmdSignup(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var cf clientFlags
+	cmd := newClientCommand("signup", true)
 	var email string
-	var passwordStdin bool
-	fs := flag.NewFlagSet("signup", flag.ContinueOnError)
-	cf.register(fs)
-	fs.StringVar(&email, "email", "", "email address (optional)")
-	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
-	pos, err := parseFlags(fs, args, getenv, stderr, "name")
+	cmd.fs.StringVar(&email, "email", "", "email address (optional)")
+	pos, _, server, err := cmd.parse(args, getenv, stderr, "name")
 	if err != nil {
 		return err
 	}
-	state, err := newClientState(getenv)
+	password, err := readPassword(stdin, stderr, cmd.passwordStdin, "Password: ")
 	if err != nil {
 		return err
 	}
-	password, err := readPassword(stdin, stderr, passwordStdin, "Password: ")
-	if err != nil {
-		return err
-	}
-	c := rosterhttp.NewClient(state.server(cf.server), nil)
-	u, err := c.Signup(ctx, rosterhttp.SignupRequest{Username: pos[0], Email: email, Password: password})
+	u, err := rosterhttp.NewClient(server, nil).Signup(ctx, rosterhttp.SignupRequest{Username: pos[0], Email: email, Password: password})
 	if err != nil {
 		return err
 	}
@@ -126,26 +137,16 @@ func cmdSignup(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 func cmdLogin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var cf clientFlags
-	var passwordStdin bool
-	fs := flag.NewFlagSet("login", flag.ContinueOnError)
-	cf.register(fs)
-	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
-	pos, err := parseFlags(fs, args, getenv, stderr, "name")
+	cmd := newClientCommand("login", true)
+	pos, state, server, err := cmd.parse(args, getenv, stderr, "name")
 	if err != nil {
 		return err
 	}
-	state, err := newClientState(getenv)
+	password, err := readPassword(stdin, stderr, cmd.passwordStdin, "Password: ")
 	if err != nil {
 		return err
 	}
-	password, err := readPassword(stdin, stderr, passwordStdin, "Password: ")
-	if err != nil {
-		return err
-	}
-	server := state.server(cf.server)
-	c := rosterhttp.NewClient(server, nil)
-	s, err := c.Login(ctx, pos[0], password)
+	s, err := rosterhttp.NewClient(server, nil).Login(ctx, pos[0], password)
 	if err != nil {
 		return err
 	}
@@ -159,13 +160,7 @@ func cmdLogin(ctx context.Context, args []string, getenv func(string) string, st
 // sessionClient returns a client carrying the kept token, or a refusal when
 // there is none.
 func sessionClient(args []string, name string, getenv func(string) string, stderr io.Writer) (*rosterhttp.Client, clientState, error) {
-	var cf clientFlags
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	cf.register(fs)
-	if _, err := parseFlags(fs, args, getenv, stderr); err != nil {
-		return nil, clientState{}, err
-	}
-	state, err := newClientState(getenv)
+	_, state, server, err := newClientCommand(name, false).parse(args, getenv, stderr)
 	if err != nil {
 		return nil, clientState{}, err
 	}
@@ -173,7 +168,7 @@ func sessionClient(args []string, name string, getenv func(string) string, stder
 	if token == "" {
 		return nil, clientState{}, errors.New("not logged in: run roster login first, or set ROSTER_TOKEN")
 	}
-	c := rosterhttp.NewClient(state.server(cf.server), nil)
+	c := rosterhttp.NewClient(server, nil)
 	c.SetToken(token)
 	return c, state, nil
 }
