@@ -32,6 +32,7 @@ import (
 
 	"roster/account"
 	"roster/db"
+	"roster/internal/procstat"
 )
 
 func main() {
@@ -158,14 +159,14 @@ func measureRoster(cfg config, dir, binary, script string, users int, bareRPS, c
 	}
 	var rows []row
 	for _, sc := range scenarios {
-		if err := srv.resetPeakRSS(); err != nil {
+		if err := procstat.ResetPeakRSS(srv.cmd.Process.Pid); err != nil {
 			return nil, err
 		}
 		res, err := wrk(cfg, script, srv, sc.conns, sc.method, sc.path, sc.body, sc.ctype, sc.auth, strconv.Itoa(users))
 		if err != nil {
 			return nil, err
 		}
-		rss, err := srv.peakRSS()
+		rss, err := procstat.PeakRSS(srv.cmd.Process.Pid)
 		if err != nil {
 			return nil, err
 		}
@@ -374,26 +375,6 @@ func startProcess(name string, args ...string) (*process, error) {
 func (p *process) stop() {
 	p.cmd.Process.Kill()
 	<-p.done
-}
-
-// resetPeakRSS restarts the kernel's peak-RSS count (VmHWM) for the process.
-func (p *process) resetPeakRSS() error {
-	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0)
-}
-
-// peakRSS reads VmHWM, the peak resident set since the last reset.
-func (p *process) peakRSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc status")
 }
 
 // serveBare is the reference: net/http answering a JSON body the size of a

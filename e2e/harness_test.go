@@ -51,15 +51,22 @@ type server struct {
 }
 
 // start runs `roster serve` on 127.0.0.1:0 with the database at dbPath, no
-// per-IP rate limits and args, and waits until /readyz answers 200. The process is killed when the test ends.
+// per-IP rate limits and args, and waits until /readyz answers 200. The
+// process is killed when the test ends.
 func start(t testing.TB, dbPath string, args ...string) *server {
+	t.Helper()
+	return startEnv(t, os.Environ(), dbPath, args...)
+}
+
+// startEnv is start with the process environment env.
+func startEnv(t testing.TB, env []string, dbPath string, args ...string) *server {
 	t.Helper()
 	// Every request comes from one loopback address: lift the per-IP rate
 	// limits, which these tests are not about (http/abuse_test.go is).
 	base := []string{"serve", "-addr", "127.0.0.1:0", "-db", dbPath,
 		"-login-rate", "1000000000/1s", "-signup-rate", "1000000000/1s"}
 	cmd := exec.Command(binary, append(base, args...)...)
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
+	cmd.Env = env
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
