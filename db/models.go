@@ -37,6 +37,22 @@ type LoginPair struct {
 	UpdatedAt    time.Time
 }
 
+type Outbox struct {
+	ID            int64
+	MessageID     string
+	UserID        *int64
+	Kind          string
+	Recipient     string
+	Subject       string
+	Body          string
+	Status        string
+	Attempts      int64
+	LastError     string
+	CreatedAt     time.Time
+	NextAttemptAt time.Time
+	FinishedAt    *time.Time
+}
+
 type Session struct {
 	TokenHash  []byte
 	UserID     int64
@@ -49,14 +65,25 @@ type Session struct {
 }
 
 type User struct {
-	ID           int64
-	Username     string
-	UsernameKey  string
-	Email        *string
-	EmailKey     *string
-	PasswordHash string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	Status       string
-	Role         string
+	ID              int64
+	Username        string
+	UsernameKey     string
+	Email           *string
+	EmailKey        *string
+	PasswordHash    string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	Status          string
+	Role            string
+	EmailVerifiedAt *time.Time
+}
+
+type UserToken struct {
+	TokenHash []byte
+	UserID    int64
+	Kind      string
+	EmailKey  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
 }

@@ -37,7 +37,7 @@ func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (username, username_key, email, email_key, password_hash, role, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role
+RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at
 `
 
 type CreateUserParams struct {
@@ -74,6 +74,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.UpdatedAt,
 		&i.Status,
 		&i.Role,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -92,7 +93,7 @@ func (q *Queries) DeleteUser(ctx context.Context, id int64) (int64, error) {
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role FROM users WHERE id = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE id = ?
 `
 
 // GetUser returns the account with the given id.
@@ -110,12 +111,13 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
 		&i.UpdatedAt,
 		&i.Status,
 		&i.Role,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const getUserByEmailKey = `-- name: GetUserByEmailKey :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role FROM users WHERE email_key = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE email_key = ?
 `
 
 // GetUserByEmailKey returns the account whose normalized email matches.
@@ -133,12 +135,13 @@ func (q *Queries) GetUserByEmailKey(ctx context.Context, emailKey *string) (User
 		&i.UpdatedAt,
 		&i.Status,
 		&i.Role,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const getUserByUsernameKey = `-- name: GetUserByUsernameKey :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role FROM users WHERE username_key = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE username_key = ?
 `
 
 // GetUserByUsernameKey returns the account whose normalized username matches.
@@ -156,12 +159,13 @@ func (q *Queries) GetUserByUsernameKey(ctx context.Context, usernameKey string) 
 		&i.UpdatedAt,
 		&i.Status,
 		&i.Role,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role FROM users
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users
 WHERE id > ?1
   AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
   AND (CAST(?3 AS TEXT) IS NULL OR role = ?3)
@@ -212,6 +216,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 			&i.UpdatedAt,
 			&i.Status,
 			&i.Role,
+			&i.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -226,12 +231,34 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 	return items, nil
 }
 
+const setUserEmailVerified = `-- name: SetUserEmailVerified :execrows
+UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?1), updated_at = ?1
+WHERE id = ?2 AND email_key = ?3
+`
+
+type SetUserEmailVerifiedParams struct {
+	Now      time.Time
+	ID       int64
+	EmailKey *string
+}
+
+// SetUserEmailVerified records that the account receives mail at @email_key,
+// keeping an earlier verification time; zero rows means the account is gone
+// or its address has changed since.
+func (q *Queries) SetUserEmailVerified(ctx context.Context, arg SetUserEmailVerifiedParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, setUserEmailVerified, arg.Now, arg.ID, arg.EmailKey)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const updateUser = `-- name: UpdateUser :one
 UPDATE users
 SET username = ?1, username_key = ?2, email = ?3, email_key = ?4,
     status = ?5, role = ?6, updated_at = ?7
 WHERE id = ?8
-RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role
+RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at
 `
 
 type UpdateUserParams struct {
@@ -270,6 +297,7 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, e
 		&i.UpdatedAt,
 		&i.Status,
 		&i.Role,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }

@@ -61,3 +61,10 @@ DELETE FROM users WHERE id = ?;
 -- name: CountActiveAdmins :one
 -- CountActiveAdmins counts the accounts that can use the admin API.
 SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active';
+
+-- name: SetUserEmailVerified :execrows
+-- SetUserEmailVerified records that the account receives mail at @email_key,
+-- keeping an earlier verification time; zero rows means the account is gone
+-- or its address has changed since.
+UPDATE users SET email_verified_at = COALESCE(email_verified_at, @now), updated_at = @now
+WHERE id = @id AND email_key = @email_key;
