@@ -10,62 +10,22 @@ import (
 	"time"
 )
 
-const claimOutboxMessages = `-- name: ClaimOutboxMessages :many
-UPDATE outbox
-SET attempts = attempts + 1, next_attempt_at = ?1
-WHERE id IN (
-    SELECT id FROM outbox
-    WHERE status = 'pending' AND next_attempt_at <= ?2
-    ORDER BY next_attempt_at, id
-    LIMIT ?3
-)
-RETURNING id, message_id, user_id, kind, recipient, subject, body, status, attempts, last_error, created_at, next_attempt_at, finished_at
+const claimOutboxMessage = `-- name: ClaimOutboxMessage :exec
+UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1
+WHERE id = ?2
 `
 
-type ClaimOutboxMessagesParams struct {
-	LeaseUntil interface{}
-	Now        interface{}
-	Lim        interface{}
+type ClaimOutboxMessageParams struct {
+	LeaseUntil time.Time
+	ID         int64
 }
 
-// ClaimOutboxMessages takes up to @lim due messages, oldest due first: it
-// counts the attempt and pushes next_attempt_at to @lease_until, so a message
-// whose sender crashed mid-delivery is retried once the lease runs out.
-func (q *Queries) ClaimOutboxMessages(ctx context.Context, arg ClaimOutboxMessagesParams) ([]Outbox, error) {
-	rows, err := q.db.QueryContext(ctx, claimOutboxMessages, arg.LeaseUntil, arg.Now, arg.Lim)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []Outbox{}
-	for rows.Next() {
-		var i Outbox
-		if err := rows.Scan(
-			&i.ID,
-			&i.MessageID,
-			&i.UserID,
-			&i.Kind,
-			&i.Recipient,
-			&i.Subject,
-			&i.Body,
-			&i.Status,
-			&i.Attempts,
-			&i.LastError,
-			&i.CreatedAt,
-			&i.NextAttemptAt,
-			&i.FinishedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+// ClaimOutboxMessage counts an attempt and pushes next_attempt_at to
+// @lease_until, so a message whose sender died mid-delivery is retried once
+// the lease runs out. Run it in the transaction that read the message.
+func (q *Queries) ClaimOutboxMessage(ctx context.Context, arg ClaimOutboxMessageParams) error {
+	_, err := q.db.ExecContext(ctx, claimOutboxMessage, arg.LeaseUntil, arg.ID)
+	return err
 }
 
 const createOutboxMessage = `-- name: CreateOutboxMessage :exec
@@ -128,6 +88,36 @@ type FailOutboxMessageParams struct {
 func (q *Queries) FailOutboxMessage(ctx context.Context, arg FailOutboxMessageParams) error {
 	_, err := q.db.ExecContext(ctx, failOutboxMessage, arg.LastError, arg.Now, arg.ID)
 	return err
+}
+
+const getDueOutboxMessage = `-- name: GetDueOutboxMessage :one
+SELECT id, message_id, user_id, kind, recipient, subject, body, status, attempts, last_error, created_at, next_attempt_at, finished_at FROM outbox
+WHERE status = 'pending' AND next_attempt_at <= ?1
+ORDER BY next_attempt_at, id
+LIMIT 1
+`
+
+// GetDueOutboxMessage returns the pending message due longest at @now; no
+// row means nothing is due.
+func (q *Queries) GetDueOutboxMessage(ctx context.Context, now time.Time) (Outbox, error) {
+	row := q.db.QueryRowContext(ctx, getDueOutboxMessage, now)
+	var i Outbox
+	err := row.Scan(
+		&i.ID,
+		&i.MessageID,
+		&i.UserID,
+		&i.Kind,
+		&i.Recipient,
+		&i.Subject,
+		&i.Body,
+		&i.Status,
+		&i.Attempts,
+		&i.LastError,
+		&i.CreatedAt,
+		&i.NextAttemptAt,
+		&i.FinishedAt,
+	)
+	return i, err
 }
 
 const listOutboxMessages = `-- name: ListOutboxMessages :many

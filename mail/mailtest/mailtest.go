@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"log"
 	"mime/quotedprintable"
 	"net"
 	"net/http/httptest"
@@ -89,6 +90,7 @@ func (s *Server) listen(addr string) {
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
 	srv.Domain = "mailtest.invalid"
+	srv.ErrorLog = log.New(io.Discard, "", 0)
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.AllowInsecureAuth = true // so a test can show that roster refuses to send a password in clear
 	if s.opts.StartTLS {

@@ -4,19 +4,20 @@
 INSERT INTO outbox (message_id, user_id, kind, recipient, subject, body, created_at, next_attempt_at)
 VALUES (@message_id, @user_id, @kind, @recipient, @subject, @body, @created_at, @created_at);
 
--- name: ClaimOutboxMessages :many
--- ClaimOutboxMessages takes up to @lim due messages, oldest due first: it
--- counts the attempt and pushes next_attempt_at to @lease_until, so a message
--- whose sender crashed mid-delivery is retried once the lease runs out.
-UPDATE outbox
-SET attempts = attempts + 1, next_attempt_at = @lease_until
-WHERE id IN (
-    SELECT id FROM outbox
-    WHERE status = 'pending' AND next_attempt_at <= @now
-    ORDER BY next_attempt_at, id
-    LIMIT @lim
-)
-RETURNING *;
+-- name: GetDueOutboxMessage :one
+-- GetDueOutboxMessage returns the pending message due longest at @now; no
+-- row means nothing is due.
+SELECT * FROM outbox
+WHERE status = 'pending' AND next_attempt_at <= @now
+ORDER BY next_attempt_at, id
+LIMIT 1;
+
+-- name: ClaimOutboxMessage :exec
+-- ClaimOutboxMessage counts an attempt and pushes next_attempt_at to
+-- @lease_until, so a message whose sender died mid-delivery is retried once
+-- the lease runs out. Run it in the transaction that read the message.
+UPDATE outbox SET attempts = attempts + 1, next_attempt_at = @lease_until
+WHERE id = @id;
 
 -- name: MarkOutboxSent :exec
 -- MarkOutboxSent records a delivery and erases the body.
