@@ -45,13 +45,18 @@ const (
 	ActionUserDisable    = "user.disable"
 	ActionUserEnable     = "user.enable"
 	ActionUserDelete     = "user.delete"
+	ActionEmailVerify    = "email.verify"
+	// ActionPasswordResetRequest records a reset mail queued for the account.
+	ActionPasswordResetRequest = "password.reset_request"
+	ActionPasswordReset        = "password.reset"
 )
 
 // Actions lists every audit action, for validating filters.
 var Actions = []string{
 	ActionLoginSuccess, ActionLoginFailure, ActionLogout, ActionSessionRevoke, ActionSessionsRevoke,
 	ActionPasswordChange, ActionPasswordSet, ActionUserCreate, ActionUserUpdate, ActionUserRole,
-	ActionUserDisable, ActionUserEnable, ActionUserDelete,
+	ActionUserDisable, ActionUserEnable, ActionUserDelete, ActionEmailVerify, ActionPasswordResetRequest,
+	ActionPasswordReset,
 }
 
 // ValidAction reports whether a is an audit action.

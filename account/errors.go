@@ -84,4 +84,17 @@ var (
 	ErrWrongPassword = errors.New("the current password is wrong")
 	// ErrLastAdmin refuses a change that would leave no active admin.
 	ErrLastAdmin = errors.New("the last active admin cannot be demoted, disabled or deleted")
+	// ErrInvalidToken is the one answer for an email-verification or
+	// password-reset token that is malformed, unknown, expired, used, or
+	// mailed to an address the account no longer has.
+	ErrInvalidToken = errors.New("the token is invalid, expired or already used")
+	// ErrEmailUnverified refuses a login with the right password when
+	// verified email is required and the account has none.
+	ErrEmailUnverified = errors.New("the account's email address is not verified yet")
+	// ErrNoEmail means the account has no email address to send mail to.
+	ErrNoEmail = errors.New("the account has no email address")
+	// ErrAlreadyVerified means the account's email address is verified already.
+	ErrAlreadyVerified = errors.New("the email address is already verified")
+	// ErrDisabled means the account is disabled.
+	ErrDisabled = errors.New("the account is disabled")
 )

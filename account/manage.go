@@ -24,7 +24,9 @@ type UserChange struct {
 
 // UpdateUser applies ch to account id with the same rules as sign-up, in one
 // write transaction that also checks the last-admin rule, revokes every
-// session when the account is disabled, and audits each kind of change. It
+// session when the account is disabled, and audits each kind of change. A
+// new email address is unverified: it gets a verification mail, and the old
+// address a notice. It
 // returns ErrNotFound, ErrLastAdmin, a *ValidationError or a *ConflictError.
 func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch UserChange) (db.User, error) {
 	var errs fieldErrors
@@ -51,6 +53,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch User
 
 	var user db.User
 	var newKey string // a username key this change claims, for naming a conflict
+	var mailed bool
 	err = s.Store.Tx(ctx, func(q *db.Queries) error {
 		old, err := getUser(ctx, q, id)
 		if err != nil {
@@ -88,6 +91,12 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch User
 		if user, err = q.UpdateUser(ctx, p); err != nil {
 			return err
 		}
+		if !equalPtr(p.EmailKey, old.EmailKey) {
+			if err := s.emailChanged(ctx, q, user, old.Email); err != nil {
+				return err
+			}
+			mailed = true
+		}
 		var events [][2]string
 		if len(profile) > 0 {
 			events = append(events, [2]string{ActionUserUpdate, strings.Join(profile, ",")})
@@ -114,6 +123,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch User
 	})
 	if db.IsUniqueViolation(err) {
 		return db.User{}, s.conflict(ctx, newKey)
+	}
+	if err == nil && mailed {
+		s.mailQueued()
 	}
 	return user, err
 }
@@ -223,28 +235,20 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, id int64, passwo
 	return s.replacePassword(ctx, actor, id, pw, nil, ActionPasswordSet)
 }
 
-// replacePassword hashes the normalized password pw, then in one transaction
-// stores it, revokes the account's sessions but the one whose token hashes
-// to keep (all of them when keep is nil) and audits the change.
+// replacePassword hashes the normalized password pw, then stores it in one
+// transaction with storePassword.
 func (s *Service) replacePassword(ctx context.Context, actor Actor, id int64, pw string, keep []byte, action string) error {
 	hash, err := s.Hasher.Hash(ctx, pw)
 	if err != nil {
 		return err
 	}
-	return s.Store.Tx(ctx, func(q *db.Queries) error {
-		n, err := q.UpdateUserPasswordHash(ctx, db.UpdateUserPasswordHashParams{PasswordHash: hash, UpdatedAt: s.now(), ID: id})
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return ErrNotFound
-		}
-		revoked, err := revokeSessions(ctx, q, id, keep)
-		if err != nil {
-			return err
-		}
-		return s.audit(ctx, q, actor, id, action, revokedDetail(revoked))
+	err = s.Store.Tx(ctx, func(q *db.Queries) error {
+		return s.storePassword(ctx, q, actor, id, hash, keep, action)
 	})
+	if err == nil {
+		s.mailQueued()
+	}
+	return err
 }
 
 // revokeSessions ends the account's sessions but the one whose token hashes

@@ -26,6 +26,11 @@ type Service struct {
 	SessionTTL time.Duration // absolute lifetime of a session
 	IdleTTL    time.Duration // a session unused this long is dead
 	Now        func() time.Time
+	Mail       MailSettings
+	// RequireVerifiedEmail makes sign-up require an email address and login
+	// refuse, with ErrEmailUnverified, an account whose address is not
+	// verified (or that has none).
+	RequireVerifiedEmail bool
 }
 
 func (s *Service) now() time.Time { return db.Now(s.Now()) }
@@ -39,14 +44,18 @@ type NewUser struct {
 }
 
 // CreateUser validates the input, hashes the password and stores the account
-// with its audit record. It returns a *ValidationError listing every refused
-// field, or a *ConflictError naming the taken username or email.
+// with its audit record and, when it has an email address, a verification
+// mail. It returns a *ValidationError listing every refused field, or a
+// *ConflictError naming the taken username or email.
 func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.User, error) {
 	var errs fieldErrors
 	usernameKey, err := Username(in.Username)
 	errs.add(err)
 	email, emailKey, err := Email(in.Email)
 	errs.add(err)
+	if email == nil && err == nil && s.RequireVerifiedEmail {
+		errs.add(invalid("validation", "email", "is required: accounts must verify an email address"))
+	}
 	password, err := s.Policy.Check("password", in.Password, in.Username, email)
 	errs.add(err)
 	if in.Role == "" {
@@ -73,10 +82,18 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 		if err != nil {
 			return err
 		}
+		if user.Email != nil {
+			if err := s.sendVerification(ctx, q, user); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, q, actor, user.ID, ActionUserCreate, "role="+user.Role)
 	})
 	if db.IsUniqueViolation(err) {
 		return db.User{}, s.conflict(ctx, usernameKey)
+	}
+	if err == nil && user.Email != nil {
+		s.mailQueued()
 	}
 	return user, err
 }
@@ -114,6 +131,7 @@ const (
 	reasonWrongPassword  = "wrong_password"
 	reasonMalformedHash  = "malformed_hash"
 	reasonDisabled       = "disabled"
+	reasonUnverified     = "email_unverified"
 )
 
 // checkPassword is CheckPassword that also says why credentials were
@@ -224,7 +242,11 @@ const maxUserAgentLen = 512
 func (s *Service) Login(ctx context.Context, login, password string, client ClientInfo) (token string, session db.Session, user db.User, err error) {
 	actor := Actor{IP: client.IP}
 	user, reason, err := s.checkPassword(ctx, login, password, client.IP)
-	if errors.Is(err, ErrBadCredentials) {
+	if err == nil && s.RequireVerifiedEmail && user.EmailVerifiedAt == nil {
+		// Said only after the right password, so it tells a guesser nothing.
+		reason, err = reasonUnverified, ErrEmailUnverified
+	}
+	if errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrEmailUnverified) {
 		if aerr := s.audit(ctx, s.Store.Write, actor, user.ID, ActionLoginFailure, reason); aerr != nil {
 			return "", db.Session{}, db.User{}, aerr
 		}

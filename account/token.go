@@ -8,19 +8,24 @@ import (
 	"strings"
 )
 
-// TokenPrefix marks roster session tokens so secret scanners can spot them.
-const TokenPrefix = "rst_"
-
-// tokenLen is the length of a token: the prefix and 32 random bytes in
-// unpadded base64url.
-var tokenLen = len(TokenPrefix) + base64.RawURLEncoding.EncodedLen(32)
+// Token prefixes mark each kind of roster token so secret scanners can spot
+// them and a token of one kind is never taken for another.
+const (
+	TokenPrefix             = "rst_" // session
+	VerificationTokenPrefix = "rev_" // email verification
+	ResetTokenPrefix        = "rpr_" // password reset
+)
 
 // NewToken returns a fresh session token and the SHA-256 hash that is stored
 // in its place.
-func NewToken() (token string, hash []byte) {
+func NewToken() (token string, hash []byte) { return newToken(TokenPrefix) }
+
+// newToken returns prefix and 32 random bytes in unpadded base64url, and the
+// token's hash.
+func newToken(prefix string) (token string, hash []byte) {
 	var b [32]byte
 	rand.Read(b[:]) // never returns an error; it crashes the program instead
-	token = TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	token = prefix + base64.RawURLEncoding.EncodeToString(b[:])
 	return token, HashToken(token)
 }
 
@@ -30,13 +35,15 @@ func HashToken(token string) []byte {
 	return sum[:]
 }
 
-// ValidToken reports whether s has the shape of a roster token, so malformed
-// input is refused before any database lookup.
-func ValidToken(s string) bool {
-	if len(s) != tokenLen || !strings.HasPrefix(s, TokenPrefix) {
+// ValidToken reports whether s has the shape of a roster session token, so
+// malformed input is refused before any database lookup.
+func ValidToken(s string) bool { return validToken(s, TokenPrefix) }
+
+func validToken(s, prefix string) bool {
+	if len(s) != len(prefix)+base64.RawURLEncoding.EncodedLen(32) || !strings.HasPrefix(s, prefix) {
 		return false
 	}
-	_, err := base64.RawURLEncoding.Strict().DecodeString(s[len(TokenPrefix):])
+	_, err := base64.RawURLEncoding.Strict().DecodeString(s[len(prefix):])
 	return err == nil
 }
 

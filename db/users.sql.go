@@ -256,6 +256,7 @@ func (q *Queries) SetUserEmailVerified(ctx context.Context, arg SetUserEmailVeri
 const updateUser = `-- name: UpdateUser :one
 UPDATE users
 SET username = ?1, username_key = ?2, email = ?3, email_key = ?4,
+    email_verified_at = CASE WHEN email_key IS ?4 THEN email_verified_at END,
     status = ?5, role = ?6, updated_at = ?7
 WHERE id = ?8
 RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at
@@ -273,7 +274,8 @@ type UpdateUserParams struct {
 }
 
 // UpdateUser writes an account's editable fields; a taken username_key or
-// email_key fails with a unique-constraint error.
+// email_key fails with a unique-constraint error. A new email_key clears
+// email_verified_at (SET expressions see the old row).
 func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, error) {
 	row := q.db.QueryRowContext(ctx, updateUser,
 		arg.Username,

@@ -1,0 +1,368 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"roster/db"
+	"roster/outbox"
+)
+
+// Lifetimes of the single-use tokens roster mails.
+const (
+	VerificationTTL = 24 * time.Hour
+	ResetTTL        = 30 * time.Minute
+)
+
+// Kinds of token (user_tokens.kind) and of mail (outbox.kind).
+const (
+	kindVerification    = "email_verification"
+	kindReset           = "password_reset"
+	kindPasswordChanged = "password_changed"
+	kindEmailChanged    = "email_changed"
+)
+
+// MailSettings say how the service's mail looks and is announced.
+type MailSettings struct {
+	// PublicURL is the base of the links in mail, such as
+	// https://roster.example.com: the front end that serves /verify-email
+	// and /reset-password, which read the token from the link's fragment
+	// (never sent to a server) and POST it to the API.
+	PublicURL string
+	// Notify is called after a transaction that queued mail commits, to wake
+	// the outbox worker. nil when no worker runs in this process, as in the
+	// CLI: the server's worker then finds the mail at its next poll.
+	Notify func()
+}
+
+func (s *Service) mailQueued() {
+	if s.Mail.Notify != nil {
+		s.Mail.Notify()
+	}
+}
+
+func (s *Service) link(path, token string) string {
+	base := strings.TrimSuffix(s.Mail.PublicURL, "/") + path
+	if token == "" {
+		return base
+	}
+	return base + "#token=" + token
+}
+
+// issueToken stores a new single-use token of kind for user's current
+// address, forgetting the user's expired tokens, and returns it.
+func (s *Service) issueToken(ctx context.Context, q *db.Queries, user db.User, kind, prefix string, ttl time.Duration) (string, error) {
+	now := s.now()
+	if err := q.DeleteExpiredUserTokens(ctx, db.DeleteExpiredUserTokensParams{UserID: user.ID, Now: now}); err != nil {
+		return "", err
+	}
+	token, hash := newToken(prefix)
+	err := q.CreateUserToken(ctx, db.CreateUserTokenParams{TokenHash: hash, UserID: user.ID, Kind: kind,
+		EmailKey: *user.EmailKey, CreatedAt: now, ExpiresAt: now.Add(ttl)})
+	return token, err
+}
+
+// consumeToken uses up a live token of kind: of two concurrent calls with one
+// token exactly one gets its row, the other ErrInvalidToken.
+func (s *Service) consumeToken(ctx context.Context, q *db.Queries, token, kind string) (db.ConsumeUserTokenRow, error) {
+	now := s.now()
+	t, err := q.ConsumeUserToken(ctx, db.ConsumeUserTokenParams{Now: &now, TokenHash: HashToken(token), Kind: kind})
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ErrInvalidToken
+	}
+	return t, err
+}
+
+// voidTokens uses up every live token of kind of an account.
+func (s *Service) voidTokens(ctx context.Context, q *db.Queries, userID int64, kind string) error {
+	now := s.now()
+	_, err := q.VoidUserTokens(ctx, db.VoidUserTokensParams{Now: &now, UserID: userID, Kind: kind})
+	return err
+}
+
+// enqueue queues a mail to user's current address through q.
+func (s *Service) enqueue(ctx context.Context, q *db.Queries, user db.User, kind, subject, body string) error {
+	return outbox.Enqueue(ctx, q, s.now(), outbox.Mail{UserID: user.ID, Kind: kind, To: *user.Email,
+		Subject: subject, Body: fmt.Sprintf("Hello %s,\n\n%s", user.Username, body)})
+}
+
+// sendVerification mails a verification token to user's current address.
+// Older tokens for the same address keep working until they expire, so the
+// link in any of the mails does.
+func (s *Service) sendVerification(ctx context.Context, q *db.Queries, user db.User) error {
+	token, err := s.issueToken(ctx, q, user, kindVerification, VerificationTokenPrefix, VerificationTTL)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(ctx, q, user, kindVerification, "Confirm your email address", fmt.Sprintf(
+		"please confirm that %s is the address of your account %s by opening this link within 24 hours:\n\n"+
+			"%s\n\nYour confirmation code: %s\n\n"+
+			"If you did not sign up or change your address, ignore this mail.\n",
+		*user.Email, user.Username, s.link("/verify-email", token), token))
+}
+
+// VerifyEmail consumes an email-verification token and marks the address it
+// was mailed to as verified, if the account still has that address. An
+// unknown, expired, used or outdated token is ErrInvalidToken.
+func (s *Service) VerifyEmail(ctx context.Context, actor Actor, token string) error {
+	if !validToken(token, VerificationTokenPrefix) {
+		return ErrInvalidToken
+	}
+	return s.Store.Tx(ctx, func(q *db.Queries) error {
+		t, err := s.consumeToken(ctx, q, token, kindVerification)
+		if err != nil {
+			return err
+		}
+		if err := s.markVerified(ctx, q, t); err != nil {
+			return err
+		}
+		if err := s.voidTokens(ctx, q, t.UserID, kindVerification); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, actor, t.UserID, ActionEmailVerify, "")
+	})
+}
+
+// markVerified records that the account of a consumed token receives mail at
+// the token's address; ErrInvalidToken when the address has changed since.
+func (s *Service) markVerified(ctx context.Context, q *db.Queries, t db.ConsumeUserTokenRow) error {
+	n, err := q.SetUserEmailVerified(ctx, db.SetUserEmailVerifiedParams{Now: s.now(), ID: t.UserID, EmailKey: &t.EmailKey})
+	if err == nil && n == 0 {
+		err = ErrInvalidToken
+	}
+	return err
+}
+
+// ResendVerification mails a fresh verification token to the account's
+// current address: ErrNoEmail without one, ErrAlreadyVerified when done.
+func (s *Service) ResendVerification(ctx context.Context, actor Actor, userID int64) error {
+	err := s.Store.Tx(ctx, func(q *db.Queries) error {
+		user, err := getUser(ctx, q, userID)
+		switch {
+		case err != nil:
+			return err
+		case user.Email == nil:
+			return ErrNoEmail
+		case user.EmailVerifiedAt != nil:
+			return ErrAlreadyVerified
+		}
+		return s.sendVerification(ctx, q, user)
+	})
+	if err == nil {
+		s.mailQueued()
+	}
+	return err
+}
+
+// SendPasswordReset mails a password-reset token to account id, voiding the
+// reset tokens mailed before. It returns ErrNotFound, ErrNoEmail or
+// ErrDisabled when there is no account, address or point to it.
+func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id int64) error {
+	err := s.Store.Tx(ctx, func(q *db.Queries) error {
+		user, err := getUser(ctx, q, id)
+		switch {
+		case err != nil:
+			return err
+		case user.Email == nil:
+			return ErrNoEmail
+		case user.Status != StatusActive:
+			return ErrDisabled
+		}
+		if err := s.voidTokens(ctx, q, id, kindReset); err != nil {
+			return err
+		}
+		token, err := s.issueToken(ctx, q, user, kindReset, ResetTokenPrefix, ResetTTL)
+		if err != nil {
+			return err
+		}
+		err = s.enqueue(ctx, q, user, kindReset, "Reset your password", fmt.Sprintf(
+			"someone, hopefully you, asked to reset the password of your account %s. "+
+				"To choose a new one, open this link within 30 minutes:\n\n%s\n\nYour reset code: %s\n\n"+
+				"The link works once, and only the newest one you asked for. If you did not ask, "+
+				"ignore this mail: your password stays as it is.\n",
+			user.Username, s.link("/reset-password", token), token))
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, q, actor, id, ActionPasswordResetRequest, "")
+	})
+	if err == nil {
+		s.mailQueued()
+	}
+	return err
+}
+
+// ConfirmPasswordReset consumes a reset token and sets the password of its
+// account under the full policy: every session of the account is revoked,
+// every outstanding reset token dies, the address counts as verified (the
+// token proved it receives mail there) and a notice is mailed. An unknown,
+// expired, used or outdated token is ErrInvalidToken, checked before any
+// hashing; of two concurrent confirmations exactly one succeeds.
+func (s *Service) ConfirmPasswordReset(ctx context.Context, actor Actor, token, password string) error {
+	if !validToken(token, ResetTokenPrefix) {
+		return ErrInvalidToken
+	}
+	row, err := s.Store.Read.GetUserByLiveToken(ctx, db.GetUserByLiveTokenParams{
+		TokenHash: HashToken(token), Kind: kindReset, Now: s.now()})
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.User.Status != StatusActive) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	user := row.User
+	pw, err := s.Policy.Check("new_password", password, user.Username, user.Email)
+	if err != nil {
+		return err
+	}
+	hash, err := s.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	err = s.Store.Tx(ctx, func(q *db.Queries) error {
+		t, err := s.consumeToken(ctx, q, token, kindReset)
+		if err != nil {
+			return err
+		}
+		if err := s.markVerified(ctx, q, t); err != nil {
+			return err
+		}
+		return s.storePassword(ctx, q, actor, t.UserID, hash, nil, ActionPasswordReset)
+	})
+	if err == nil {
+		s.mailQueued()
+	}
+	return err
+}
+
+// storePassword runs inside a password change's transaction: it stores the
+// new hash, revokes the account's sessions but the one whose token hashes to
+// keep (all of them when keep is nil), voids outstanding reset tokens, mails
+// a notice when the account has an address, and audits the change.
+func (s *Service) storePassword(ctx context.Context, q *db.Queries, actor Actor, id int64, hash string, keep []byte, action string) error {
+	n, err := q.UpdateUserPasswordHash(ctx, db.UpdateUserPasswordHashParams{PasswordHash: hash, UpdatedAt: s.now(), ID: id})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	revoked, err := revokeSessions(ctx, q, id, keep)
+	if err != nil {
+		return err
+	}
+	if err := s.voidTokens(ctx, q, id, kindReset); err != nil {
+		return err
+	}
+	user, err := getUser(ctx, q, id)
+	if err != nil {
+		return err
+	}
+	if user.Email != nil {
+		others := "Every session was signed out."
+		if keep != nil {
+			others = "Every other session was signed out."
+		}
+		err := s.enqueue(ctx, q, user, kindPasswordChanged, "Your password was changed", fmt.Sprintf(
+			"the password of your account %s was changed at %s. %s\n\n"+
+				"If you did not do this, reset your password at once: %s\n",
+			user.Username, s.now().Format("2006-01-02 15:04 MST"), others, s.link("/reset-password", "")))
+		if err != nil {
+			return err
+		}
+	}
+	return s.audit(ctx, q, actor, id, action, revokedDetail(revoked))
+}
+
+// emailChanged runs inside the transaction that changed user's address from
+// old: the new address gets a verification mail, the old one a notice.
+func (s *Service) emailChanged(ctx context.Context, q *db.Queries, user db.User, old *string) error {
+	if old != nil {
+		was := user
+		was.Email = old
+		var now string
+		if user.Email != nil {
+			now = " to " + *user.Email
+		} else {
+			now = "; the account has no address any more"
+		}
+		err := s.enqueue(ctx, q, was, kindEmailChanged, "Your email address was changed", fmt.Sprintf(
+			"the email address of your account %s was changed from %s%s.\n\n"+
+				"If you did not do this, your account may be in someone else's hands: tell your administrator.\n",
+			user.Username, *old, now))
+		if err != nil {
+			return err
+		}
+	}
+	if user.Email == nil {
+		return nil
+	}
+	return s.sendVerification(ctx, q, user)
+}
+
+// ResetQueue takes password-reset requests off the request path: Submit
+// returns at once and the same way whether or not the account exists, and
+// Run does the lookup and queues the mail in the background. The queue is
+// bounded; when it is full a request is dropped and logged, never waited on.
+type ResetQueue struct {
+	svc      *Service
+	log      *slog.Logger
+	requests chan resetRequest
+}
+
+type resetRequest struct {
+	login string
+	actor Actor
+}
+
+// NewResetQueue returns a queue of at most size waiting requests.
+func NewResetQueue(svc *Service, log *slog.Logger, size int) *ResetQueue {
+	return &ResetQueue{svc: svc, log: log, requests: make(chan resetRequest, size)}
+}
+
+// Submit queues a reset for the account named by login (a username or an
+// email address), asked for by actor. It never blocks.
+func (q *ResetQueue) Submit(login string, actor Actor) {
+	select {
+	case q.requests <- resetRequest{login: login, actor: actor}:
+	default:
+		q.log.Warn("password reset queue full; request dropped", slog.String("ip", actor.IP))
+	}
+}
+
+// Run serves submitted requests until ctx is done and none is left queued.
+// Stop submitting first (shut the HTTP server down), then cancel ctx.
+func (q *ResetQueue) Run(ctx context.Context) {
+	work := context.WithoutCancel(ctx) // a queued request is served even during shutdown
+	for {
+		select {
+		case r := <-q.requests:
+			q.handle(work, r)
+			continue
+		default:
+		}
+		select {
+		case r := <-q.requests:
+			q.handle(work, r)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// handle mails a reset token if login names an active account with an
+// address; anything else is silently nothing.
+func (q *ResetQueue) handle(ctx context.Context, r resetRequest) {
+	user, _, found, err := q.svc.lookup(ctx, r.login)
+	if err == nil && found {
+		err = q.svc.SendPasswordReset(ctx, r.actor, user.ID)
+	}
+	if err != nil && !errors.Is(err, ErrNoEmail) && !errors.Is(err, ErrDisabled) && !errors.Is(err, ErrNotFound) {
+		q.log.ErrorContext(ctx, "password reset request failed", slog.Any("error", err))
+	}
+}
