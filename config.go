@@ -5,11 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"runtime"
 	"strings"
 	"time"
 
 	"roster/account"
+	"roster/mail"
+	"roster/outbox"
 )
 
 // envName is the environment variable that sets a flag: -hash-concurrency
@@ -83,6 +86,8 @@ type accountConfig struct {
 	hashWait        time.Duration
 	sessionTTL      time.Duration
 	idleTTL         time.Duration
+	publicURL       string
+	requireVerified bool
 }
 
 func (c *accountConfig) register(fs *flag.FlagSet) {
@@ -94,6 +99,10 @@ func (c *accountConfig) register(fs *flag.FlagSet) {
 		"longest a request waits for a hashing slot before 503")
 	fs.DurationVar(&c.sessionTTL, "session-ttl", account.DefaultSessionTTL, "absolute session lifetime")
 	fs.DurationVar(&c.idleTTL, "session-idle-ttl", account.DefaultIdleTTL, "a session unused this long expires")
+	fs.StringVar(&c.publicURL, "public-url", "http://localhost:8080",
+		"base URL of the links in mail (the front end serving /verify-email and /reset-password)")
+	fs.BoolVar(&c.requireVerified, "require-verified-email", false,
+		"refuse login (403 email_unverified) until the account has verified its email address; sign-up then requires one")
 }
 
 func (c *accountConfig) validate() error {
@@ -108,6 +117,43 @@ func (c *accountConfig) validate() error {
 	}
 	if c.hashConcurrency < 1 {
 		return usageError{"-hash-concurrency must be at least 1"}
+	}
+	if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return usageError{"-public-url must be an http(s) URL such as https://roster.example.com"}
+	}
+	return nil
+}
+
+// mailConfig holds the settings of mail delivery, for roster serve.
+type mailConfig struct {
+	smtpURL     string
+	from        string
+	retryMin    time.Duration
+	giveUpAfter time.Duration
+}
+
+func (c *mailConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.smtpURL, "smtp-url", "",
+		"SMTP server as smtp://user:pass@host:587 (STARTTLS when offered) or smtps://…:465; empty writes mail to the log")
+	fs.StringVar(&c.from, "mail-from", "Roster <roster@localhost>", "From address of the mail roster sends")
+	fs.DurationVar(&c.retryMin, "mail-retry-min", outbox.DefaultRetryMin,
+		"wait before retrying a failed delivery; it doubles with each failure up to an hour")
+	fs.DurationVar(&c.giveUpAfter, "mail-give-up", outbox.DefaultGiveUpAfter,
+		"a message still undelivered this long after it was queued is marked failed")
+}
+
+func (c *mailConfig) validate() error {
+	if c.smtpURL != "" {
+		if _, err := mail.NewSMTP(c.smtpURL); err != nil {
+			return usageError{"-smtp-url: " + err.Error()}
+		}
+	}
+	if d, err := mail.Domain(c.from); err != nil || d == "" {
+		return usageError{"-mail-from must be an address such as \"Roster <roster@example.com>\""}
+	}
+	if c.retryMin < time.Second || c.giveUpAfter < c.retryMin {
+		return usageError{"-mail-retry-min must be at least 1s and -mail-give-up at least as long"}
 	}
 	return nil
 }

@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"roster/account"
 	"roster/db"
 	rosterhttp "roster/http"
+	"roster/mail"
+	"roster/outbox"
 )
 
 type serveConfig struct {
@@ -24,6 +27,7 @@ type serveConfig struct {
 	http            rosterhttp.Config
 	db              dbConfig
 	account         accountConfig
+	mail            mailConfig
 }
 
 // timeouts bound how long one client may hold a connection.
@@ -53,6 +57,11 @@ func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
 	fs.Var(&c.TrustedProxies, "trusted-proxies",
 		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	fs.Var(&c.CORSOrigins, "cors-origins", "comma-separated origins allowed to call the API from a browser")
+	c.MailRate = rosterhttp.Rate{Requests: 20, Per: time.Hour}
+	c.MailTargetRate = rosterhttp.Rate{Requests: 5, Per: time.Hour}
+	fs.Var(&c.MailRate, "mail-rate", "requests to the routes that send mail allowed per client IP, as requests/window")
+	fs.Var(&c.MailTargetRate, "mail-target-rate",
+		"reset requests, verification resends and email changes allowed per target name or address, as requests/window")
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -64,10 +73,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	registerHTTP(fs, &cfg.http)
 	cfg.db.register(fs)
 	cfg.account.register(fs)
+	cfg.mail.register(fs)
 	if _, err := parseFlags(fs, args, getenv, stderr); err != nil {
 		return err
 	}
 	if err := errors.Join(cfg.account.validate(), cfg.timeouts.validate()); err != nil {
+		return err
+	}
+	if err := cfg.mail.validate(); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -81,6 +94,28 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer accounts.Store.Close()
 
+	// Mail: the outbox worker and the reset queue run until the HTTP server
+	// has shut down, so nothing it queued is left behind.
+	worker, err := newMailWorker(accounts.Store, cfg.mail, log)
+	if err != nil {
+		return err
+	}
+	accounts.Mail.Notify = worker.Notify
+	resets := account.NewResetQueue(accounts, log, resetQueueSize)
+	background, stopBackground := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() {
+		stopBackground()
+		wg.Wait()
+	}()
+	wg.Go(func() {
+		ticker := time.NewTicker(min(mailPoll, cfg.mail.retryMin))
+		defer ticker.Stop()
+		worker.Run(background, ticker.C)
+	})
+	wg.Go(func() { resets.Run(background) })
+
+	cfg.http.Resets = resets
 	srv := rosterhttp.NewServer(accounts, log, cfg.http)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -130,6 +165,35 @@ func memoryLimit(concurrency int, p account.Params) int64 {
 	return base + int64(concurrency)*int64(p.Memory)<<10
 }
 
+// mailPoll is how often the outbox worker looks for due mail that no Notify
+// announced: retries, and mail queued by the CLI.
+const mailPoll = 5 * time.Second
+
+// resetQueueSize bounds the password-reset requests waiting for the background.
+const resetQueueSize = 256
+
+// newMailWorker builds the outbox worker: SMTP when -smtp-url is set,
+// otherwise the log.
+func newMailWorker(store *db.Store, c mailConfig, log *slog.Logger) (*outbox.Worker, error) {
+	var sender mail.Sender = mail.Log{Log: log}
+	if c.smtpURL == "" {
+		log.Warn("no -smtp-url: mail is written to this log, not sent")
+	} else {
+		s, err := mail.NewSMTP(c.smtpURL)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("mail goes through " + s.String())
+		sender = s
+	}
+	w, err := outbox.NewWorker(store, sender, c.from, log)
+	if err != nil {
+		return nil, err
+	}
+	w.RetryMin, w.GiveUpAfter = c.retryMin, c.giveUpAfter
+	return w, nil
+}
+
 // openAccounts opens the database and builds the account service on it.
 func openAccounts(ctx context.Context, dbc dbConfig, ac accountConfig, params account.Params) (*account.Service, error) {
 	store, err := db.Open(ctx, dbc.path)
@@ -147,7 +211,8 @@ func openAccounts(ctx context.Context, dbc dbConfig, ac accountConfig, params ac
 		return nil, err
 	}
 	return &account.Service{Store: store, Hasher: hasher, Policy: policy,
-		SessionTTL: ac.sessionTTL, IdleTTL: ac.idleTTL, Now: time.Now}, nil
+		SessionTTL: ac.sessionTTL, IdleTTL: ac.idleTTL, Now: time.Now,
+		Mail: account.MailSettings{PublicURL: ac.publicURL}, RequireVerifiedEmail: ac.requireVerified}, nil
 }
 
 func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

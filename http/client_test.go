@@ -97,7 +97,9 @@ func ExampleClient() {
 	policy, _ := account.NewPolicy(account.DefaultMinPasswordLen)
 	accounts := &account.Service{Store: store, Hasher: hasher, Policy: policy,
 		SessionTTL: account.DefaultSessionTTL, IdleTTL: account.DefaultIdleTTL, Now: time.Now}
-	srv := httptest.NewServer(rosterhttp.NewServer(accounts, slog.New(slog.NewTextHandler(io.Discard, nil)), rosterhttp.Config{}))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httptest.NewServer(rosterhttp.NewServer(accounts, log,
+		rosterhttp.Config{Resets: account.NewResetQueue(accounts, log, 1)}))
 	defer srv.Close()
 
 	ctx := context.Background()

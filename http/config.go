@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"roster/account"
 )
 
 // Config holds the HTTP layer's abuse and browser settings. The zero value
@@ -20,6 +22,15 @@ type Config struct {
 	SignupRate, LoginRate Rate
 	// CORSOrigins are the origins allowed to call the API from a browser.
 	CORSOrigins Origins
+	// MailRate bounds requests per client IP to the routes that send mail
+	// (POST /v1/password-resets, POST /v1/me/email-verification, PATCH
+	// /v1/me), all sharing one budget. MailTargetRate bounds them per target:
+	// the name or address a reset is asked for, the address a verification
+	// is resent to, the new address of an email change.
+	MailRate, MailTargetRate Rate
+	// Resets serves POST /v1/password-resets off the request path. Required:
+	// its Run must be running for reset requests to be served.
+	Resets *account.ResetQueue
 }
 
 // Rate is a number of requests per window; as a flag it reads "20/1m".

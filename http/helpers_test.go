@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -34,10 +35,23 @@ func newTestServerWith(t testing.TB, accounts *account.Service) *testServer {
 }
 
 // newTestServerConfig is newTestServerWith with HTTP settings (rate limits,
-// trusted proxies, CORS).
+// trusted proxies, CORS, mail); a reset queue is made and run when cfg has none.
 func newTestServerConfig(t testing.TB, accounts *account.Service, cfg rosterhttp.Config) *testServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Resets == nil {
+		cfg.Resets = account.NewResetQueue(accounts, log, 64)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			cfg.Resets.Run(ctx)
+			close(done)
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-done
+		})
+	}
 	ts := httptest.NewServer(rosterhttp.NewServer(accounts, log, cfg))
 	t.Cleanup(ts.Close)
 	return &testServer{Server: ts, accounts: accounts, t: t}

@@ -65,11 +65,15 @@ type ProfileUpdate struct {
 }
 
 // handleMeUpdate changes the user's username and/or email (an empty email
-// removes it) under the sign-up rules: 200 with the account.
+// removes it) under the sign-up rules: 200 with the account. A new address
+// is unverified until the user follows the link mailed to it.
 func (s *Server) handleMeUpdate(w http.ResponseWriter, r *http.Request) {
 	req, err := decode[ProfileUpdate](w, r, defaultBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if req.Email != nil && *req.Email != "" && s.limitTarget(w, r, "verify", *req.Email) {
 		return
 	}
 	user, err := s.accounts.UpdateUser(r.Context(), actor(r), auth(r).user.ID,

@@ -101,6 +101,15 @@ func problemFor(err error) (p Problem, header http.Header) {
 		p = Problem{Status: http.StatusNotFound, Code: "not_found", Detail: "no such resource"}
 	case errors.Is(err, account.ErrWrongPassword):
 		p = Problem{Status: http.StatusForbidden, Code: "wrong_password", Detail: err.Error()}
+	case errors.Is(err, account.ErrInvalidToken):
+		p = Problem{Status: http.StatusBadRequest, Code: "invalid_token", Detail: err.Error()}
+	case errors.Is(err, account.ErrEmailUnverified):
+		p = Problem{Status: http.StatusForbidden, Code: "email_unverified",
+			Detail: err.Error() + "; follow the link mailed to it (completing a password reset verifies it too)"}
+	case errors.Is(err, account.ErrNoEmail):
+		p = Problem{Status: http.StatusConflict, Code: "no_email", Detail: err.Error()}
+	case errors.Is(err, account.ErrAlreadyVerified):
+		p = Problem{Status: http.StatusConflict, Code: "email_already_verified", Detail: err.Error()}
 	case errors.Is(err, account.ErrLastAdmin):
 		p = Problem{Status: http.StatusConflict, Code: "last_admin", Detail: err.Error()}
 	case errors.Is(err, account.ErrHashBusy):

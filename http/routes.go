@@ -21,13 +21,18 @@ func (s *Server) routes() chi.Router {
 	r.With(signupLimit).Post("/add", s.handleTutorialAdd)
 	r.With(loginLimit).Post("/login", s.handleTutorialLogin)
 
+	mailLimit := s.rateLimit(s.cfg.MailRate)
 	r.Route("/v1", func(r chi.Router) {
 		r.With(signupLimit).Post("/users", s.handleUserCreate)
 		r.With(loginLimit).Post("/sessions", s.handleSessionCreate)
+		r.With(mailLimit).Post("/password-resets", s.handlePasswordResetCreate)
+		r.Post("/password-resets/confirm", s.handlePasswordResetConfirm)
+		r.Post("/email-verifications", s.handleEmailVerificationCreate)
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireSession)
 			r.Get("/me", s.handleMe)
-			r.Patch("/me", s.handleMeUpdate)
+			r.With(mailLimit).Patch("/me", s.handleMeUpdate)
+			r.With(mailLimit).Post("/me/email-verification", s.handleMeEmailVerificationResend)
 			r.Delete("/me", s.handleMeDelete)
 			r.Put("/me/password", s.handleMePasswordChange)
 			r.Get("/me/sessions", s.handleMeSessionList)
@@ -45,6 +50,7 @@ func (s *Server) routes() chi.Router {
 				r.Delete("/users/{id}", s.handleAdminUserDelete)
 				r.Delete("/users/{id}/sessions", s.handleAdminUserSessionsDelete)
 				r.Get("/audit", s.handleAdminAuditList)
+				r.Get("/outbox", s.handleAdminOutboxList)
 			})
 		})
 	})

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/httprate"
 
 	"roster/account"
 	"roster/db"
@@ -24,11 +25,14 @@ type Server struct {
 	draining atomic.Bool
 	// csrf guards cookie-authenticated requests against cross-origin forgery.
 	csrf *http.CrossOriginProtection
+	// mailTarget bounds mail per target name or address (cfg.MailTargetRate).
+	mailTarget *httprate.RateLimiter
 }
 
 // NewServer returns the handler for every route, serving accounts.
 func NewServer(accounts *account.Service, log *slog.Logger, cfg Config) *Server {
 	s := &Server{accounts: accounts, store: accounts.Store, log: log, cfg: cfg, csrf: http.NewCrossOriginProtection()}
+	s.mailTarget = s.targetLimiter(cfg.MailTargetRate)
 	s.router = s.routes()
 	return s
 }

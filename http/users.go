@@ -10,17 +10,21 @@ import (
 
 // User is a user on the wire. The password hash never leaves db/.
 type User struct {
-	ID        int64     `json:"id"`
-	Username  string    `json:"username"`
-	Email     string    `json:"email,omitempty"`
-	Status    string    `json:"status"` // active or disabled
-	Role      string    `json:"role"`   // user or admin
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Email    string `json:"email,omitempty"`
+	Status   string `json:"status"` // active or disabled
+	Role     string `json:"role"`   // user or admin
+	// EmailVerifiedAt is when the account proved it receives mail at Email;
+	// null until then, and again after the address changes.
+	EmailVerifiedAt *time.Time `json:"email_verified_at"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 func newUser(u db.User) User {
-	user := User{ID: u.ID, Username: u.Username, Status: u.Status, Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	user := User{ID: u.ID, Username: u.Username, Status: u.Status, Role: u.Role, EmailVerifiedAt: u.EmailVerifiedAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 	if u.Email != nil {
 		user.Email = *u.Email
 	}

@@ -14,13 +14,16 @@ func TestUserCreate(t *testing.T) {
 	r := ts.json("POST", "/v1/users", map[string]string{"username": "Alice", "email": "Alice@Example.com", "password": goodPassword}, "")
 	want(t, "POST /v1/users", r, http.StatusCreated)
 	u := decodeAs[map[string]any](t, r)
-	for _, k := range []string{"id", "username", "email", "status", "role", "created_at", "updated_at"} {
+	for _, k := range []string{"id", "username", "email", "status", "role", "email_verified_at", "created_at", "updated_at"} {
 		if _, ok := u[k]; !ok {
 			t.Errorf("user on the wire lacks %q: %s", k, r.body)
 		}
 	}
-	if len(u) != 7 || strings.Contains(r.body, "argon2") || strings.Contains(strings.ToLower(r.body), "hash") {
-		t.Errorf("user on the wire = %s, want exactly id, username, email, status, role, created_at, updated_at", r.body)
+	if len(u) != 8 || strings.Contains(r.body, "argon2") || strings.Contains(strings.ToLower(r.body), "hash") {
+		t.Errorf("user on the wire = %s, want exactly id, username, email, status, role, email_verified_at, created_at, updated_at", r.body)
+	}
+	if u["email_verified_at"] != nil {
+		t.Errorf("email_verified_at = %v, want null for a new account", u["email_verified_at"])
 	}
 	if u["status"] != "active" || u["role"] != "user" {
 		t.Errorf("status/role = %v/%v, want active/user", u["status"], u["role"])

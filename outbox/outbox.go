@@ -174,7 +174,7 @@ func (w *Worker) deliver(ctx context.Context, m db.Outbox) error {
 		return w.Store.Write.FailOutboxMessage(ctx, db.FailOutboxMessageParams{
 			LastError: sendErr.Error(), Now: &now, ID: m.ID})
 	default:
-		next := now.Add(w.backoff(m.Attempts))
+		next := db.Now(now.Add(w.backoff(m.Attempts)))
 		log.WarnContext(ctx, "outbox: mail not sent; will retry", slog.Any("error", sendErr), slog.Time("retry_at", next))
 		return w.Store.Write.RetryOutboxMessage(ctx, db.RetryOutboxMessageParams{
 			LastError: sendErr.Error(), NextAttemptAt: next, ID: m.ID})
