@@ -139,6 +139,11 @@ func TestUsageErrors(t *testing.T) {
 		{"bad env value", []string{"serve"}, map[string]string{"ROSTER_SESSION_TTL": "forever"}},
 		{"password minimum below floor", []string{"serve", "-min-password-length", "7", "-db", filepath.Join(dir, "a.db")}, nil},
 		{"extra argument", []string{"migrate", "-db", filepath.Join(dir, "b.db"), "extra"}, nil},
+		{"bad SMTP URL", []string{"serve", "-smtp-url", "http://mail.example.com"}, nil},
+		{"bad mail-from", []string{"serve", "-mail-from", "nobody"}, nil},
+		{"bad public URL", []string{"serve", "-public-url", "roster.example.com"}, nil},
+		{"retry below a second", []string{"serve", "-mail-retry-min", "10ms"}, nil},
+		{"bad mail rate", []string{"serve", "-mail-rate", "lots"}, nil},
 	}
 	for _, tt := range tests {
 		var stderr bytes.Buffer

@@ -23,11 +23,14 @@ commands:
   enable NAME                                          allow logins again
   delete NAME                                          delete an account and its sessions
   set-password [-password-stdin] NAME                  replace a password; ends every session
+  send-reset NAME                                      mail the account a password-reset link
 
 Every command also takes -db and the account flags of "roster serve"
 (run "roster user COMMAND -h"). Passwords are typed twice at the terminal
 without echo, or read with -password-stdin from the first line of stdin. The
-changes are audited like the HTTP API's, with no actor and no IP.
+changes are audited like the HTTP API's, with no actor and no IP. Mail
+(verification on create, the notice on set-password, send-reset) is written
+to the database's outbox; the running server delivers it within seconds.
 `
 
 // userFlags are the flags of the user commands; each command registers the
@@ -70,7 +73,7 @@ func cmdUser(ctx context.Context, args []string, getenv func(string) string, std
 		positional = nil
 	case "set-role":
 		positional = []string{"name", "role"}
-	case "disable", "enable", "delete":
+	case "disable", "enable", "delete", "send-reset":
 	default:
 		fmt.Fprint(stderr, userUsage)
 		return usageError{fmt.Sprintf("user: unknown command %q", sub)}
@@ -109,6 +112,8 @@ func cmdUser(ctx context.Context, args []string, getenv func(string) string, std
 		return u.update(ctx, name, account.UserChange{Status: ptr(account.StatusActive)})
 	case "delete":
 		return u.delete(ctx, name)
+	case "send-reset":
+		return u.sendReset(ctx, name)
 	default: // set-password
 		return u.setPassword(ctx, name, cfg.passwordStdin)
 	}
@@ -207,6 +212,19 @@ func (u userCommand) setPassword(ctx context.Context, name string, fromStdin boo
 		return err
 	}
 	fmt.Fprintf(u.stdout, "password of user %s replaced; every session of it ended\n", user.Username)
+	return nil
+}
+
+func (u userCommand) sendReset(ctx context.Context, name string) error {
+	user, err := u.lookup(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := u.accounts.SendPasswordReset(ctx, cli, user.ID); err != nil {
+		return fmt.Errorf("user %s: %w", user.Username, err)
+	}
+	fmt.Fprintf(u.stdout, "password-reset mail for user %s queued to %s; its link works for %s\n",
+		user.Username, *user.Email, account.ResetTTL)
 	return nil
 }
 

@@ -59,6 +59,9 @@ func TestUserCLI(t *testing.T) {
 		{"", []string{"user", "disable", "bob"}, "", "last active admin", false},
 		{"", []string{"user", "enable", "root"}, "user root: role admin, status active", "", false},
 		{"", []string{"user", "disable", "nobody"}, "", `no user named "nobody"`, false},
+		{"", []string{"user", "send-reset", "root"}, "password-reset mail for user root queued to root@example.com", "", false},
+		{"", []string{"user", "send-reset", "bob"}, "", "user bob: the account has no email address", false},
+		{"", []string{"user", "send-reset"}, "", "missing NAME", true},
 		{"another good passphrase\n", []string{"user", "set-password", "-password-stdin", "bob"}, "password of user bob replaced", "", false},
 		{"", []string{"user", "delete", "bob"}, "deleted user bob (id 2)", "", false},
 		{"", []string{"user", "frobnicate", "bob"}, "", "unknown command", true},
@@ -97,9 +100,22 @@ func TestUserCLI(t *testing.T) {
 		}
 		actions = append(actions, e.Action)
 	}
-	wantActions := "user.delete password.set user.enable user.disable user.role user.create user.create"
+	wantActions := "user.delete password.set password.reset_request user.enable user.disable user.role user.create user.create"
 	if got := strings.Join(actions, " "); got != wantActions {
 		t.Errorf("audit actions = %s, want %s", got, wantActions)
+	}
+
+	// Mail waits in the outbox for the server: root's verification and reset.
+	mails, err := store.Read.ListOutboxMessages(context.Background(), db.ListOutboxMessagesParams{Lim: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, m := range mails {
+		kinds = append(kinds, m.Kind+" to "+m.Recipient)
+	}
+	if got, want := strings.Join(kinds, ", "), "email_verification to root@example.com, password_reset to root@example.com"; got != want {
+		t.Errorf("outbox = %s, want %s", got, want)
 	}
 
 	hasher, _ := account.NewHasher(account.DefaultParams, 1, time.Second)

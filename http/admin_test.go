@@ -92,6 +92,7 @@ func TestAdminRoutesAuthorization(t *testing.T) {
 		{"DELETE", fmt.Sprintf("/v1/admin/users/%d/sessions", target), nil, http.StatusNoContent},
 		{"DELETE", fmt.Sprintf("/v1/admin/users/%d", doomed), nil, http.StatusNoContent},
 		{"GET", "/v1/admin/audit", nil, http.StatusOK},
+		{"GET", "/v1/admin/outbox", nil, http.StatusOK},
 	}
 	for _, rt := range routes {
 		what := rt.method + " " + rt.path

@@ -50,6 +50,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	srv     *smtp.Server
+	ln      net.Listener
 	msgs    []Received
 	reject  int
 	arrived chan struct{}
@@ -97,7 +98,7 @@ func (s *Server) listen(addr string) {
 		srv.TLSConfig = s.tls
 	}
 	s.mu.Lock()
-	s.srv, s.addr = srv, ln.Addr().String()
+	s.srv, s.ln, s.addr = srv, ln, ln.Addr().String()
 	s.mu.Unlock()
 	go srv.Serve(ln)
 }
@@ -121,10 +122,13 @@ func (s *Server) ClientTLS() *tls.Config { return s.client.Clone() }
 // Stop closes the server; connections are refused until Start.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
+		// Close the listener too: Serve may not have registered it with
+		// the server yet.
+		ln.Close()
 		srv.Close()
 	}
 }
