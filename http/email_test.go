@@ -34,7 +34,7 @@ const (
 	newPass   = "a fresh passphrase nobody guesses"
 )
 
-func newMailEnv(t *testing.T, cfg rosterhttp.MailConfig, setup ...func(*account.Service)) *mailEnv {
+func newMailEnv(t *testing.T, cfg rosterhttp.Config, setup ...func(*account.Service)) *mailEnv {
 	t.Helper()
 	accounts := accounttest.New(t)
 	clock := accounttest.NewClock(time.Now().UTC().Truncate(time.Second))
@@ -67,7 +67,7 @@ func newMailEnv(t *testing.T, cfg rosterhttp.MailConfig, setup ...func(*account.
 		cancel()
 		<-done
 	})
-	return &mailEnv{testServer: newTestServerMail(t, accounts, cfg), smtp: smtp, clock: clock, tick: tick}
+	return &mailEnv{testServer: newTestServerConfig(t, accounts, cfg), smtp: smtp, clock: clock, tick: tick}
 }
 
 // mailTo waits for the nth (from 1) message to an address whose subject
@@ -120,7 +120,7 @@ type meUser struct {
 
 func TestEmailVerificationOverSMTP(t *testing.T) {
 	t.Parallel()
-	e := newMailEnv(t, rosterhttp.MailConfig{})
+	e := newMailEnv(t, rosterhttp.Config{})
 	e.signup("ann", "Ann@example.com", goodPassword)
 	m := e.mailTo("Ann@example.com", "Confirm your email address", 1)
 	h, body, _ := m.Parse()
@@ -171,7 +171,7 @@ func TestEmailVerificationOverSMTP(t *testing.T) {
 
 func TestRequireVerifiedEmailLogin(t *testing.T) {
 	t.Parallel()
-	e := newMailEnv(t, rosterhttp.MailConfig{}, func(s *account.Service) { s.RequireVerifiedEmail = true })
+	e := newMailEnv(t, rosterhttp.Config{}, func(s *account.Service) { s.RequireVerifiedEmail = true })
 	r := e.json("POST", "/v1/users", map[string]string{"username": "bob", "password": goodPassword}, "")
 	want(t, "sign-up without email", r, http.StatusUnprocessableEntity)
 	e.signup("bob", "bob@example.com", goodPassword)
@@ -188,7 +188,7 @@ func TestRequireVerifiedEmailLogin(t *testing.T) {
 
 func TestPasswordResetOverSMTP(t *testing.T) {
 	t.Parallel()
-	e := newMailEnv(t, rosterhttp.MailConfig{})
+	e := newMailEnv(t, rosterhttp.Config{})
 	e.signup("cleo", "cleo@example.com", goodPassword)
 	before := e.login("cleo", goodPassword)
 	other := e.login("cleo", goodPassword)
@@ -224,7 +224,7 @@ func TestPasswordResetOverSMTP(t *testing.T) {
 
 func TestPasswordResetTokenExpiresAndOlderOnesDie(t *testing.T) {
 	t.Parallel()
-	e := newMailEnv(t, rosterhttp.MailConfig{})
+	e := newMailEnv(t, rosterhttp.Config{})
 	e.signup("dora", "dora@example.com", goodPassword)
 	ask := func() {
 		want(t, "POST /v1/password-resets", e.json("POST", "/v1/password-resets", map[string]string{"username": "dora"}, ""), http.StatusAccepted)
@@ -243,7 +243,7 @@ func TestPasswordResetTokenExpiresAndOlderOnesDie(t *testing.T) {
 
 func TestConcurrentResetConfirmsOverHTTP(t *testing.T) {
 	t.Parallel()
-	e := newMailEnv(t, rosterhttp.MailConfig{})
+	e := newMailEnv(t, rosterhttp.Config{})
 	e.signup("eli", "eli@example.com", goodPassword)
 	want(t, "POST /v1/password-resets", e.json("POST", "/v1/password-resets", map[string]string{"username": "eli"}, ""), http.StatusAccepted)
 	tok := e.token("eli@example.com", "Reset", account.ResetTokenPrefix, 1)
@@ -275,7 +275,7 @@ func TestConcurrentResetConfirmsOverHTTP(t *testing.T) {
 
 func TestResetRequestAnswerIsTheSameForUnknownAccounts(t *testing.T) {
 	t.Parallel()
-	e := newMailEnv(t, rosterhttp.MailConfig{})
+	e := newMailEnv(t, rosterhttp.Config{})
 	e.signup("fay", "fay@example.com", goodPassword)
 	e.signup("gus", "", goodPassword) // an account without an address
 	bodies := []map[string]string{
@@ -316,7 +316,7 @@ func TestResetRequestAnswerIsTheSameForUnknownAccounts(t *testing.T) {
 
 func TestResetSurvivesSMTPOutage(t *testing.T) {
 	t.Parallel()
-	e := newMailEnv(t, rosterhttp.MailConfig{})
+	e := newMailEnv(t, rosterhttp.Config{})
 	e.signup("hal", "", goodPassword)
 	session := e.login("hal", goodPassword)
 	e.smtp.Stop()
@@ -353,7 +353,7 @@ func TestMailRateLimits(t *testing.T) {
 	t.Parallel()
 	t.Run("per target", func(t *testing.T) {
 		t.Parallel()
-		e := newMailEnv(t, rosterhttp.MailConfig{PerTarget: rosterhttp.Rate{Requests: 2, Per: time.Hour}})
+		e := newMailEnv(t, rosterhttp.Config{MailTargetRate: rosterhttp.Rate{Requests: 2, Per: time.Hour}})
 		for range 2 {
 			r := e.json("POST", "/v1/password-resets", map[string]string{"email": "Ivy@example.com"}, "")
 			want(t, "reset request within the limit", r, http.StatusAccepted)
@@ -374,7 +374,7 @@ func TestMailRateLimits(t *testing.T) {
 	})
 	t.Run("per IP", func(t *testing.T) {
 		t.Parallel()
-		e := newMailEnv(t, rosterhttp.MailConfig{PerIP: rosterhttp.Rate{Requests: 3, Per: time.Hour}})
+		e := newMailEnv(t, rosterhttp.Config{MailRate: rosterhttp.Rate{Requests: 3, Per: time.Hour}})
 		for _, name := range []string{"a", "b", "c"} {
 			want(t, "reset request within the limit", e.json("POST", "/v1/password-resets", map[string]string{"username": name}, ""), http.StatusAccepted)
 		}
@@ -392,7 +392,7 @@ type outboxPage struct {
 
 func TestAdminOutbox(t *testing.T) {
 	t.Parallel()
-	e := newMailEnv(t, rosterhttp.MailConfig{})
+	e := newMailEnv(t, rosterhttp.Config{})
 	_, adminToken := e.admin("root")
 	e.smtp.RejectRecipients(550)
 	e.signup("lou", "lou@example.com", goodPassword)
