@@ -40,10 +40,14 @@ type MailSettings struct {
 	Notify func()
 }
 
-func (s *Service) mailQueued() {
-	if s.Mail.Notify != nil {
+// mailTx runs fn in one write transaction, like Store.Tx, for a change that
+// may queue mail, and wakes the outbox worker once it has committed.
+func (s *Service) mailTx(ctx context.Context, fn func(q *db.Queries) error) error {
+	err := s.Store.Tx(ctx, fn)
+	if err == nil && s.Mail.Notify != nil {
 		s.Mail.Notify()
 	}
+	return err
 }
 
 func (s *Service) link(path, token string) string {
@@ -141,7 +145,7 @@ func (s *Service) markVerified(ctx context.Context, q *db.Queries, t db.ConsumeU
 // ResendVerification mails a fresh verification token to the account's
 // current address: ErrNoEmail without one, ErrAlreadyVerified when done.
 func (s *Service) ResendVerification(ctx context.Context, actor Actor, userID int64) error {
-	err := s.Store.Tx(ctx, func(q *db.Queries) error {
+	return s.mailTx(ctx, func(q *db.Queries) error {
 		user, err := getUser(ctx, q, userID)
 		switch {
 		case err != nil:
@@ -153,17 +157,13 @@ func (s *Service) ResendVerification(ctx context.Context, actor Actor, userID in
 		}
 		return s.sendVerification(ctx, q, user)
 	})
-	if err == nil {
-		s.mailQueued()
-	}
-	return err
 }
 
 // SendPasswordReset mails a password-reset token to account id, voiding the
 // reset tokens mailed before. It returns ErrNotFound, ErrNoEmail or
 // ErrDisabled when there is no account, address or point to it.
 func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id int64) error {
-	err := s.Store.Tx(ctx, func(q *db.Queries) error {
+	return s.mailTx(ctx, func(q *db.Queries) error {
 		user, err := getUser(ctx, q, id)
 		switch {
 		case err != nil:
@@ -191,10 +191,6 @@ func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id int64) 
 		}
 		return s.audit(ctx, q, actor, id, ActionPasswordResetRequest, "")
 	})
-	if err == nil {
-		s.mailQueued()
-	}
-	return err
 }
 
 // ConfirmPasswordReset consumes a reset token and sets the password of its
@@ -224,7 +220,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, actor Actor, token, 
 	if err != nil {
 		return err
 	}
-	err = s.Store.Tx(ctx, func(q *db.Queries) error {
+	return s.mailTx(ctx, func(q *db.Queries) error {
 		t, err := s.consumeToken(ctx, q, token, kindReset)
 		if err != nil {
 			return err
@@ -234,10 +230,6 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, actor Actor, token, 
 		}
 		return s.storePassword(ctx, q, actor, t.UserID, hash, nil, ActionPasswordReset)
 	})
-	if err == nil {
-		s.mailQueued()
-	}
-	return err
 }
 
 // storePassword runs inside a password change's transaction: it stores the
@@ -285,16 +277,14 @@ func (s *Service) emailChanged(ctx context.Context, q *db.Queries, user db.User,
 	if old != nil {
 		was := user
 		was.Email = old
-		var now string
+		change := "; the account has no address any more"
 		if user.Email != nil {
-			now = " to " + *user.Email
-		} else {
-			now = "; the account has no address any more"
+			change = " to " + *user.Email
 		}
 		err := s.enqueue(ctx, q, was, kindEmailChanged, "Your email address was changed", fmt.Sprintf(
 			"the email address of your account %s was changed from %s%s.\n\n"+
 				"If you did not do this, your account may be in someone else's hands: tell your administrator.\n",
-			user.Username, *old, now))
+			user.Username, *old, change))
 		if err != nil {
 			return err
 		}

@@ -53,8 +53,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch User
 
 	var user db.User
 	var newKey string // a username key this change claims, for naming a conflict
-	var mailed bool
-	err = s.Store.Tx(ctx, func(q *db.Queries) error {
+	err = s.mailTx(ctx, func(q *db.Queries) error {
 		old, err := getUser(ctx, q, id)
 		if err != nil {
 			return err
@@ -95,7 +94,6 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch User
 			if err := s.emailChanged(ctx, q, user, old.Email); err != nil {
 				return err
 			}
-			mailed = true
 		}
 		var events [][2]string
 		if len(profile) > 0 {
@@ -123,9 +121,6 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch User
 	})
 	if db.IsUniqueViolation(err) {
 		return db.User{}, s.conflict(ctx, newKey)
-	}
-	if err == nil && mailed {
-		s.mailQueued()
 	}
 	return user, err
 }
@@ -242,13 +237,9 @@ func (s *Service) replacePassword(ctx context.Context, actor Actor, id int64, pw
 	if err != nil {
 		return err
 	}
-	err = s.Store.Tx(ctx, func(q *db.Queries) error {
+	return s.mailTx(ctx, func(q *db.Queries) error {
 		return s.storePassword(ctx, q, actor, id, hash, keep, action)
 	})
-	if err == nil {
-		s.mailQueued()
-	}
-	return err
 }
 
 // revokeSessions ends the account's sessions but the one whose token hashes

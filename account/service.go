@@ -73,7 +73,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 		return db.User{}, err
 	}
 	var user db.User
-	err = s.Store.Tx(ctx, func(q *db.Queries) error {
+	err = s.mailTx(ctx, func(q *db.Queries) error {
 		var err error
 		user, err = q.CreateUser(ctx, db.CreateUserParams{
 			Username: in.Username, UsernameKey: usernameKey, Email: email, EmailKey: emailKey,
@@ -91,9 +91,6 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 	})
 	if db.IsUniqueViolation(err) {
 		return db.User{}, s.conflict(ctx, usernameKey)
-	}
-	if err == nil && user.Email != nil {
-		s.mailQueued()
 	}
 	return user, err
 }
