@@ -419,3 +419,30 @@ func TestAdminOutbox(t *testing.T) {
 	}
 	wantCode(t, "bad status", e.json("GET", "/v1/admin/outbox?status=lost", nil, adminToken), http.StatusBadRequest, "invalid_query")
 }
+
+// BenchmarkPasswordResetRequest measures POST /v1/password-resets for names
+// that exist and names that do not; the answer does the same work for both,
+// the lookup and the mail happening behind it:
+//
+//	go test ./http/ -run '^$' -bench PasswordResetRequest -benchtime 2000x
+func BenchmarkPasswordResetRequest(b *testing.B) {
+	svc := accounttest.New(b)
+	ts := newTestServerConfig(b, svc, rosterhttp.Config{})
+	ts.signup("nina", "nina@example.com", goodPassword)
+	ts.signup("omar", "", goodPassword)
+	for _, tt := range []struct{ name, body string }{
+		{"existing_username", `{"username":"nina"}`},
+		{"existing_email", `{"email":"nina@example.com"}`},
+		{"no_email", `{"username":"omar"}`},
+		{"unknown_username", `{"username":"nobody"}`},
+		{"unknown_email", `{"email":"nobody@example.com"}`},
+	} {
+		b.Run("kind="+tt.name, func(b *testing.B) {
+			for b.Loop() {
+				if r := ts.do("POST", "/v1/password-resets", "application/json", tt.body); r.status != http.StatusAccepted {
+					b.Fatalf("status %d, want 202; body=%s", r.status, r.body)
+				}
+			}
+		})
+	}
+}
