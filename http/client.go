@@ -158,6 +158,38 @@ func (c *Client) RevokeOtherSessions(ctx context.Context) error {
 	return c.call(ctx, http.MethodDelete, "/v1/me/sessions", nil, nil)
 }
 
+// RequestPasswordReset asks for a reset mail for the account with this email
+// or username. The answer is the same whether or not the account exists.
+func (c *Client) RequestPasswordReset(ctx context.Context, req PasswordResetRequest) error {
+	return c.call(ctx, http.MethodPost, "/v1/password-resets", req, nil)
+}
+
+// ConfirmPasswordReset sets a new password with the token from a reset mail;
+// every session of the account is revoked.
+func (c *Client) ConfirmPasswordReset(ctx context.Context, token, newPassword string) error {
+	return c.call(ctx, http.MethodPost, "/v1/password-resets/confirm", PasswordResetConfirm{Token: token, NewPassword: newPassword}, nil)
+}
+
+// VerifyEmail confirms an address with the token from a verification mail.
+func (c *Client) VerifyEmail(ctx context.Context, token string) error {
+	return c.call(ctx, http.MethodPost, "/v1/email-verifications", EmailVerification{Token: token}, nil)
+}
+
+// ResendVerification mails the current account a new verification token.
+func (c *Client) ResendVerification(ctx context.Context) error {
+	return c.call(ctx, http.MethodPost, "/v1/me/email-verification", nil, nil)
+}
+
+// Outbox returns one page of queued and delivered mail (admin only).
+func (c *Client) Outbox(ctx context.Context, limit int, after string) (OutboxList, error) {
+	q := url.Values{}
+	setQuery(q, "limit", limit)
+	setQuery(q, "after", after)
+	var list OutboxList
+	err := c.call(ctx, http.MethodGet, "/v1/admin/outbox?"+q.Encode(), nil, &list)
+	return list, err
+}
+
 // ListUsersOptions filters and pages GET /v1/admin/users; zero values are omitted.
 type ListUsersOptions struct {
 	Limit  int

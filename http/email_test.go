@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -444,5 +445,47 @@ func BenchmarkPasswordResetRequest(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestClientEmailCalls(t *testing.T) {
+	t.Parallel()
+	e := newMailEnv(t, rosterhttp.Config{})
+	ctx := context.Background()
+	c := rosterhttp.NewClient(e.URL, e.Client())
+	if _, err := c.Signup(ctx, rosterhttp.SignupRequest{Username: "nell", Email: "nell@example.com", Password: goodPassword}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, "nell", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ResendVerification(ctx); err != nil {
+		t.Fatalf("ResendVerification: %v", err)
+	}
+	if err := c.VerifyEmail(ctx, e.token("nell@example.com", "Confirm", account.VerificationTokenPrefix, 2)); err != nil {
+		t.Fatalf("VerifyEmail: %v", err)
+	}
+	if err := c.VerifyEmail(ctx, "rev_"+strings.Repeat("A", 43)); !errors.Is(err, rosterhttp.ErrBadRequest) {
+		t.Errorf("VerifyEmail(unknown token) = %v, want ErrBadRequest", err)
+	}
+	if err := c.RequestPasswordReset(ctx, rosterhttp.PasswordResetRequest{Username: "nell"}); err != nil {
+		t.Fatalf("RequestPasswordReset: %v", err)
+	}
+	tok := e.token("nell@example.com", "Reset your password", account.ResetTokenPrefix, 1)
+	if err := c.ConfirmPasswordReset(ctx, tok, newPass); err != nil {
+		t.Fatalf("ConfirmPasswordReset: %v", err)
+	}
+	if _, err := c.Me(ctx); !errors.Is(err, rosterhttp.ErrUnauthorized) {
+		t.Errorf("Me after a reset = %v, want ErrUnauthorized (the reset revokes every session)", err)
+	}
+
+	e.createUser("root", account.RoleAdmin)
+	admin := rosterhttp.NewClient(e.URL, e.Client())
+	if _, err := admin.Login(ctx, "root", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	list, err := admin.Outbox(ctx, 50, "")
+	if err != nil || len(list.Messages) < 3 {
+		t.Fatalf("Outbox = %+v, %v; want the verification, reset and notice mails", list, err)
 	}
 }
