@@ -253,7 +253,7 @@ func seed(path string, n int) error {
 		err := store.Tx(ctx, func(q *db.Queries) error {
 			for i := start; i < min(start+batch, n); i++ {
 				name := "bench" + strconv.Itoa(i)
-				if _, err := q.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name,
+				if _, err := q.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name, Role: account.RoleUser,
 					PasswordHash: hash, CreatedAt: now}); err != nil {
 					return err
 				}

@@ -26,7 +26,7 @@ type CreateAuditEventParams struct {
 
 // CreateAuditEvent records one change; call it in the change's transaction.
 func (q *Queries) CreateAuditEvent(ctx context.Context, arg CreateAuditEventParams) error {
-	_, err := q.db.ExecContext(ctx, createAuditEvent,
+	_, err := q.exec(ctx, q.createAuditEventStmt, createAuditEvent,
 		arg.CreatedAt,
 		arg.ActorID,
 		arg.TargetID,
@@ -57,7 +57,7 @@ type ListAuditEventsParams struct {
 // first (keyset pagination), optionally only those whose actor or target is
 // the given user, or with the given action.
 func (q *Queries) ListAuditEvents(ctx context.Context, arg ListAuditEventsParams) ([]AuditEvent, error) {
-	rows, err := q.db.QueryContext(ctx, listAuditEvents,
+	rows, err := q.query(ctx, q.listAuditEventsStmt, listAuditEvents,
 		arg.Before,
 		arg.UserID,
 		arg.Action,

@@ -7,6 +7,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 type DBTX interface {
@@ -20,12 +21,498 @@ func New(db DBTX) *Queries {
 	return &Queries{db: db}
 }
 
+func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
+	q := Queries{db: db}
+	var err error
+	if q.claimOutboxMessageStmt, err = db.PrepareContext(ctx, claimOutboxMessage); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimOutboxMessage: %w", err)
+	}
+	if q.consumeUserTokenStmt, err = db.PrepareContext(ctx, consumeUserToken); err != nil {
+		return nil, fmt.Errorf("error preparing query ConsumeUserToken: %w", err)
+	}
+	if q.countActiveAdminsStmt, err = db.PrepareContext(ctx, countActiveAdmins); err != nil {
+		return nil, fmt.Errorf("error preparing query CountActiveAdmins: %w", err)
+	}
+	if q.countUsersStmt, err = db.PrepareContext(ctx, countUsers); err != nil {
+		return nil, fmt.Errorf("error preparing query CountUsers: %w", err)
+	}
+	if q.createAuditEventStmt, err = db.PrepareContext(ctx, createAuditEvent); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateAuditEvent: %w", err)
+	}
+	if q.createOutboxMessageStmt, err = db.PrepareContext(ctx, createOutboxMessage); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateOutboxMessage: %w", err)
+	}
+	if q.createSessionStmt, err = db.PrepareContext(ctx, createSession); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateSession: %w", err)
+	}
+	if q.createUserStmt, err = db.PrepareContext(ctx, createUser); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateUser: %w", err)
+	}
+	if q.createUserTokenStmt, err = db.PrepareContext(ctx, createUserToken); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateUserToken: %w", err)
+	}
+	if q.deleteExpiredUserTokensStmt, err = db.PrepareContext(ctx, deleteExpiredUserTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExpiredUserTokens: %w", err)
+	}
+	if q.deleteLoginPairStmt, err = db.PrepareContext(ctx, deleteLoginPair); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteLoginPair: %w", err)
+	}
+	if q.deleteSentOutboxMessagesStmt, err = db.PrepareContext(ctx, deleteSentOutboxMessages); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteSentOutboxMessages: %w", err)
+	}
+	if q.deleteSessionStmt, err = db.PrepareContext(ctx, deleteSession); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteSession: %w", err)
+	}
+	if q.deleteStaleLoginAccountsStmt, err = db.PrepareContext(ctx, deleteStaleLoginAccounts); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteStaleLoginAccounts: %w", err)
+	}
+	if q.deleteStaleLoginPairsStmt, err = db.PrepareContext(ctx, deleteStaleLoginPairs); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteStaleLoginPairs: %w", err)
+	}
+	if q.deleteUserStmt, err = db.PrepareContext(ctx, deleteUser); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteUser: %w", err)
+	}
+	if q.deleteUserSessionStmt, err = db.PrepareContext(ctx, deleteUserSession); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteUserSession: %w", err)
+	}
+	if q.deleteUserSessionsStmt, err = db.PrepareContext(ctx, deleteUserSessions); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteUserSessions: %w", err)
+	}
+	if q.deleteUserSessionsExceptStmt, err = db.PrepareContext(ctx, deleteUserSessionsExcept); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteUserSessionsExcept: %w", err)
+	}
+	if q.failOutboxMessageStmt, err = db.PrepareContext(ctx, failOutboxMessage); err != nil {
+		return nil, fmt.Errorf("error preparing query FailOutboxMessage: %w", err)
+	}
+	if q.getDueOutboxMessageStmt, err = db.PrepareContext(ctx, getDueOutboxMessage); err != nil {
+		return nil, fmt.Errorf("error preparing query GetDueOutboxMessage: %w", err)
+	}
+	if q.getLoginAccountPaidUntilStmt, err = db.PrepareContext(ctx, getLoginAccountPaidUntil); err != nil {
+		return nil, fmt.Errorf("error preparing query GetLoginAccountPaidUntil: %w", err)
+	}
+	if q.getLoginPairStmt, err = db.PrepareContext(ctx, getLoginPair); err != nil {
+		return nil, fmt.Errorf("error preparing query GetLoginPair: %w", err)
+	}
+	if q.getSessionWithUserStmt, err = db.PrepareContext(ctx, getSessionWithUser); err != nil {
+		return nil, fmt.Errorf("error preparing query GetSessionWithUser: %w", err)
+	}
+	if q.getUserStmt, err = db.PrepareContext(ctx, getUser); err != nil {
+		return nil, fmt.Errorf("error preparing query GetUser: %w", err)
+	}
+	if q.getUserByEmailKeyStmt, err = db.PrepareContext(ctx, getUserByEmailKey); err != nil {
+		return nil, fmt.Errorf("error preparing query GetUserByEmailKey: %w", err)
+	}
+	if q.getUserByLiveTokenStmt, err = db.PrepareContext(ctx, getUserByLiveToken); err != nil {
+		return nil, fmt.Errorf("error preparing query GetUserByLiveToken: %w", err)
+	}
+	if q.getUserByUsernameKeyStmt, err = db.PrepareContext(ctx, getUserByUsernameKey); err != nil {
+		return nil, fmt.Errorf("error preparing query GetUserByUsernameKey: %w", err)
+	}
+	if q.knownLoginIPExistsStmt, err = db.PrepareContext(ctx, knownLoginIPExists); err != nil {
+		return nil, fmt.Errorf("error preparing query KnownLoginIPExists: %w", err)
+	}
+	if q.listAuditEventsStmt, err = db.PrepareContext(ctx, listAuditEvents); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditEvents: %w", err)
+	}
+	if q.listOutboxMessagesStmt, err = db.PrepareContext(ctx, listOutboxMessages); err != nil {
+		return nil, fmt.Errorf("error preparing query ListOutboxMessages: %w", err)
+	}
+	if q.listUserSessionsStmt, err = db.PrepareContext(ctx, listUserSessions); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUserSessions: %w", err)
+	}
+	if q.listUsersStmt, err = db.PrepareContext(ctx, listUsers); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUsers: %w", err)
+	}
+	if q.markOutboxSentStmt, err = db.PrepareContext(ctx, markOutboxSent); err != nil {
+		return nil, fmt.Errorf("error preparing query MarkOutboxSent: %w", err)
+	}
+	if q.retryOutboxMessageStmt, err = db.PrepareContext(ctx, retryOutboxMessage); err != nil {
+		return nil, fmt.Errorf("error preparing query RetryOutboxMessage: %w", err)
+	}
+	if q.setUserEmailVerifiedStmt, err = db.PrepareContext(ctx, setUserEmailVerified); err != nil {
+		return nil, fmt.Errorf("error preparing query SetUserEmailVerified: %w", err)
+	}
+	if q.touchSessionStmt, err = db.PrepareContext(ctx, touchSession); err != nil {
+		return nil, fmt.Errorf("error preparing query TouchSession: %w", err)
+	}
+	if q.updateUserStmt, err = db.PrepareContext(ctx, updateUser); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateUser: %w", err)
+	}
+	if q.updateUserPasswordHashStmt, err = db.PrepareContext(ctx, updateUserPasswordHash); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateUserPasswordHash: %w", err)
+	}
+	if q.upsertKnownLoginIPStmt, err = db.PrepareContext(ctx, upsertKnownLoginIP); err != nil {
+		return nil, fmt.Errorf("error preparing query UpsertKnownLoginIP: %w", err)
+	}
+	if q.upsertLoginAccountStmt, err = db.PrepareContext(ctx, upsertLoginAccount); err != nil {
+		return nil, fmt.Errorf("error preparing query UpsertLoginAccount: %w", err)
+	}
+	if q.upsertLoginPairStmt, err = db.PrepareContext(ctx, upsertLoginPair); err != nil {
+		return nil, fmt.Errorf("error preparing query UpsertLoginPair: %w", err)
+	}
+	if q.usernameKeyExistsStmt, err = db.PrepareContext(ctx, usernameKeyExists); err != nil {
+		return nil, fmt.Errorf("error preparing query UsernameKeyExists: %w", err)
+	}
+	if q.voidUserTokensStmt, err = db.PrepareContext(ctx, voidUserTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query VoidUserTokens: %w", err)
+	}
+	return &q, nil
+}
+
+func (q *Queries) Close() error {
+	var err error
+	if q.claimOutboxMessageStmt != nil {
+		if cerr := q.claimOutboxMessageStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimOutboxMessageStmt: %w", cerr)
+		}
+	}
+	if q.consumeUserTokenStmt != nil {
+		if cerr := q.consumeUserTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing consumeUserTokenStmt: %w", cerr)
+		}
+	}
+	if q.countActiveAdminsStmt != nil {
+		if cerr := q.countActiveAdminsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countActiveAdminsStmt: %w", cerr)
+		}
+	}
+	if q.countUsersStmt != nil {
+		if cerr := q.countUsersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countUsersStmt: %w", cerr)
+		}
+	}
+	if q.createAuditEventStmt != nil {
+		if cerr := q.createAuditEventStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createAuditEventStmt: %w", cerr)
+		}
+	}
+	if q.createOutboxMessageStmt != nil {
+		if cerr := q.createOutboxMessageStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createOutboxMessageStmt: %w", cerr)
+		}
+	}
+	if q.createSessionStmt != nil {
+		if cerr := q.createSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createSessionStmt: %w", cerr)
+		}
+	}
+	if q.createUserStmt != nil {
+		if cerr := q.createUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createUserStmt: %w", cerr)
+		}
+	}
+	if q.createUserTokenStmt != nil {
+		if cerr := q.createUserTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createUserTokenStmt: %w", cerr)
+		}
+	}
+	if q.deleteExpiredUserTokensStmt != nil {
+		if cerr := q.deleteExpiredUserTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExpiredUserTokensStmt: %w", cerr)
+		}
+	}
+	if q.deleteLoginPairStmt != nil {
+		if cerr := q.deleteLoginPairStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteLoginPairStmt: %w", cerr)
+		}
+	}
+	if q.deleteSentOutboxMessagesStmt != nil {
+		if cerr := q.deleteSentOutboxMessagesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteSentOutboxMessagesStmt: %w", cerr)
+		}
+	}
+	if q.deleteSessionStmt != nil {
+		if cerr := q.deleteSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteSessionStmt: %w", cerr)
+		}
+	}
+	if q.deleteStaleLoginAccountsStmt != nil {
+		if cerr := q.deleteStaleLoginAccountsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteStaleLoginAccountsStmt: %w", cerr)
+		}
+	}
+	if q.deleteStaleLoginPairsStmt != nil {
+		if cerr := q.deleteStaleLoginPairsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteStaleLoginPairsStmt: %w", cerr)
+		}
+	}
+	if q.deleteUserStmt != nil {
+		if cerr := q.deleteUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteUserStmt: %w", cerr)
+		}
+	}
+	if q.deleteUserSessionStmt != nil {
+		if cerr := q.deleteUserSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteUserSessionStmt: %w", cerr)
+		}
+	}
+	if q.deleteUserSessionsStmt != nil {
+		if cerr := q.deleteUserSessionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteUserSessionsStmt: %w", cerr)
+		}
+	}
+	if q.deleteUserSessionsExceptStmt != nil {
+		if cerr := q.deleteUserSessionsExceptStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteUserSessionsExceptStmt: %w", cerr)
+		}
+	}
+	if q.failOutboxMessageStmt != nil {
+		if cerr := q.failOutboxMessageStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing failOutboxMessageStmt: %w", cerr)
+		}
+	}
+	if q.getDueOutboxMessageStmt != nil {
+		if cerr := q.getDueOutboxMessageStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getDueOutboxMessageStmt: %w", cerr)
+		}
+	}
+	if q.getLoginAccountPaidUntilStmt != nil {
+		if cerr := q.getLoginAccountPaidUntilStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getLoginAccountPaidUntilStmt: %w", cerr)
+		}
+	}
+	if q.getLoginPairStmt != nil {
+		if cerr := q.getLoginPairStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getLoginPairStmt: %w", cerr)
+		}
+	}
+	if q.getSessionWithUserStmt != nil {
+		if cerr := q.getSessionWithUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getSessionWithUserStmt: %w", cerr)
+		}
+	}
+	if q.getUserStmt != nil {
+		if cerr := q.getUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getUserStmt: %w", cerr)
+		}
+	}
+	if q.getUserByEmailKeyStmt != nil {
+		if cerr := q.getUserByEmailKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getUserByEmailKeyStmt: %w", cerr)
+		}
+	}
+	if q.getUserByLiveTokenStmt != nil {
+		if cerr := q.getUserByLiveTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getUserByLiveTokenStmt: %w", cerr)
+		}
+	}
+	if q.getUserByUsernameKeyStmt != nil {
+		if cerr := q.getUserByUsernameKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getUserByUsernameKeyStmt: %w", cerr)
+		}
+	}
+	if q.knownLoginIPExistsStmt != nil {
+		if cerr := q.knownLoginIPExistsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing knownLoginIPExistsStmt: %w", cerr)
+		}
+	}
+	if q.listAuditEventsStmt != nil {
+		if cerr := q.listAuditEventsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditEventsStmt: %w", cerr)
+		}
+	}
+	if q.listOutboxMessagesStmt != nil {
+		if cerr := q.listOutboxMessagesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listOutboxMessagesStmt: %w", cerr)
+		}
+	}
+	if q.listUserSessionsStmt != nil {
+		if cerr := q.listUserSessionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUserSessionsStmt: %w", cerr)
+		}
+	}
+	if q.listUsersStmt != nil {
+		if cerr := q.listUsersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUsersStmt: %w", cerr)
+		}
+	}
+	if q.markOutboxSentStmt != nil {
+		if cerr := q.markOutboxSentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing markOutboxSentStmt: %w", cerr)
+		}
+	}
+	if q.retryOutboxMessageStmt != nil {
+		if cerr := q.retryOutboxMessageStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing retryOutboxMessageStmt: %w", cerr)
+		}
+	}
+	if q.setUserEmailVerifiedStmt != nil {
+		if cerr := q.setUserEmailVerifiedStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setUserEmailVerifiedStmt: %w", cerr)
+		}
+	}
+	if q.touchSessionStmt != nil {
+		if cerr := q.touchSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing touchSessionStmt: %w", cerr)
+		}
+	}
+	if q.updateUserStmt != nil {
+		if cerr := q.updateUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateUserStmt: %w", cerr)
+		}
+	}
+	if q.updateUserPasswordHashStmt != nil {
+		if cerr := q.updateUserPasswordHashStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateUserPasswordHashStmt: %w", cerr)
+		}
+	}
+	if q.upsertKnownLoginIPStmt != nil {
+		if cerr := q.upsertKnownLoginIPStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing upsertKnownLoginIPStmt: %w", cerr)
+		}
+	}
+	if q.upsertLoginAccountStmt != nil {
+		if cerr := q.upsertLoginAccountStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing upsertLoginAccountStmt: %w", cerr)
+		}
+	}
+	if q.upsertLoginPairStmt != nil {
+		if cerr := q.upsertLoginPairStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing upsertLoginPairStmt: %w", cerr)
+		}
+	}
+	if q.usernameKeyExistsStmt != nil {
+		if cerr := q.usernameKeyExistsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing usernameKeyExistsStmt: %w", cerr)
+		}
+	}
+	if q.voidUserTokensStmt != nil {
+		if cerr := q.voidUserTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing voidUserTokensStmt: %w", cerr)
+		}
+	}
+	return err
+}
+
+func (q *Queries) exec(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (sql.Result, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	case stmt != nil:
+		return stmt.ExecContext(ctx, args...)
+	default:
+		return q.db.ExecContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) query(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (*sql.Rows, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryContext(ctx, args...)
+	default:
+		return q.db.QueryContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) *sql.Row {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryRowContext(ctx, args...)
+	default:
+		return q.db.QueryRowContext(ctx, query, args...)
+	}
+}
+
 type Queries struct {
-	db DBTX
+	db                           DBTX
+	tx                           *sql.Tx
+	claimOutboxMessageStmt       *sql.Stmt
+	consumeUserTokenStmt         *sql.Stmt
+	countActiveAdminsStmt        *sql.Stmt
+	countUsersStmt               *sql.Stmt
+	createAuditEventStmt         *sql.Stmt
+	createOutboxMessageStmt      *sql.Stmt
+	createSessionStmt            *sql.Stmt
+	createUserStmt               *sql.Stmt
+	createUserTokenStmt          *sql.Stmt
+	deleteExpiredUserTokensStmt  *sql.Stmt
+	deleteLoginPairStmt          *sql.Stmt
+	deleteSentOutboxMessagesStmt *sql.Stmt
+	deleteSessionStmt            *sql.Stmt
+	deleteStaleLoginAccountsStmt *sql.Stmt
+	deleteStaleLoginPairsStmt    *sql.Stmt
+	deleteUserStmt               *sql.Stmt
+	deleteUserSessionStmt        *sql.Stmt
+	deleteUserSessionsStmt       *sql.Stmt
+	deleteUserSessionsExceptStmt *sql.Stmt
+	failOutboxMessageStmt        *sql.Stmt
+	getDueOutboxMessageStmt      *sql.Stmt
+	getLoginAccountPaidUntilStmt *sql.Stmt
+	getLoginPairStmt             *sql.Stmt
+	getSessionWithUserStmt       *sql.Stmt
+	getUserStmt                  *sql.Stmt
+	getUserByEmailKeyStmt        *sql.Stmt
+	getUserByLiveTokenStmt       *sql.Stmt
+	getUserByUsernameKeyStmt     *sql.Stmt
+	knownLoginIPExistsStmt       *sql.Stmt
+	listAuditEventsStmt          *sql.Stmt
+	listOutboxMessagesStmt       *sql.Stmt
+	listUserSessionsStmt         *sql.Stmt
+	listUsersStmt                *sql.Stmt
+	markOutboxSentStmt           *sql.Stmt
+	retryOutboxMessageStmt       *sql.Stmt
+	setUserEmailVerifiedStmt     *sql.Stmt
+	touchSessionStmt             *sql.Stmt
+	updateUserStmt               *sql.Stmt
+	updateUserPasswordHashStmt   *sql.Stmt
+	upsertKnownLoginIPStmt       *sql.Stmt
+	upsertLoginAccountStmt       *sql.Stmt
+	upsertLoginPairStmt          *sql.Stmt
+	usernameKeyExistsStmt        *sql.Stmt
+	voidUserTokensStmt           *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db: tx,
+		db:                           tx,
+		tx:                           tx,
+		claimOutboxMessageStmt:       q.claimOutboxMessageStmt,
+		consumeUserTokenStmt:         q.consumeUserTokenStmt,
+		countActiveAdminsStmt:        q.countActiveAdminsStmt,
+		countUsersStmt:               q.countUsersStmt,
+		createAuditEventStmt:         q.createAuditEventStmt,
+		createOutboxMessageStmt:      q.createOutboxMessageStmt,
+		createSessionStmt:            q.createSessionStmt,
+		createUserStmt:               q.createUserStmt,
+		createUserTokenStmt:          q.createUserTokenStmt,
+		deleteExpiredUserTokensStmt:  q.deleteExpiredUserTokensStmt,
+		deleteLoginPairStmt:          q.deleteLoginPairStmt,
+		deleteSentOutboxMessagesStmt: q.deleteSentOutboxMessagesStmt,
+		deleteSessionStmt:            q.deleteSessionStmt,
+		deleteStaleLoginAccountsStmt: q.deleteStaleLoginAccountsStmt,
+		deleteStaleLoginPairsStmt:    q.deleteStaleLoginPairsStmt,
+		deleteUserStmt:               q.deleteUserStmt,
+		deleteUserSessionStmt:        q.deleteUserSessionStmt,
+		deleteUserSessionsStmt:       q.deleteUserSessionsStmt,
+		deleteUserSessionsExceptStmt: q.deleteUserSessionsExceptStmt,
+		failOutboxMessageStmt:        q.failOutboxMessageStmt,
+		getDueOutboxMessageStmt:      q.getDueOutboxMessageStmt,
+		getLoginAccountPaidUntilStmt: q.getLoginAccountPaidUntilStmt,
+		getLoginPairStmt:             q.getLoginPairStmt,
+		getSessionWithUserStmt:       q.getSessionWithUserStmt,
+		getUserStmt:                  q.getUserStmt,
+		getUserByEmailKeyStmt:        q.getUserByEmailKeyStmt,
+		getUserByLiveTokenStmt:       q.getUserByLiveTokenStmt,
+		getUserByUsernameKeyStmt:     q.getUserByUsernameKeyStmt,
+		knownLoginIPExistsStmt:       q.knownLoginIPExistsStmt,
+		listAuditEventsStmt:          q.listAuditEventsStmt,
+		listOutboxMessagesStmt:       q.listOutboxMessagesStmt,
+		listUserSessionsStmt:         q.listUserSessionsStmt,
+		listUsersStmt:                q.listUsersStmt,
+		markOutboxSentStmt:           q.markOutboxSentStmt,
+		retryOutboxMessageStmt:       q.retryOutboxMessageStmt,
+		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
+		touchSessionStmt:             q.touchSessionStmt,
+		updateUserStmt:               q.updateUserStmt,
+		updateUserPasswordHashStmt:   q.updateUserPasswordHashStmt,
+		upsertKnownLoginIPStmt:       q.upsertKnownLoginIPStmt,
+		upsertLoginAccountStmt:       q.upsertLoginAccountStmt,
+		upsertLoginPairStmt:          q.upsertLoginPairStmt,
+		usernameKeyExistsStmt:        q.usernameKeyExistsStmt,
+		voidUserTokensStmt:           q.voidUserTokensStmt,
 	}
 }

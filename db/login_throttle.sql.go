@@ -21,7 +21,7 @@ type DeleteLoginPairParams struct {
 
 // DeleteLoginPair forgets a pair's failures after a successful login.
 func (q *Queries) DeleteLoginPair(ctx context.Context, arg DeleteLoginPairParams) error {
-	_, err := q.db.ExecContext(ctx, deleteLoginPair, arg.AccountKey, arg.Ip)
+	_, err := q.exec(ctx, q.deleteLoginPairStmt, deleteLoginPair, arg.AccountKey, arg.Ip)
 	return err
 }
 
@@ -31,7 +31,7 @@ DELETE FROM login_accounts WHERE paid_until < ?1
 
 // DeleteStaleLoginAccounts forgets accounts whose debt was paid off before the cutoff.
 func (q *Queries) DeleteStaleLoginAccounts(ctx context.Context, cutoff time.Time) error {
-	_, err := q.db.ExecContext(ctx, deleteStaleLoginAccounts, cutoff)
+	_, err := q.exec(ctx, q.deleteStaleLoginAccountsStmt, deleteStaleLoginAccounts, cutoff)
 	return err
 }
 
@@ -41,7 +41,7 @@ DELETE FROM login_pairs WHERE updated_at < ?1
 
 // DeleteStaleLoginPairs forgets pairs with no attempt since the cutoff.
 func (q *Queries) DeleteStaleLoginPairs(ctx context.Context, cutoff time.Time) error {
-	_, err := q.db.ExecContext(ctx, deleteStaleLoginPairs, cutoff)
+	_, err := q.exec(ctx, q.deleteStaleLoginPairsStmt, deleteStaleLoginPairs, cutoff)
 	return err
 }
 
@@ -51,7 +51,7 @@ SELECT paid_until FROM login_accounts WHERE account_key = ?
 
 // GetLoginAccountPaidUntil returns when an account's failure debt is paid off.
 func (q *Queries) GetLoginAccountPaidUntil(ctx context.Context, accountKey string) (time.Time, error) {
-	row := q.db.QueryRowContext(ctx, getLoginAccountPaidUntil, accountKey)
+	row := q.queryRow(ctx, q.getLoginAccountPaidUntilStmt, getLoginAccountPaidUntil, accountKey)
 	var paid_until time.Time
 	err := row.Scan(&paid_until)
 	return paid_until, err
@@ -68,7 +68,7 @@ type GetLoginPairParams struct {
 
 // GetLoginPair returns the failure count of one (account, client network) pair.
 func (q *Queries) GetLoginPair(ctx context.Context, arg GetLoginPairParams) (LoginPair, error) {
-	row := q.db.QueryRowContext(ctx, getLoginPair, arg.AccountKey, arg.Ip)
+	row := q.queryRow(ctx, q.getLoginPairStmt, getLoginPair, arg.AccountKey, arg.Ip)
 	var i LoginPair
 	err := row.Scan(
 		&i.AccountKey,
@@ -91,7 +91,7 @@ type KnownLoginIPExistsParams struct {
 
 // KnownLoginIPExists reports whether an account has logged in from a network before.
 func (q *Queries) KnownLoginIPExists(ctx context.Context, arg KnownLoginIPExistsParams) (bool, error) {
-	row := q.db.QueryRowContext(ctx, knownLoginIPExists, arg.UserID, arg.Ip)
+	row := q.queryRow(ctx, q.knownLoginIPExistsStmt, knownLoginIPExists, arg.UserID, arg.Ip)
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err
@@ -110,7 +110,7 @@ type UpsertKnownLoginIPParams struct {
 
 // UpsertKnownLoginIP records a successful login from a network.
 func (q *Queries) UpsertKnownLoginIP(ctx context.Context, arg UpsertKnownLoginIPParams) error {
-	_, err := q.db.ExecContext(ctx, upsertKnownLoginIP, arg.UserID, arg.Ip, arg.LastLoginAt)
+	_, err := q.exec(ctx, q.upsertKnownLoginIPStmt, upsertKnownLoginIP, arg.UserID, arg.Ip, arg.LastLoginAt)
 	return err
 }
 
@@ -126,7 +126,7 @@ type UpsertLoginAccountParams struct {
 
 // UpsertLoginAccount stores when an account's failure debt is paid off.
 func (q *Queries) UpsertLoginAccount(ctx context.Context, arg UpsertLoginAccountParams) error {
-	_, err := q.db.ExecContext(ctx, upsertLoginAccount, arg.AccountKey, arg.PaidUntil)
+	_, err := q.exec(ctx, q.upsertLoginAccountStmt, upsertLoginAccount, arg.AccountKey, arg.PaidUntil)
 	return err
 }
 
@@ -147,7 +147,7 @@ type UpsertLoginPairParams struct {
 
 // UpsertLoginPair stores the failure count of one pair.
 func (q *Queries) UpsertLoginPair(ctx context.Context, arg UpsertLoginPairParams) error {
-	_, err := q.db.ExecContext(ctx, upsertLoginPair,
+	_, err := q.exec(ctx, q.upsertLoginPairStmt, upsertLoginPair,
 		arg.AccountKey,
 		arg.Ip,
 		arg.Failures,

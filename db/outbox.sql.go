@@ -24,7 +24,7 @@ type ClaimOutboxMessageParams struct {
 // @lease_until, so a message whose sender died mid-delivery is retried once
 // the lease runs out. Run it in the transaction that read the message.
 func (q *Queries) ClaimOutboxMessage(ctx context.Context, arg ClaimOutboxMessageParams) error {
-	_, err := q.db.ExecContext(ctx, claimOutboxMessage, arg.LeaseUntil, arg.ID)
+	_, err := q.exec(ctx, q.claimOutboxMessageStmt, claimOutboxMessage, arg.LeaseUntil, arg.ID)
 	return err
 }
 
@@ -46,7 +46,7 @@ type CreateOutboxMessageParams struct {
 // CreateOutboxMessage queues a mail; call it in the transaction of the change
 // that causes the mail.
 func (q *Queries) CreateOutboxMessage(ctx context.Context, arg CreateOutboxMessageParams) error {
-	_, err := q.db.ExecContext(ctx, createOutboxMessage,
+	_, err := q.exec(ctx, q.createOutboxMessageStmt, createOutboxMessage,
 		arg.MessageID,
 		arg.UserID,
 		arg.Kind,
@@ -65,7 +65,7 @@ DELETE FROM outbox WHERE status = 'sent' AND finished_at < ?1
 // DeleteSentOutboxMessages removes delivered messages finished before @before;
 // failed ones are kept.
 func (q *Queries) DeleteSentOutboxMessages(ctx context.Context, before *time.Time) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteSentOutboxMessages, before)
+	result, err := q.exec(ctx, q.deleteSentOutboxMessagesStmt, deleteSentOutboxMessages, before)
 	if err != nil {
 		return 0, err
 	}
@@ -86,7 +86,7 @@ type FailOutboxMessageParams struct {
 // FailOutboxMessage gives up on a message: it stays, without its body, for
 // admins to see.
 func (q *Queries) FailOutboxMessage(ctx context.Context, arg FailOutboxMessageParams) error {
-	_, err := q.db.ExecContext(ctx, failOutboxMessage, arg.LastError, arg.Now, arg.ID)
+	_, err := q.exec(ctx, q.failOutboxMessageStmt, failOutboxMessage, arg.LastError, arg.Now, arg.ID)
 	return err
 }
 
@@ -100,7 +100,7 @@ LIMIT 1
 // GetDueOutboxMessage returns the pending message due longest at @now; no
 // row means nothing is due.
 func (q *Queries) GetDueOutboxMessage(ctx context.Context, now time.Time) (Outbox, error) {
-	row := q.db.QueryRowContext(ctx, getDueOutboxMessage, now)
+	row := q.queryRow(ctx, q.getDueOutboxMessageStmt, getDueOutboxMessage, now)
 	var i Outbox
 	err := row.Scan(
 		&i.ID,
@@ -136,7 +136,7 @@ type ListOutboxMessagesParams struct {
 // ListOutboxMessages returns up to @lim messages with id above @after in id
 // order (keyset pagination), optionally only those with the given status.
 func (q *Queries) ListOutboxMessages(ctx context.Context, arg ListOutboxMessagesParams) ([]Outbox, error) {
-	rows, err := q.db.QueryContext(ctx, listOutboxMessages, arg.After, arg.Status, arg.Lim)
+	rows, err := q.query(ctx, q.listOutboxMessagesStmt, listOutboxMessages, arg.After, arg.Status, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ type MarkOutboxSentParams struct {
 
 // MarkOutboxSent records a delivery and erases the body.
 func (q *Queries) MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) error {
-	_, err := q.db.ExecContext(ctx, markOutboxSent, arg.Now, arg.ID)
+	_, err := q.exec(ctx, q.markOutboxSentStmt, markOutboxSent, arg.Now, arg.ID)
 	return err
 }
 
@@ -201,6 +201,6 @@ type RetryOutboxMessageParams struct {
 
 // RetryOutboxMessage records a failed attempt and when to try again.
 func (q *Queries) RetryOutboxMessage(ctx context.Context, arg RetryOutboxMessageParams) error {
-	_, err := q.db.ExecContext(ctx, retryOutboxMessage, arg.LastError, arg.NextAttemptAt, arg.ID)
+	_, err := q.exec(ctx, q.retryOutboxMessageStmt, retryOutboxMessage, arg.LastError, arg.NextAttemptAt, arg.ID)
 	return err
 }

@@ -28,7 +28,7 @@ type CreateSessionParams struct {
 // CreateSession stores a new login under the hash of its token; id is the
 // session's public name.
 func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) error {
-	_, err := q.db.ExecContext(ctx, createSession,
+	_, err := q.exec(ctx, q.createSessionStmt, createSession,
 		arg.TokenHash,
 		arg.ID,
 		arg.UserID,
@@ -46,7 +46,7 @@ DELETE FROM sessions WHERE token_hash = ?
 
 // DeleteSession ends one session; zero rows means it was already gone.
 func (q *Queries) DeleteSession(ctx context.Context, tokenHash []byte) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteSession, tokenHash)
+	result, err := q.exec(ctx, q.deleteSessionStmt, deleteSession, tokenHash)
 	if err != nil {
 		return 0, err
 	}
@@ -65,7 +65,7 @@ type DeleteUserSessionParams struct {
 // DeleteUserSession ends the session with the given public id if it belongs
 // to the account; zero rows means no such session of this account.
 func (q *Queries) DeleteUserSession(ctx context.Context, arg DeleteUserSessionParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteUserSession, arg.ID, arg.UserID)
+	result, err := q.exec(ctx, q.deleteUserSessionStmt, deleteUserSession, arg.ID, arg.UserID)
 	if err != nil {
 		return 0, err
 	}
@@ -78,7 +78,7 @@ DELETE FROM sessions WHERE user_id = ?
 
 // DeleteUserSessions ends every session of an account.
 func (q *Queries) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteUserSessions, userID)
+	result, err := q.exec(ctx, q.deleteUserSessionsStmt, deleteUserSessions, userID)
 	if err != nil {
 		return 0, err
 	}
@@ -97,7 +97,7 @@ type DeleteUserSessionsExceptParams struct {
 // DeleteUserSessionsExcept ends every session of an account but the one whose
 // token hashes to @keep.
 func (q *Queries) DeleteUserSessionsExcept(ctx context.Context, arg DeleteUserSessionsExceptParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteUserSessionsExcept, arg.UserID, arg.Keep)
+	result, err := q.exec(ctx, q.deleteUserSessionsExceptStmt, deleteUserSessionsExcept, arg.UserID, arg.Keep)
 	if err != nil {
 		return 0, err
 	}
@@ -118,7 +118,7 @@ type GetSessionWithUserRow struct {
 // GetSessionWithUser loads a session and its account in one lookup; expiry is
 // judged by the caller against its clock.
 func (q *Queries) GetSessionWithUser(ctx context.Context, tokenHash []byte) (GetSessionWithUserRow, error) {
-	row := q.db.QueryRowContext(ctx, getSessionWithUser, tokenHash)
+	row := q.queryRow(ctx, q.getSessionWithUserStmt, getSessionWithUser, tokenHash)
 	var i GetSessionWithUserRow
 	err := row.Scan(
 		&i.Session.TokenHash,
@@ -159,7 +159,7 @@ type ListUserSessionsParams struct {
 // ListUserSessions returns an account's live sessions, oldest first: those
 // that expire after @now and were last seen after @idle_since.
 func (q *Queries) ListUserSessions(ctx context.Context, arg ListUserSessionsParams) ([]Session, error) {
-	rows, err := q.db.QueryContext(ctx, listUserSessions, arg.UserID, arg.Now, arg.IdleSince)
+	rows, err := q.query(ctx, q.listUserSessionsStmt, listUserSessions, arg.UserID, arg.Now, arg.IdleSince)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +201,6 @@ type TouchSessionParams struct {
 
 // TouchSession records activity; callers write it at most once a minute.
 func (q *Queries) TouchSession(ctx context.Context, arg TouchSessionParams) error {
-	_, err := q.db.ExecContext(ctx, touchSession, arg.LastSeenAt, arg.TokenHash)
+	_, err := q.exec(ctx, q.touchSessionStmt, touchSession, arg.LastSeenAt, arg.TokenHash)
 	return err
 }

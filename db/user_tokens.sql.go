@@ -31,7 +31,7 @@ type ConsumeUserTokenRow struct {
 // it was mailed. The conditional UPDATE decides races: of two concurrent
 // calls with one token, only one changes a row; the other gets no row.
 func (q *Queries) ConsumeUserToken(ctx context.Context, arg ConsumeUserTokenParams) (ConsumeUserTokenRow, error) {
-	row := q.db.QueryRowContext(ctx, consumeUserToken, arg.Now, arg.TokenHash, arg.Kind)
+	row := q.queryRow(ctx, q.consumeUserTokenStmt, consumeUserToken, arg.Now, arg.TokenHash, arg.Kind)
 	var i ConsumeUserTokenRow
 	err := row.Scan(&i.UserID, &i.EmailKey)
 	return i, err
@@ -53,7 +53,7 @@ type CreateUserTokenParams struct {
 
 // CreateUserToken stores a new single-use token under its hash.
 func (q *Queries) CreateUserToken(ctx context.Context, arg CreateUserTokenParams) error {
-	_, err := q.db.ExecContext(ctx, createUserToken,
+	_, err := q.exec(ctx, q.createUserTokenStmt, createUserToken,
 		arg.TokenHash,
 		arg.UserID,
 		arg.Kind,
@@ -75,7 +75,7 @@ type DeleteExpiredUserTokensParams struct {
 
 // DeleteExpiredUserTokens forgets an account's tokens that expired before @now.
 func (q *Queries) DeleteExpiredUserTokens(ctx context.Context, arg DeleteExpiredUserTokensParams) error {
-	_, err := q.db.ExecContext(ctx, deleteExpiredUserTokens, arg.UserID, arg.Now)
+	_, err := q.exec(ctx, q.deleteExpiredUserTokensStmt, deleteExpiredUserTokens, arg.UserID, arg.Now)
 	return err
 }
 
@@ -100,7 +100,7 @@ type GetUserByLiveTokenRow struct {
 // if the token is unused, unexpired at @now and was mailed to the account's
 // current address.
 func (q *Queries) GetUserByLiveToken(ctx context.Context, arg GetUserByLiveTokenParams) (GetUserByLiveTokenRow, error) {
-	row := q.db.QueryRowContext(ctx, getUserByLiveToken, arg.TokenHash, arg.Kind, arg.Now)
+	row := q.queryRow(ctx, q.getUserByLiveTokenStmt, getUserByLiveToken, arg.TokenHash, arg.Kind, arg.Now)
 	var i GetUserByLiveTokenRow
 	err := row.Scan(
 		&i.User.ID,
@@ -132,7 +132,7 @@ type VoidUserTokensParams struct {
 // VoidUserTokens uses up every live token of one kind of an account, so none
 // of them works any more.
 func (q *Queries) VoidUserTokens(ctx context.Context, arg VoidUserTokensParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, voidUserTokens, arg.Now, arg.UserID, arg.Kind)
+	result, err := q.exec(ctx, q.voidUserTokensStmt, voidUserTokens, arg.Now, arg.UserID, arg.Kind)
 	if err != nil {
 		return 0, err
 	}

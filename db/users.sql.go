@@ -16,7 +16,7 @@ SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'
 
 // CountActiveAdmins counts the accounts that can use the admin API.
 func (q *Queries) CountActiveAdmins(ctx context.Context) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countActiveAdmins)
+	row := q.queryRow(ctx, q.countActiveAdminsStmt, countActiveAdmins)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -28,7 +28,7 @@ SELECT COUNT(*) FROM users
 
 // CountUsers returns the number of accounts.
 func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countUsers)
+	row := q.queryRow(ctx, q.countUsersStmt, countUsers)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -53,7 +53,7 @@ type CreateUserParams struct {
 // CreateUser inserts an account; a taken username_key or email_key fails with
 // a unique-constraint error that the caller maps to a conflict.
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, error) {
-	row := q.db.QueryRowContext(ctx, createUser,
+	row := q.queryRow(ctx, q.createUserStmt, createUser,
 		arg.Username,
 		arg.UsernameKey,
 		arg.Email,
@@ -85,7 +85,7 @@ DELETE FROM users WHERE id = ?
 
 // DeleteUser removes an account; its sessions go with it (ON DELETE CASCADE).
 func (q *Queries) DeleteUser(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteUser, id)
+	result, err := q.exec(ctx, q.deleteUserStmt, deleteUser, id)
 	if err != nil {
 		return 0, err
 	}
@@ -98,7 +98,7 @@ SELECT id, username, username_key, email, email_key, password_hash, created_at, 
 
 // GetUser returns the account with the given id.
 func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
-	row := q.db.QueryRowContext(ctx, getUser, id)
+	row := q.queryRow(ctx, q.getUserStmt, getUser, id)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -122,7 +122,7 @@ SELECT id, username, username_key, email, email_key, password_hash, created_at, 
 
 // GetUserByEmailKey returns the account whose normalized email matches.
 func (q *Queries) GetUserByEmailKey(ctx context.Context, emailKey *string) (User, error) {
-	row := q.db.QueryRowContext(ctx, getUserByEmailKey, emailKey)
+	row := q.queryRow(ctx, q.getUserByEmailKeyStmt, getUserByEmailKey, emailKey)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -146,7 +146,7 @@ SELECT id, username, username_key, email, email_key, password_hash, created_at, 
 
 // GetUserByUsernameKey returns the account whose normalized username matches.
 func (q *Queries) GetUserByUsernameKey(ctx context.Context, usernameKey string) (User, error) {
-	row := q.db.QueryRowContext(ctx, getUserByUsernameKey, usernameKey)
+	row := q.queryRow(ctx, q.getUserByUsernameKeyStmt, getUserByUsernameKey, usernameKey)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -190,7 +190,7 @@ type ListUsersParams struct {
 // username key or email key starts with the given prefix. The prefixes are
 // compared with substr, so LIKE wildcards in them are plain characters.
 func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, error) {
-	rows, err := q.db.QueryContext(ctx, listUsers,
+	rows, err := q.query(ctx, q.listUsersStmt, listUsers,
 		arg.After,
 		arg.Status,
 		arg.Role,
@@ -246,7 +246,7 @@ type SetUserEmailVerifiedParams struct {
 // keeping an earlier verification time; zero rows means the account is gone
 // or its address has changed since.
 func (q *Queries) SetUserEmailVerified(ctx context.Context, arg SetUserEmailVerifiedParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, setUserEmailVerified, arg.Now, arg.ID, arg.EmailKey)
+	result, err := q.exec(ctx, q.setUserEmailVerifiedStmt, setUserEmailVerified, arg.Now, arg.ID, arg.EmailKey)
 	if err != nil {
 		return 0, err
 	}
@@ -277,7 +277,7 @@ type UpdateUserParams struct {
 // email_key fails with a unique-constraint error. A new email_key clears
 // email_verified_at (SET expressions see the old row).
 func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, error) {
-	row := q.db.QueryRowContext(ctx, updateUser,
+	row := q.queryRow(ctx, q.updateUserStmt, updateUser,
 		arg.Username,
 		arg.UsernameKey,
 		arg.Email,
@@ -317,7 +317,7 @@ type UpdateUserPasswordHashParams struct {
 // UpdateUserPasswordHash replaces a stored hash, for example after a rehash to
 // current parameters; zero rows means the account is gone.
 func (q *Queries) UpdateUserPasswordHash(ctx context.Context, arg UpdateUserPasswordHashParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, updateUserPasswordHash, arg.PasswordHash, arg.UpdatedAt, arg.ID)
+	result, err := q.exec(ctx, q.updateUserPasswordHashStmt, updateUserPasswordHash, arg.PasswordHash, arg.UpdatedAt, arg.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -330,7 +330,7 @@ SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?)
 
 // UsernameKeyExists reports whether a normalized username is taken.
 func (q *Queries) UsernameKeyExists(ctx context.Context, usernameKey string) (bool, error) {
-	row := q.db.QueryRowContext(ctx, usernameKeyExists, usernameKey)
+	row := q.queryRow(ctx, q.usernameKeyExistsStmt, usernameKeyExists, usernameKey)
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err
