@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"runtime"
 	"strings"
@@ -24,23 +26,25 @@ func envName(flagName string) string {
 // parseFlags parses args, then fills every flag not given on the command line
 // from its environment variable. Flags may come before, between or after the
 // positional arguments, which must be exactly the ones named. Errors are usage
-// errors (exit status 2).
+// errors (exit status 2) of one line; -h prints every flag with its variable
+// and default.
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer, positional ...string) ([]string, error) {
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: roster %s [flags] %s\n\nflags (each also read from ROSTER_<FLAG>):\n",
-			fs.Name(), strings.ToUpper(strings.Join(positional, " ")))
-		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(stderr, "  -%s (env %s, default %q)\n    \t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
-		})
-	}
+	// The flag package would print the error and the whole usage; roster
+	// prints one line for an error, and the usage only when asked.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	var args2 []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(stderr, "usage: roster %s [flags] %s\n\nflags (each also read from ROSTER_<FLAG>):\n",
+					fs.Name(), strings.ToUpper(strings.Join(positional, " ")))
+				fs.VisitAll(func(f *flag.Flag) {
+					fmt.Fprintf(stderr, "  -%s (env %s, default %q)\n    \t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
+				})
 				return nil, err
 			}
-			return nil, usageError{err.Error()}
+			return nil, usageError{fmt.Sprintf("%v (see roster %s -h)", err, fs.Name())}
 		}
 		if fs.NArg() == 0 {
 			break
@@ -56,18 +60,69 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, std
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var errs []error
+	var errs []string
 	fs.VisitAll(func(f *flag.Flag) {
 		if v := getenv(envName(f.Name)); v != "" && !given[f.Name] {
 			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("invalid value %q for %s: %v", v, envName(f.Name), err))
+				errs = append(errs, fmt.Sprintf("invalid value %q for %s: %v", v, envName(f.Name), err))
 			}
 		}
 	})
 	if len(errs) > 0 {
-		return nil, usageError{errors.Join(errs...).Error()}
+		return nil, usageError{strings.Join(errs, "; ")}
 	}
 	return args2, nil
+}
+
+// secretSuffixes mark flags whose values never reach a log line.
+var secretSuffixes = []string{"-password", "-secret", "-token", "-key"}
+
+// logConfig logs the effective value of every flag, after the environment
+// is applied, with secrets redacted: the whole value of a flag named like a
+// secret, and the password of a URL such as -smtp-url's.
+func logConfig(log *slog.Logger, fs *flag.FlagSet) {
+	var attrs []slog.Attr
+	fs.VisitAll(func(f *flag.Flag) {
+		v := f.Value.String()
+		if u, err := url.Parse(v); err == nil && u.User != nil {
+			v = u.Redacted()
+		}
+		for _, suffix := range secretSuffixes {
+			if strings.HasSuffix(f.Name, suffix) && v != "" {
+				v = "REDACTED"
+			}
+		}
+		attrs = append(attrs, slog.String(f.Name, v))
+	})
+	log.LogAttrs(context.Background(), slog.LevelInfo, "configuration", slog.String("command", fs.Name()),
+		slog.Attr{Key: "flags", Value: slog.GroupValue(attrs...)})
+}
+
+// logFlags choose the format and level of the service's log.
+type logFlags struct {
+	format string
+	level  slog.Level
+}
+
+func (c *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.format, "log-format", "json", "log format: json or text")
+	fs.TextVar(&c.level, "log-level", slog.LevelInfo, "lowest level logged: debug, info, warn or error")
+}
+
+func (c *logFlags) validate() error {
+	if c.format != "json" && c.format != "text" {
+		return usageError{fmt.Sprintf("-log-format must be json or text, got %q", c.format)}
+	}
+	return nil
+}
+
+// logger returns the logger the flags describe, writing to w.
+func (c *logFlags) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.level}
+	if c.format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // dbConfig is the database location, shared by every command that opens it.

@@ -37,9 +37,12 @@ func (e usageError) Error() string { return e.msg }
 const usage = `usage: roster [command] [flags]
 
 commands:
-  serve     run the HTTP service (the default)
-  migrate   apply database migrations and exit
-  user      manage accounts on the database file ("roster user" lists its commands)
+  serve        run the HTTP service (the default)
+  migrate      apply database migrations and exit
+  user         manage accounts on the database file ("roster user" lists its commands)
+  backup FILE  copy the database to a new FILE, online, and check the copy
+  import FILE  add users from a JSON Lines FILE ("-" for stdin)
+  export FILE  write every user to a new JSON Lines FILE ("-" for stdout)
 
 client commands (talk to a running server):
   signup    create an account: roster signup [-server URL] [-email E] NAME
@@ -72,6 +75,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdMe(ctx, args, getenv, stdout, stderr)
 	case "logout":
 		return cmdLogout(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args, getenv, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, args, getenv, stdin, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

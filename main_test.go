@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -11,28 +10,9 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// syncBuffer is an io.Writer safe for the server's goroutines and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
@@ -42,31 +22,9 @@ func env(vars map[string]string) func(string) string {
 // URL once /readyz answers 200, and a function that stops it and returns run's error.
 func startServe(t *testing.T, args []string, vars map[string]string) (baseURL string, stop func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	args = append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)
-	go func() { done <- run(ctx, args, env(vars), strings.NewReader(""), io.Discard, &stderr) }()
-
+	addr, _, stop := startServeLogged(t, args, vars)
+	baseURL = "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
-	for baseURL == "" {
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("server did not log its address; stderr:\n%s", stderr.String())
-		}
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("run returned early: %v; stderr:\n%s", err, stderr.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		for _, line := range strings.Split(stderr.String(), "\n") {
-			var entry struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "listening" {
-				baseURL = "http://" + entry.Addr
-			}
-		}
-	}
 	for {
 		res, err := http.Get(baseURL + "/readyz")
 		if err == nil {
@@ -80,16 +38,6 @@ func startServe(t *testing.T, args []string, vars map[string]string) (baseURL st
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	var once sync.Once
-	var runErr error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			runErr = <-done
-		})
-		return runErr
-	}
-	t.Cleanup(func() { stop() })
 	return baseURL, stop
 }
 

@@ -22,7 +22,11 @@ import (
 
 type serveConfig struct {
 	addr            string
+	metricsAddr     string
+	drainDelay      time.Duration
 	shutdownTimeout time.Duration
+	housekeeping    time.Duration
+	log             logFlags
 	timeouts        timeouts
 	http            rosterhttp.Config
 	db              dbConfig
@@ -64,26 +68,41 @@ func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
 		"reset requests, verification resends and email changes allowed per target name or address, as requests/window")
 }
 
+func (c *serveConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve GET /metrics on this address instead of on -addr")
+	fs.DurationVar(&c.drainDelay, "drain-delay", 0,
+		"at shutdown, how long /readyz answers 503 before the listener closes, for load balancers to notice")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second,
+		"longest wait for in-flight requests at shutdown; then their connections are closed")
+	fs.DurationVar(&c.housekeeping, "housekeeping-interval", time.Minute, "how often expired sessions are deleted")
+	c.log.register(fs)
+	c.timeouts.register(fs)
+	registerHTTP(fs, &c.http)
+	c.db.register(fs)
+	c.account.register(fs)
+	c.mail.register(fs)
+}
+
+func (c *serveConfig) validate() error {
+	if c.shutdownTimeout <= 0 || c.housekeeping <= 0 || c.drainDelay < 0 {
+		return usageError{"-shutdown-timeout and -housekeeping-interval must be positive, -drain-delay not negative"}
+	}
+	return errors.Join(c.log.validate(), c.timeouts.validate(), c.account.validate(), c.mail.validate())
+}
+
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.StringVar(&cfg.addr, "addr", ":8080", "address to listen on")
-	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 20*time.Second, "longest wait for in-flight requests at shutdown")
-	cfg.timeouts.register(fs)
-	registerHTTP(fs, &cfg.http)
-	cfg.db.register(fs)
-	cfg.account.register(fs)
-	cfg.mail.register(fs)
+	cfg.register(fs)
 	if _, err := parseFlags(fs, args, getenv, stderr); err != nil {
 		return err
 	}
-	if err := errors.Join(cfg.account.validate(), cfg.timeouts.validate()); err != nil {
+	if err := cfg.validate(); err != nil {
 		return err
 	}
-	if err := cfg.mail.validate(); err != nil {
-		return err
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	log := cfg.log.logger(stderr)
+	logConfig(log, fs)
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit(cfg.account.hashConcurrency, account.DefaultParams))
 	}
@@ -92,10 +111,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	defer accounts.Store.Close()
+	defer func() {
+		if err := accounts.Store.Close(); err != nil {
+			log.Error("closing the database", "error", err)
+			return
+		}
+		log.Info("database closed")
+	}()
 
-	// Mail: the outbox worker and the reset queue run until the HTTP server
-	// has shut down, so nothing it queued is left behind.
+	// Background work: the outbox worker, the reset queue and housekeeping
+	// run until the HTTP server has shut down, so nothing a request queued is
+	// left behind; they stop before the database closes.
 	worker, err := newMailWorker(accounts.Store, cfg.mail, log)
 	if err != nil {
 		return err
@@ -107,6 +133,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer func() {
 		stopBackground()
 		wg.Wait()
+		log.Info("background workers stopped")
 	}()
 	wg.Go(func() {
 		ticker := time.NewTicker(min(mailPoll, cfg.mail.retryMin))
@@ -114,43 +141,106 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		worker.Run(background, ticker.C)
 	})
 	wg.Go(func() { resets.Run(background) })
+	wg.Go(func() { housekeep(background, accounts, cfg.housekeeping, log) })
 
 	cfg.http.Resets = resets
+	cfg.http.SeparateMetrics = cfg.metricsAddr != ""
 	srv := rosterhttp.NewServer(accounts, log, cfg.http)
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return err
+	servers := []*http.Server{newHTTPServer(srv, cfg.timeouts, log)}
+	addrs := []string{cfg.addr}
+	if cfg.metricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		servers, addrs = append(servers, newHTTPServer(mux, cfg.timeouts, log)), append(addrs, cfg.metricsAddr)
 	}
-	httpServer := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: cfg.timeouts.readHeader,
-		ReadTimeout:       cfg.timeouts.read,
-		WriteTimeout:      cfg.timeouts.write,
-		IdleTimeout:       cfg.timeouts.idle,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	listeners := make([]net.Listener, len(addrs))
+	for i, addr := range addrs {
+		if listeners[i], err = net.Listen("tcp", addr); err != nil {
+			closeAll(listeners[:i])
+			return err
+		}
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.db.path)
+	attrs := []any{"addr", listeners[0].Addr().String(), "db", cfg.db.path}
+	if len(listeners) > 1 {
+		attrs = append(attrs, "metrics_addr", listeners[1].Addr().String())
+	}
+	log.Info("listening", attrs...)
 
-	served := make(chan error, 1)
-	go func() { served <- httpServer.Serve(ln) }()
+	served := make(chan error, len(servers))
+	for i, hs := range servers {
+		go func() { served <- hs.Serve(listeners[i]) }()
+	}
 	select {
 	case err := <-served:
+		shutdown(servers, time.Second)
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
+	log.Info("shutting down", "drain_delay", cfg.drainDelay, "shutdown_timeout", cfg.shutdownTimeout)
 	srv.Drain()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
-	defer cancel()
-	if err := httpServer.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+	time.Sleep(cfg.drainDelay)
+	if err := shutdown(servers, cfg.shutdownTimeout); err != nil {
 		return err
 	}
-	log.Info("stopped")
+	log.Info("stopped serving")
 	return nil
+}
+
+// newHTTPServer wraps h with the timeouts that cut off slow clients.
+func newHTTPServer(h http.Handler, t timeouts, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// shutdown closes the servers' listeners and waits up to timeout for their
+// in-flight requests; then it closes the connections still open.
+func shutdown(servers []*http.Server, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var errs []error
+	for _, hs := range servers {
+		if err := hs.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: requests still in flight after %s were cut off: %w", timeout, err), hs.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func closeAll(listeners []net.Listener) {
+	for _, ln := range listeners {
+		ln.Close()
+	}
+}
+
+// housekeepingBatch bounds each delete, so the writer is never held long.
+const housekeepingBatch = 500
+
+// housekeep deletes expired sessions and mailed tokens every interval until
+// ctx ends.
+func housekeep(ctx context.Context, accounts *account.Service, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sessions, tokens, err := accounts.PurgeExpired(ctx, housekeepingBatch)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("deleting expired sessions and tokens", "error", err)
+		case sessions+tokens > 0:
+			log.Info("deleted expired sessions and tokens", "sessions", sessions, "tokens", tokens)
+		}
+	}
 }
 
 // memoryLimit is the Go runtime's soft memory limit for a server running

@@ -46,12 +46,31 @@ var ErrMalformedHash = errors.New("malformed or unsupported password hash")
 // dummy verify for unknown accounts, passes through one limiter: each argon2id
 // call holds Params.Memory of RAM, so unbounded concurrency would exhaust it.
 type Hasher struct {
-	params  Params
-	slots   chan struct{}
-	maxWait time.Duration
-	dummy   string
-	runs    atomic.Uint64
+	params   Params
+	slots    chan struct{}
+	maxWait  time.Duration
+	dummy    string
+	runs     atomic.Uint64
+	observer HashObserver
 }
+
+// HashObserver receives a Hasher's timings, for metrics. Its methods are
+// called concurrently and must be quick.
+type HashObserver interface {
+	// ObserveWait records how long a caller waited for a hashing slot; ok is
+	// false when it gave up (ErrHashBusy or a cancelled request).
+	ObserveWait(d time.Duration, ok bool)
+	// ObserveHash records one computation; op is "hash" or "verify".
+	ObserveHash(op string, d time.Duration)
+}
+
+type noObserver struct{}
+
+func (noObserver) ObserveWait(time.Duration, bool)   {}
+func (noObserver) ObserveHash(string, time.Duration) {}
+
+// Observe sends the hasher's timings to o. Call it before the hasher is used.
+func (h *Hasher) Observe(o HashObserver) { h.observer = o }
 
 // NewHasher returns a hasher that runs at most concurrency hashes at once and
 // lets a caller wait at most maxWait for a slot before ErrHashBusy.
@@ -62,7 +81,7 @@ func NewHasher(p Params, concurrency int, maxWait time.Duration) (*Hasher, error
 	if concurrency < 1 {
 		return nil, fmt.Errorf("hash concurrency must be at least 1, got %d", concurrency)
 	}
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), maxWait: maxWait}
+	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), maxWait: maxWait, observer: noObserver{}}
 	var err error
 	h.dummy, err = h.encode(rand.Text())
 	return h, err
@@ -87,6 +106,8 @@ func (h *Hasher) Runs() uint64 { return h.runs.Load() }
 // acquire takes a hashing slot, waiting at most maxWait.
 func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	release = func() { <-h.slots }
+	start := time.Now()
+	defer func() { h.observer.ObserveWait(time.Since(start), err == nil) }()
 	select {
 	case h.slots <- struct{}{}:
 		h.runs.Add(1)
@@ -113,8 +134,12 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer release()
+	defer h.timed("hash", time.Now())
 	return h.encode(password)
 }
+
+// timed reports one computation that began at start.
+func (h *Hasher) timed(op string, start time.Time) { h.observer.ObserveHash(op, time.Since(start)) }
 
 func (h *Hasher) encode(password string) (string, error) {
 	p := h.params
@@ -138,6 +163,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, reha
 		return false, false, err
 	}
 	defer release()
+	defer h.timed("verify", time.Now())
 	return h.verify(encoded, password)
 }
 
@@ -151,11 +177,10 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 
 func (h *Hasher) verify(encoded, password string) (ok, rehash bool, err error) {
 	if isBcrypt(encoded) {
-		cost, err := bcrypt.Cost([]byte(encoded))
-		if err != nil || cost > maxBcryptCost {
-			return false, false, ErrMalformedHash
+		if err := CheckHash(encoded); err != nil {
+			return false, false, err
 		}
-		err = bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
+		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) || errors.Is(err, bcrypt.ErrPasswordTooLong) {
 			return false, false, nil
 		}
@@ -174,6 +199,25 @@ func (h *Hasher) verify(encoded, password string) (ok, rehash bool, err error) {
 	}
 	return true, p != h.params, nil
 }
+
+// CheckHash reports whether encoded is a stored hash roster can verify: an
+// argon2id PHC string within bounds, or a bcrypt hash of cost at most 16. It
+// decides which hashes an import accepts.
+func CheckHash(encoded string) error {
+	if isBcrypt(encoded) {
+		cost, err := bcrypt.Cost([]byte(encoded))
+		if err != nil || cost > maxBcryptCost || len(encoded) != bcryptHashLen {
+			return ErrMalformedHash
+		}
+		return nil
+	}
+	_, _, _, err := ParsePHC(encoded)
+	return err
+}
+
+// bcryptHashLen is the length of every bcrypt hash: "$2b$", a two-digit
+// cost, "$", then 53 characters of salt and key.
+const bcryptHashLen = 60
 
 func isBcrypt(s string) bool {
 	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")

@@ -97,7 +97,14 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 
 // conflict names the field behind a unique violation on users.
 func (s *Service) conflict(ctx context.Context, usernameKey string) error {
-	taken, err := s.Store.Write.UsernameKeyExists(ctx, usernameKey)
+	return Conflict(ctx, s.Store.Write, usernameKey)
+}
+
+// Conflict returns the *ConflictError for a unique violation when writing an
+// account with usernameKey through q: the username if it is taken, else the
+// email. Pass the transaction's Queries when the write was inside one.
+func Conflict(ctx context.Context, q *db.Queries, usernameKey string) error {
+	taken, err := q.UsernameKeyExists(ctx, usernameKey)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countActiveAdminsStmt, err = db.PrepareContext(ctx, countActiveAdmins); err != nil {
 		return nil, fmt.Errorf("error preparing query CountActiveAdmins: %w", err)
 	}
+	if q.countLiveSessionsStmt, err = db.PrepareContext(ctx, countLiveSessions); err != nil {
+		return nil, fmt.Errorf("error preparing query CountLiveSessions: %w", err)
+	}
 	if q.countUsersStmt, err = db.PrepareContext(ctx, countUsers); err != nil {
 		return nil, fmt.Errorf("error preparing query CountUsers: %w", err)
 	}
@@ -50,6 +53,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.createUserTokenStmt, err = db.PrepareContext(ctx, createUserToken); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateUserToken: %w", err)
+	}
+	if q.deleteExpiredSessionsStmt, err = db.PrepareContext(ctx, deleteExpiredSessions); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExpiredSessions: %w", err)
 	}
 	if q.deleteExpiredUserTokensStmt, err = db.PrepareContext(ctx, deleteExpiredUserTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExpiredUserTokens: %w", err)
@@ -108,6 +114,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getUserByUsernameKeyStmt, err = db.PrepareContext(ctx, getUserByUsernameKey); err != nil {
 		return nil, fmt.Errorf("error preparing query GetUserByUsernameKey: %w", err)
 	}
+	if q.importUserStmt, err = db.PrepareContext(ctx, importUser); err != nil {
+		return nil, fmt.Errorf("error preparing query ImportUser: %w", err)
+	}
 	if q.knownLoginIPExistsStmt, err = db.PrepareContext(ctx, knownLoginIPExists); err != nil {
 		return nil, fmt.Errorf("error preparing query KnownLoginIPExists: %w", err)
 	}
@@ -125,6 +134,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.markOutboxSentStmt, err = db.PrepareContext(ctx, markOutboxSent); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkOutboxSent: %w", err)
+	}
+	if q.purgeExpiredUserTokensStmt, err = db.PrepareContext(ctx, purgeExpiredUserTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query PurgeExpiredUserTokens: %w", err)
 	}
 	if q.retryOutboxMessageStmt, err = db.PrepareContext(ctx, retryOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query RetryOutboxMessage: %w", err)
@@ -176,6 +188,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countActiveAdminsStmt: %w", cerr)
 		}
 	}
+	if q.countLiveSessionsStmt != nil {
+		if cerr := q.countLiveSessionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countLiveSessionsStmt: %w", cerr)
+		}
+	}
 	if q.countUsersStmt != nil {
 		if cerr := q.countUsersStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countUsersStmt: %w", cerr)
@@ -204,6 +221,11 @@ func (q *Queries) Close() error {
 	if q.createUserTokenStmt != nil {
 		if cerr := q.createUserTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createUserTokenStmt: %w", cerr)
+		}
+	}
+	if q.deleteExpiredSessionsStmt != nil {
+		if cerr := q.deleteExpiredSessionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExpiredSessionsStmt: %w", cerr)
 		}
 	}
 	if q.deleteExpiredUserTokensStmt != nil {
@@ -301,6 +323,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getUserByUsernameKeyStmt: %w", cerr)
 		}
 	}
+	if q.importUserStmt != nil {
+		if cerr := q.importUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing importUserStmt: %w", cerr)
+		}
+	}
 	if q.knownLoginIPExistsStmt != nil {
 		if cerr := q.knownLoginIPExistsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing knownLoginIPExistsStmt: %w", cerr)
@@ -329,6 +356,11 @@ func (q *Queries) Close() error {
 	if q.markOutboxSentStmt != nil {
 		if cerr := q.markOutboxSentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing markOutboxSentStmt: %w", cerr)
+		}
+	}
+	if q.purgeExpiredUserTokensStmt != nil {
+		if cerr := q.purgeExpiredUserTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing purgeExpiredUserTokensStmt: %w", cerr)
 		}
 	}
 	if q.retryOutboxMessageStmt != nil {
@@ -423,12 +455,14 @@ type Queries struct {
 	claimOutboxMessageStmt       *sql.Stmt
 	consumeUserTokenStmt         *sql.Stmt
 	countActiveAdminsStmt        *sql.Stmt
+	countLiveSessionsStmt        *sql.Stmt
 	countUsersStmt               *sql.Stmt
 	createAuditEventStmt         *sql.Stmt
 	createOutboxMessageStmt      *sql.Stmt
 	createSessionStmt            *sql.Stmt
 	createUserStmt               *sql.Stmt
 	createUserTokenStmt          *sql.Stmt
+	deleteExpiredSessionsStmt    *sql.Stmt
 	deleteExpiredUserTokensStmt  *sql.Stmt
 	deleteLoginPairStmt          *sql.Stmt
 	deleteSentOutboxMessagesStmt *sql.Stmt
@@ -448,12 +482,14 @@ type Queries struct {
 	getUserByEmailKeyStmt        *sql.Stmt
 	getUserByLiveTokenStmt       *sql.Stmt
 	getUserByUsernameKeyStmt     *sql.Stmt
+	importUserStmt               *sql.Stmt
 	knownLoginIPExistsStmt       *sql.Stmt
 	listAuditEventsStmt          *sql.Stmt
 	listOutboxMessagesStmt       *sql.Stmt
 	listUserSessionsStmt         *sql.Stmt
 	listUsersStmt                *sql.Stmt
 	markOutboxSentStmt           *sql.Stmt
+	purgeExpiredUserTokensStmt   *sql.Stmt
 	retryOutboxMessageStmt       *sql.Stmt
 	setUserEmailVerifiedStmt     *sql.Stmt
 	touchSessionStmt             *sql.Stmt
@@ -473,12 +509,14 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		claimOutboxMessageStmt:       q.claimOutboxMessageStmt,
 		consumeUserTokenStmt:         q.consumeUserTokenStmt,
 		countActiveAdminsStmt:        q.countActiveAdminsStmt,
+		countLiveSessionsStmt:        q.countLiveSessionsStmt,
 		countUsersStmt:               q.countUsersStmt,
 		createAuditEventStmt:         q.createAuditEventStmt,
 		createOutboxMessageStmt:      q.createOutboxMessageStmt,
 		createSessionStmt:            q.createSessionStmt,
 		createUserStmt:               q.createUserStmt,
 		createUserTokenStmt:          q.createUserTokenStmt,
+		deleteExpiredSessionsStmt:    q.deleteExpiredSessionsStmt,
 		deleteExpiredUserTokensStmt:  q.deleteExpiredUserTokensStmt,
 		deleteLoginPairStmt:          q.deleteLoginPairStmt,
 		deleteSentOutboxMessagesStmt: q.deleteSentOutboxMessagesStmt,
@@ -498,12 +536,14 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getUserByEmailKeyStmt:        q.getUserByEmailKeyStmt,
 		getUserByLiveTokenStmt:       q.getUserByLiveTokenStmt,
 		getUserByUsernameKeyStmt:     q.getUserByUsernameKeyStmt,
+		importUserStmt:               q.importUserStmt,
 		knownLoginIPExistsStmt:       q.knownLoginIPExistsStmt,
 		listAuditEventsStmt:          q.listAuditEventsStmt,
 		listOutboxMessagesStmt:       q.listOutboxMessagesStmt,
 		listUserSessionsStmt:         q.listUserSessionsStmt,
 		listUsersStmt:                q.listUsersStmt,
 		markOutboxSentStmt:           q.markOutboxSentStmt,
+		purgeExpiredUserTokensStmt:   q.purgeExpiredUserTokensStmt,
 		retryOutboxMessageStmt:       q.retryOutboxMessageStmt,
 		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
 		touchSessionStmt:             q.touchSessionStmt,

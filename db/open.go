@@ -28,6 +28,11 @@ const MinSQLiteVersion = "3.51.3"
 const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 	"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_time_format=sqlite"
 
+// dsn is the modernc.org/sqlite data source name for the file at path.
+func dsn(path, query string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + query
+}
+
 // Store is an open roster database: one writer connection, whose transactions
 // begin IMMEDIATE so concurrent writers queue instead of failing with
 // "database is locked", and a pool of readers that WAL lets run beside it.
@@ -37,9 +42,10 @@ type Store struct {
 	// Write runs single statements on the writer connection; use Tx for more.
 	Write *Queries
 
-	reader *sql.DB
-	writer *sql.DB
-	path   string
+	reader     *sql.DB
+	writer     *sql.DB
+	path       string
+	migrations *goose.Provider // on the reader pool: it only reads the version table
 }
 
 // Open opens (creating if needed) the database at path, checks the SQLite
@@ -48,7 +54,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("db: empty database path")
 	}
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+	base := dsn(path, pragmas)
 	writer, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
@@ -82,6 +88,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if s.Read, err = Prepare(ctx, reader); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("db: open reader: %w", err)
+	}
+	if s.migrations, err = goose.NewProvider(goose.DialectSQLite3, reader, schema.FS); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("db: migrations: %w", err)
 	}
 	return s, nil
 }
@@ -148,6 +158,17 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) error {
 	return tx.Commit()
 }
 
+// ReadTx runs fn in one read-only transaction on the reader pool, so every
+// query in it sees the same snapshot of the database.
+func (s *Store) ReadTx(ctx context.Context, fn func(q *Queries) error) error {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(s.Read.WithTx(tx))
+}
+
 // Ping checks that both pools answer.
 func (s *Store) Ping(ctx context.Context) error {
 	return errors.Join(s.writer.PingContext(ctx), s.reader.PingContext(ctx))
@@ -155,6 +176,24 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Path is the database file's path as given to Open.
 func (s *Store) Path() string { return s.path }
+
+// ErrPendingMigrations means the database schema is older than this binary's.
+var ErrPendingMigrations = errors.New("db: migrations pending")
+
+// Ready checks that both pools answer and that every migration is applied.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	pending, err := s.migrations.HasPending(ctx)
+	if err != nil {
+		return err
+	}
+	if pending {
+		return ErrPendingMigrations
+	}
+	return nil
+}
 
 // Pools returns the writer and reader pools, for statistics and tests that
 // inspect per-connection settings.

@@ -10,6 +10,23 @@ import (
 	"time"
 )
 
+const countLiveSessions = `-- name: CountLiveSessions :one
+SELECT COUNT(*) FROM sessions WHERE expires_at > ?1 AND last_seen_at > ?2
+`
+
+type CountLiveSessionsParams struct {
+	Now        time.Time
+	IdleBefore time.Time
+}
+
+// CountLiveSessions counts sessions neither expired nor idle at @now.
+func (q *Queries) CountLiveSessions(ctx context.Context, arg CountLiveSessionsParams) (int64, error) {
+	row := q.queryRow(ctx, q.countLiveSessionsStmt, countLiveSessions, arg.Now, arg.IdleBefore)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const createSession = `-- name: CreateSession :exec
 INSERT INTO sessions (token_hash, id, user_id, created_at, expires_at, last_seen_at, user_agent, ip)
 VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7)
@@ -38,6 +55,31 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) er
 		arg.Ip,
 	)
 	return err
+}
+
+const deleteExpiredSessions = `-- name: DeleteExpiredSessions :execrows
+DELETE FROM sessions WHERE token_hash IN (
+    SELECT s.token_hash FROM sessions AS s
+    WHERE s.expires_at <= ?1 OR s.last_seen_at <= ?2
+    LIMIT ?3
+)
+`
+
+type DeleteExpiredSessionsParams struct {
+	Now        time.Time
+	IdleBefore time.Time
+	Batch      int64
+}
+
+// DeleteExpiredSessions removes at most @batch sessions past their absolute
+// expiry or idle for longer than the idle lifetime, so one call holds the
+// writer only briefly.
+func (q *Queries) DeleteExpiredSessions(ctx context.Context, arg DeleteExpiredSessionsParams) (int64, error) {
+	result, err := q.exec(ctx, q.deleteExpiredSessionsStmt, deleteExpiredSessions, arg.Now, arg.IdleBefore, arg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }
 
 const deleteSession = `-- name: DeleteSession :execrows

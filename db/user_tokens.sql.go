@@ -118,6 +118,27 @@ func (q *Queries) GetUserByLiveToken(ctx context.Context, arg GetUserByLiveToken
 	return i, err
 }
 
+const purgeExpiredUserTokens = `-- name: PurgeExpiredUserTokens :execrows
+DELETE FROM user_tokens WHERE token_hash IN (
+    SELECT t.token_hash FROM user_tokens AS t WHERE t.expires_at <= ?1 LIMIT ?2
+)
+`
+
+type PurgeExpiredUserTokensParams struct {
+	Now   time.Time
+	Batch int64
+}
+
+// PurgeExpiredUserTokens deletes at most @batch tokens of any account that
+// expired at or before @now, for the housekeeping job.
+func (q *Queries) PurgeExpiredUserTokens(ctx context.Context, arg PurgeExpiredUserTokensParams) (int64, error) {
+	result, err := q.exec(ctx, q.purgeExpiredUserTokensStmt, purgeExpiredUserTokens, arg.Now, arg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const voidUserTokens = `-- name: VoidUserTokens :execrows
 UPDATE user_tokens SET used_at = ?1
 WHERE user_id = ?2 AND kind = ?3 AND used_at IS NULL

@@ -164,6 +164,44 @@ func (q *Queries) GetUserByUsernameKey(ctx context.Context, usernameKey string) 
 	return i, err
 }
 
+const importUser = `-- name: ImportUser :exec
+INSERT INTO users (username, username_key, email, email_key, email_verified_at, password_hash, status, role,
+                   created_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
+        ?9, ?10)
+`
+
+type ImportUserParams struct {
+	Username        string
+	UsernameKey     string
+	Email           *string
+	EmailKey        *string
+	EmailVerifiedAt *time.Time
+	PasswordHash    string
+	Status          string
+	Role            string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// ImportUser inserts an account brought from another system, keeping its
+// password hash and creation time; unique violations fail this row alone.
+func (q *Queries) ImportUser(ctx context.Context, arg ImportUserParams) error {
+	_, err := q.exec(ctx, q.importUserStmt, importUser,
+		arg.Username,
+		arg.UsernameKey,
+		arg.Email,
+		arg.EmailKey,
+		arg.EmailVerifiedAt,
+		arg.PasswordHash,
+		arg.Status,
+		arg.Role,
+		arg.CreatedAt,
+		arg.UpdatedAt,
+	)
+	return err
+}
+
 const listUsers = `-- name: ListUsers :many
 SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users
 WHERE id > ?1

@@ -11,8 +11,9 @@ import (
 	"roster/account"
 )
 
-// Config holds the HTTP layer's abuse and browser settings. The zero value
-// trusts no proxy, limits no rate and allows no cross-origin caller.
+// Config holds the HTTP layer's abuse, browser and metrics settings. The zero
+// value trusts no proxy, limits no rate, allows no cross-origin caller and
+// serves /metrics on the API router.
 type Config struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies Prefixes
@@ -31,6 +32,9 @@ type Config struct {
 	// Resets serves POST /v1/password-resets off the request path. Required:
 	// its Run must be running for reset requests to be served.
 	Resets *account.ResetQueue
+	// SeparateMetrics leaves GET /metrics off the API router, for a caller
+	// that serves Server.MetricsHandler on a listener of its own.
+	SeparateMetrics bool
 }
 
 // Rate is a number of requests per window; as a flag it reads "20/1m".

@@ -38,7 +38,7 @@ func newTestServerWith(t testing.TB, accounts *account.Service) *testServer {
 // trusted proxies, CORS, mail); a reset queue is made and run when cfg has none.
 func newTestServerConfig(t testing.TB, accounts *account.Service, cfg rosterhttp.Config) *testServer {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := discardLog()
 	if cfg.Resets == nil {
 		cfg.Resets = account.NewResetQueue(accounts, log, 64)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -54,8 +54,11 @@ func newTestServerConfig(t testing.TB, accounts *account.Service, cfg rosterhttp
 	}
 	ts := httptest.NewServer(rosterhttp.NewServer(accounts, log, cfg))
 	t.Cleanup(ts.Close)
+	validateResponses(t, ts.Client())
 	return &testServer{Server: ts, accounts: accounts, t: t}
 }
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // response is a finished request: status, headers and the whole body.
 type response struct {

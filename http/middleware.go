@@ -50,6 +50,7 @@ type ctxKey int
 const (
 	authKey ctxKey = iota
 	clientIPKey
+	infoKey
 )
 
 // authenticated is what requireSession puts in the request context.
@@ -81,6 +82,7 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		info(r).userID = user.ID
 		ctx := context.WithValue(r.Context(), authKey, authenticated{session: session, user: user})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

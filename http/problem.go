@@ -138,7 +138,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // prepareError maps err, logs a 500 with its cause (the client sees only a
-// generic detail) and sets the problem's headers. ok is false when the client
+// generic detail), counts throttled requests (429s, and 503s that carry
+// Retry-After) and sets the problem's headers. ok is false when the client
 // has gone away and no answer is worth writing.
 func (s *Server) prepareError(w http.ResponseWriter, r *http.Request, err error) (p Problem, ok bool) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
@@ -146,11 +147,20 @@ func (s *Server) prepareError(w http.ResponseWriter, r *http.Request, err error)
 	}
 	p, header := problemFor(err)
 	if p.Status == http.StatusInternalServerError {
-		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("error", err))
+		s.logFailure(r, err)
+	}
+	if p.Status == http.StatusTooManyRequests || header.Get("Retry-After") != "" {
+		s.metrics.throttled.WithLabelValues(p.Code).Inc()
 	}
 	for k, v := range header {
 		w.Header()[k] = v
 	}
 	return p, true
+}
+
+// logFailure is the one place a request's error is logged, with the request
+// id that ties it to the access log line. err must not carry secrets.
+func (s *Server) logFailure(r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", info(r).id),
+		slog.String("method", r.Method), slog.String("route", routePattern(r)), slog.Any("error", err))
 }

@@ -9,13 +9,17 @@ import (
 // routes is the whole API surface.
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.recoverPanics, securityHeaders, s.withClientIP, s.limitBodies, s.cors())
+	r.Use(s.withClientIP, s.observe, s.recoverPanics, securityHeaders, s.limitBodies, s.cors())
 	signupLimit, loginLimit := s.rateLimit(s.cfg.SignupRate), s.rateLimit(s.cfg.LoginRate)
 	r.NotFound(s.handleNotFound)
 	r.MethodNotAllowed(s.handleMethodNotAllowed)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
+	r.Get("/openapi.json", handleOpenAPI)
+	if !s.cfg.SeparateMetrics {
+		r.Method(http.MethodGet, "/metrics", s.MetricsHandler())
+	}
 
 	// The tutorial's form routes, unchanged for its client.
 	r.With(signupLimit).Post("/add", s.handleTutorialAdd)
@@ -70,16 +74,16 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	encode(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleReadyz answers 200 when the database answers and the server is not
-// shutting down. Migrations are applied before the server starts listening.
+// handleReadyz answers 200 when both database pools answer, every migration
+// is applied and the server is not shutting down; 503 otherwise.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		s.writeError(w, r, &problemError{status: http.StatusServiceUnavailable, code: "shutting_down", detail: "server is shutting down"})
 		return
 	}
-	if err := s.store.Ping(r.Context()); err != nil {
-		s.log.ErrorContext(r.Context(), "readiness check failed", "error", err)
-		s.writeError(w, r, &problemError{status: http.StatusServiceUnavailable, code: "not_ready", detail: "database unavailable"})
+	if err := s.store.Ready(r.Context()); err != nil {
+		s.logFailure(r, err)
+		s.writeError(w, r, &problemError{status: http.StatusServiceUnavailable, code: "not_ready", detail: "database unavailable or not migrated"})
 		return
 	}
 	encode(w, http.StatusOK, map[string]string{"status": "ready"})

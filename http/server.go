@@ -21,6 +21,7 @@ type Server struct {
 	store    *db.Store
 	log      *slog.Logger
 	cfg      Config
+	metrics  *metrics
 	router   chi.Router
 	draining atomic.Bool
 	// csrf guards cookie-authenticated requests against cross-origin forgery.
@@ -29,13 +30,19 @@ type Server struct {
 	mailTarget *httprate.RateLimiter
 }
 
-// NewServer returns the handler for every route, serving accounts.
+// NewServer returns the handler for every route, serving accounts. It hooks
+// its metrics into accounts.Hasher, so build one Server per Service.
 func NewServer(accounts *account.Service, log *slog.Logger, cfg Config) *Server {
-	s := &Server{accounts: accounts, store: accounts.Store, log: log, cfg: cfg, csrf: http.NewCrossOriginProtection()}
+	s := &Server{accounts: accounts, store: accounts.Store, log: log, cfg: cfg, metrics: newMetrics(accounts),
+		csrf: http.NewCrossOriginProtection()}
 	s.mailTarget = s.targetLimiter(cfg.MailTargetRate)
+	accounts.Hasher.Observe(s.metrics)
 	s.router = s.routes()
 	return s
 }
+
+// MetricsHandler serves the server's metrics in the Prometheus text format.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler(s.log) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }

@@ -45,6 +45,7 @@ func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	token, session, user, err := s.accounts.Login(r.Context(), req.Username, req.Password,
 		account.ClientInfo{UserAgent: r.UserAgent(), IP: clientIP(r)})
+	s.metrics.logins.WithLabelValues(outcome(err)).Inc()
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -34,6 +34,7 @@ func (s *Server) handleTutorialAdd(w http.ResponseWriter, r *http.Request) {
 	_, err = s.accounts.CreateUser(r.Context(), account.Actor{IP: clientIP(r)}, account.NewUser{
 		Username: form.Get("user"), Email: form.Get("email"), Password: form.Get("pass"),
 	})
+	s.metrics.signups.WithLabelValues(outcome(err)).Inc()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -54,6 +55,7 @@ func (s *Server) handleTutorialLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, err := s.accounts.CheckPassword(r.Context(), form.Get("user"), form.Get("pass"), clientIP(r))
+	s.metrics.logins.WithLabelValues(outcome(err)).Inc()
 	if errors.Is(err, account.ErrBadCredentials) {
 		writeText(w, http.StatusOK, "[]")
 		return

@@ -47,6 +47,7 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	user, err := s.accounts.CreateUser(r.Context(), account.Actor{IP: clientIP(r)},
 		account.NewUser{Username: req.Username, Email: req.Email, Password: req.Password})
+	s.metrics.signups.WithLabelValues(outcome(err)).Inc()
 	if err != nil {
 		s.writeError(w, r, err)
 		return

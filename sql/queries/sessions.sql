@@ -39,3 +39,17 @@ DELETE FROM sessions WHERE user_id = @user_id AND token_hash <> @keep;
 -- name: DeleteUserSessions :execrows
 -- DeleteUserSessions ends every session of an account.
 DELETE FROM sessions WHERE user_id = ?;
+
+-- name: DeleteExpiredSessions :execrows
+-- DeleteExpiredSessions removes at most @batch sessions past their absolute
+-- expiry or idle for longer than the idle lifetime, so one call holds the
+-- writer only briefly.
+DELETE FROM sessions WHERE token_hash IN (
+    SELECT s.token_hash FROM sessions AS s
+    WHERE s.expires_at <= @now OR s.last_seen_at <= @idle_before
+    LIMIT @batch
+);
+
+-- name: CountLiveSessions :one
+-- CountLiveSessions counts sessions neither expired nor idle at @now.
+SELECT COUNT(*) FROM sessions WHERE expires_at > @now AND last_seen_at > @idle_before;

@@ -29,3 +29,10 @@ WHERE user_id = @user_id AND kind = @kind AND used_at IS NULL;
 -- name: DeleteExpiredUserTokens :exec
 -- DeleteExpiredUserTokens forgets an account's tokens that expired before @now.
 DELETE FROM user_tokens WHERE user_id = @user_id AND expires_at <= @now;
+
+-- name: PurgeExpiredUserTokens :execrows
+-- PurgeExpiredUserTokens deletes at most @batch tokens of any account that
+-- expired at or before @now, for the housekeeping job.
+DELETE FROM user_tokens WHERE token_hash IN (
+    SELECT t.token_hash FROM user_tokens AS t WHERE t.expires_at <= @now LIMIT @batch
+);

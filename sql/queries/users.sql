@@ -70,3 +70,11 @@ SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active';
 -- or its address has changed since.
 UPDATE users SET email_verified_at = COALESCE(email_verified_at, @now), updated_at = @now
 WHERE id = @id AND email_key = @email_key;
+
+-- name: ImportUser :exec
+-- ImportUser inserts an account brought from another system, keeping its
+-- password hash and creation time; unique violations fail this row alone.
+INSERT INTO users (username, username_key, email, email_key, email_verified_at, password_hash, status, role,
+                   created_at, updated_at)
+VALUES (@username, @username_key, @email, @email_key, @email_verified_at, @password_hash, @status, @role,
+        @created_at, @updated_at);

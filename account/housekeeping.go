@@ -1,0 +1,46 @@
+package account
+
+import (
+	"context"
+
+	"roster/db"
+)
+
+// PurgeExpired deletes the sessions past their absolute or idle lifetime and
+// the mailed tokens past their expiry at s.Now, at most batch rows per
+// statement so that no call holds the writer for long. It returns how many
+// of each it deleted.
+func (s *Service) PurgeExpired(ctx context.Context, batch int) (sessions, tokens int64, err error) {
+	now := s.now()
+	sessions, err = inBatches(batch, func(limit int64) (int64, error) {
+		return s.Store.Write.DeleteExpiredSessions(ctx, db.DeleteExpiredSessionsParams{
+			Now: now, IdleBefore: now.Add(-s.IdleTTL), Batch: limit,
+		})
+	})
+	if err != nil {
+		return sessions, 0, err
+	}
+	tokens, err = inBatches(batch, func(limit int64) (int64, error) {
+		return s.Store.Write.PurgeExpiredUserTokens(ctx, db.PurgeExpiredUserTokensParams{Now: now, Batch: limit})
+	})
+	return sessions, tokens, err
+}
+
+// inBatches calls del until it deletes fewer than batch rows, and returns
+// the total.
+func inBatches(batch int, del func(limit int64) (int64, error)) (int64, error) {
+	var total int64
+	for {
+		n, err := del(int64(batch))
+		total += n
+		if err != nil || n < int64(batch) {
+			return total, err
+		}
+	}
+}
+
+// CountLiveSessions counts the sessions that Authenticate would accept now.
+func (s *Service) CountLiveSessions(ctx context.Context) (int64, error) {
+	now := s.now()
+	return s.Store.Read.CountLiveSessions(ctx, db.CountLiveSessionsParams{Now: now, IdleBefore: now.Add(-s.IdleTTL)})
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"roster/db"
+)
+
+// cmdBackup copies the database to a new FILE while the server may be
+// running and writing, and checks the copy.
+func cmdBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg dbConfig
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	cfg.register(fs)
+	files, err := parseFlags(fs, args, getenv, stderr, "file")
+	if err != nil {
+		return err
+	}
+	file := files[0]
+	start := time.Now()
+	if err := db.Backup(ctx, cfg.path, file); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s in %s; integrity check ok\n", cfg.path, file, time.Since(start).Round(time.Millisecond))
+	return nil
+}

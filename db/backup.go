@@ -1,0 +1,71 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// The two statements in this file are the only SQL outside sql/queries: sqlc's
+// SQLite grammar refuses a bound parameter in VACUUM INTO, and it skips PRAGMA
+// statements without generating code for them.
+
+// Backup writes a consistent copy of the database at src to the new file dst
+// with VACUUM INTO, which reads one snapshot while other connections, such as
+// a running server's, keep writing. Then it runs PRAGMA integrity_check on the
+// copy. It refuses to overwrite dst, and removes the copy if the check fails.
+// It opens src as it is, without applying migrations, so a backup taken
+// before an upgrade holds the old schema.
+func Backup(ctx context.Context, src, dst string) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("backup: %s already exists; choose a new file", dst)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("backup: %w", err)
+	}
+	conn, err := sql.Open("sqlite", dsn(src, "mode=rw&_pragma=busy_timeout(10000)"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
+		return fmt.Errorf("backup of %s: %w", src, err)
+	}
+	if err := IntegrityCheck(ctx, dst); err != nil {
+		return errors.Join(err, os.Remove(dst))
+	}
+	return nil
+}
+
+// IntegrityCheck opens the database file at path read-only and runs
+// PRAGMA integrity_check on it.
+func IntegrityCheck(ctx context.Context, path string) error {
+	conn, err := sql.Open("sqlite", dsn(path, "mode=ro"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("integrity check of %s: %w", path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return err
+		}
+		problems = append(problems, line)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("integrity check of %s: %w", path, err)
+	}
+	if len(problems) != 1 || problems[0] != "ok" {
+		return fmt.Errorf("integrity check of %s failed: %s", path, strings.Join(problems, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package db_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"roster/db"
+)
+
+func TestBackup(t *testing.T) {
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "roster.db")
+	store, err := db.Open(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, err = store.Write.CreateUser(ctx, db.CreateUserParams{Username: "ann", UsernameKey: "ann",
+		PasswordHash: "x", Role: "user", CreatedAt: db.Now(time.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "copy.db")
+	if err := db.Backup(ctx, src, path); err != nil {
+		t.Fatalf("Backup: %v", err)
+	}
+	copied, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copied.Close()
+	if n, err := copied.Read.CountUsers(ctx); err != nil || n != 1 {
+		t.Fatalf("CountUsers on the copy = %d, %v; want 1", n, err)
+	}
+
+	err = db.Backup(ctx, src, path)
+	if err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("Backup over an existing file: err = %v, want already exists", err)
+	}
+	err = db.Backup(ctx, filepath.Join(t.TempDir(), "missing.db"), filepath.Join(t.TempDir(), "copy.db"))
+	if err == nil {
+		t.Fatal("Backup of a missing database: err = nil, want an error")
+	}
+}
+
+func TestIntegrityCheckRefusesGarbage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "garbage.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a database ", 512)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.IntegrityCheck(context.Background(), path); err == nil {
+		t.Fatal("IntegrityCheck on a garbage file: err = nil, want an error")
+	}
+}

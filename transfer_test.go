@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"roster/account"
+	"roster/account/accounttest"
+	"roster/db"
+)
+
+// cheapHash is a valid argon2id PHC string with cheap parameters.
+func cheapHash(t testing.TB, password string) string {
+	t.Helper()
+	h, err := account.NewHasher(accounttest.CheapParams, 1, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Hash(context.Background(), password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func writeLines(t testing.TB, lines ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "users.jsonl")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestImportReportsBadLinesAndExportRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	hash := cheapHash(t, "correct horse battery staple")
+	good := []string{
+		`{"username":"ann","email":"ann@example.com","email_verified_at":"2024-03-02T08:00:00Z","role":"user","status":"active","created_at":"2024-03-01T10:00:00Z","password_hash":"` + hash + `"}`,
+		`{"username":"Bob","role":"admin","status":"disabled","created_at":"2023-12-31T23:59:59Z","password_hash":"$2a$04$7V1r0dXHaGg0qQe9Gx3rvOmHkE1hS5V0Xz0K2yqT8m8hXxCk4qg8K"}`,
+	}
+	input := writeLines(t,
+		good[0],
+		`{"username":"c@d","password_hash":"`+hash+`"}`,                                           // 2: @ in username
+		`{"username":"carl","email":"not an address","password_hash":"`+hash+`"}`,                 // 3: bad email
+		`{"username":"dora","password_hash":"$argon2id$v=19$m=9999999,t=1,p=1$c2FsdHNhbHQ$a2V5"}`, // 4: absurd params
+		`{"username":"eve","password_hash":"`+hash+`","is_admin":true}`,                           // 5: unknown field
+		`not json`, // 6
+		"",         // 7: blank lines are skipped
+		good[1],    // 8
+		`{"username":"BOB","password_hash":"`+hash+`"}`,                                                                          // 9: username taken (case-insensitively)
+		`{"username":"fay","email":"ANN@example.com","password_hash":"`+hash+`"}`,                                                // 10: email taken
+		`{"username":"gus","role":"root","status":"gone","email_verified_at":"2024-03-02T08:00:00Z","password_hash":"`+hash+`"}`, // 11: role and status
+		`{"username":"hal","password_hash":"$2b$04$short"}`,                                                                      // 12: truncated bcrypt
+	)
+	dbPath := filepath.Join(t.TempDir(), "roster.db")
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"import", "-db", dbPath, "-batch", "2", input}, env(nil), nil, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "9 lines refused") {
+		t.Errorf("import: err = %v, want the refused lines counted", err)
+	}
+	for _, want := range []string{
+		":2: username: must not contain @",
+		":3: email: must be a plain address",
+		":4: password_hash: must be an argon2id PHC string or a bcrypt hash",
+		`:5: not a user object: json: unknown field "is_admin"`,
+		":6: not a user object",
+		":9: username is already taken",
+		":10: email is already taken",
+		":11: role: must be user or admin; status: must be active or disabled; email_verified_at: needs an email",
+		":12: password_hash",
+	} {
+		if !strings.Contains(stderr.String(), input+want) {
+			t.Errorf("import: no report %q in\n%s", want, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), ":7:") || strings.Contains(stderr.String(), ":8:") {
+		t.Errorf("import: reported a good or blank line:\n%s", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "imported 2 users") {
+		t.Errorf("import printed %q, want 2 users imported", stdout.String())
+	}
+
+	out := filepath.Join(t.TempDir(), "export.jsonl")
+	if err := run(ctx, []string{"export", "-db", dbPath, out}, env(nil), nil, io.Discard, io.Discard); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	var got []userRecord
+	sc := bufio.NewScanner(bytes.NewReader([]byte(readFile(t, out))))
+	for sc.Scan() {
+		var rec userRecord
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rec)
+	}
+	verified := time.Date(2024, 3, 2, 8, 0, 0, 0, time.UTC)
+	wantRecs := []userRecord{
+		{Username: "ann", Email: "ann@example.com", EmailVerifiedAt: &verified, Role: "user", Status: "active", CreatedAt: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), PasswordHash: hash},
+		{Username: "Bob", Role: "admin", Status: "disabled", CreatedAt: time.Date(2023, 12, 31, 23, 59, 59, 0, time.UTC),
+			PasswordHash: "$2a$04$7V1r0dXHaGg0qQe9Gx3rvOmHkE1hS5V0Xz0K2yqT8m8hXxCk4qg8K"},
+	}
+	if !reflect.DeepEqual(got, wantRecs) {
+		t.Errorf("export = %+v, want %+v", got, wantRecs)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("export file mode = %v, %v; want 0600: it holds password hashes", fi.Mode(), err)
+	}
+
+	// The export imports into a fresh database unchanged.
+	again := filepath.Join(t.TempDir(), "again.db")
+	if err := run(ctx, []string{"import", "-db", again, out}, env(nil), nil, io.Discard, io.Discard); err != nil {
+		t.Fatalf("import of the export: %v", err)
+	}
+	if err := run(ctx, []string{"export", "-db", dbPath, out}, env(nil), nil, io.Discard, io.Discard); err == nil {
+		t.Error("export over an existing file: err = nil, want a refusal")
+	}
+}
+
+// TestImportedHashesRehashOnLogin imports users whose hashes come from other
+// systems or older settings, logs each in, and checks that the stored hash
+// is then argon2id with the current parameters.
+func TestImportedHashesRehashOnLogin(t *testing.T) {
+	ctx := context.Background()
+	const password = "correct horse battery staple"
+	bcryptHash := func(prefix string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return prefix + string(h[4:]) // Go writes $2a$; $2b$ and $2y$ are the same algorithm
+	}
+	older, err := account.NewHasher(account.Params{Memory: 32, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	olderHash, err := older.Hash(ctx, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashes := map[string]string{
+		"bcrypt2a": bcryptHash("$2a$"),
+		"bcrypt2b": bcryptHash("$2b$"),
+		"bcrypt2y": bcryptHash("$2y$"),
+		"argon":    olderHash,
+	}
+	var lines []string
+	for name, h := range hashes {
+		lines = append(lines, fmt.Sprintf(`{"username":%q,"password_hash":%q}`, name, h))
+	}
+	dbPath := filepath.Join(t.TempDir(), "roster.db")
+	if err := run(ctx, []string{"import", "-db", dbPath, writeLines(t, lines...)}, env(nil), nil, io.Discard, io.Discard); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+
+	store, err := db.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	hasher, err := account.NewHasher(accounttest.CheapParams, 1, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &account.Service{Store: store, Hasher: hasher, Now: time.Now}
+	for name, imported := range hashes {
+		if _, err := svc.CheckPassword(ctx, name, password+"!", "127.0.0.1"); err != account.ErrBadCredentials {
+			t.Errorf("%s: CheckPassword with a wrong password = %v, want ErrBadCredentials", name, err)
+		}
+		if _, err := svc.CheckPassword(ctx, name, password, "127.0.0.1"); err != nil {
+			t.Errorf("%s: CheckPassword = %v, want success", name, err)
+			continue
+		}
+		u, err := store.Read.GetUserByUsernameKey(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, _, err := account.ParsePHC(u.PasswordHash)
+		if u.PasswordHash == imported || err != nil || p != accounttest.CheapParams {
+			t.Errorf("%s: stored hash after login = %q (%v), want argon2id with %+v", name, u.PasswordHash, err, accounttest.CheapParams)
+		}
+		if _, err := svc.CheckPassword(ctx, name, password, "127.0.0.1"); err != nil {
+			t.Errorf("%s: CheckPassword after the rehash = %v", name, err)
+		}
+	}
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkImport imports 200,000 users into a fresh database per iteration
+// and reports the rate. Run it with
+// go test -run '^$' -bench Import -benchtime 1x .
+func BenchmarkImport(b *testing.B) {
+	const n = 200_000
+	hash := cheapHash(b, "correct horse battery staple")
+	var buf bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&buf, `{"username":"user%d","email":"user%d@example.com","role":"user","status":"active","created_at":"2024-03-01T10:00:00Z","password_hash":%q}`+"\n", i, i, hash)
+	}
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		store, err := db.Open(context.Background(), filepath.Join(b.TempDir(), "roster.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start, cpu := time.Now(), cpuTime(b)
+		res, err := importUsers(context.Background(), store, bytes.NewReader(buf.Bytes()), 10000, db.Now(start),
+			func(line int, err error) { b.Fatalf("line %d: %v", line, err) })
+		if err != nil || res.imported != n {
+			b.Fatalf("importUsers = %+v, %v", res, err)
+		}
+		b.ReportMetric(n/time.Since(start).Seconds(), "users/s")
+		// The machine may be shared: the rate per CPU second is what one
+		// free core would reach.
+		b.ReportMetric(n/(cpuTime(b)-cpu).Seconds(), "users/cpu-s")
+		b.StopTimer()
+		store.Close()
+		b.StartTimer()
+	}
+}
