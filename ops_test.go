@@ -268,6 +268,36 @@ func TestMetricsAddrMovesMetrics(t *testing.T) {
 	}
 }
 
+func TestPprofAddr(t *testing.T) {
+	addr, logs, _ := startServeLogged(t, []string{"-db", filepath.Join(t.TempDir(), "r.db"), "-pprof-addr", "127.0.0.1:0"}, nil)
+	var l struct {
+		PprofAddr string `json:"pprof_addr"`
+	}
+	json.Unmarshal([]byte(logs.waitFor(t, `"msg":"listening"`, nil)), &l)
+	for _, tt := range []struct {
+		url    string
+		status int
+	}{
+		{"http://" + l.PprofAddr + "/debug/pprof/heap", http.StatusOK},
+		{"http://" + addr + "/debug/pprof/heap", http.StatusNotFound},
+	} {
+		res, err := http.Get(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.status {
+			t.Errorf("GET %s: status = %d, want %d", tt.url, res.StatusCode, tt.status)
+		}
+	}
+	for _, bad := range []string{":6060", "0.0.0.0:6060", "192.0.2.1:6060", "example.com:6060"} {
+		err := run(t.Context(), []string{"serve", "-pprof-addr", bad}, env(nil), nil, io.Discard, io.Discard)
+		if !errors.As(err, new(usageError)) {
+			t.Errorf("-pprof-addr %s: %v, want a usage error", bad, err)
+		}
+	}
+}
+
 func TestTextLogFormat(t *testing.T) {
 	_, logs, _ := startServeLogged(t, []string{"-db", filepath.Join(t.TempDir(), "r.db"), "-log-format", "text"}, nil)
 	logs.waitFor(t, "msg=listening", nil)

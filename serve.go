@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 type serveConfig struct {
 	addr            string
 	metricsAddr     string
+	pprofAddr       string
 	drainDelay      time.Duration
 	shutdownTimeout time.Duration
 	housekeeping    time.Duration
@@ -71,6 +73,7 @@ func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
 func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve GET /metrics on this address instead of on -addr")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address, such as 127.0.0.1:6060 (off when empty)")
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0,
 		"at shutdown, how long /readyz answers 503 before the listener closes, for load balancers to notice")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second,
@@ -88,7 +91,34 @@ func (c *serveConfig) validate() error {
 	if c.shutdownTimeout <= 0 || c.housekeeping <= 0 || c.drainDelay < 0 {
 		return usageError{"-shutdown-timeout and -housekeeping-interval must be positive, -drain-delay not negative"}
 	}
+	if c.pprofAddr != "" && !isLoopback(c.pprofAddr) {
+		return usageError{"-pprof-addr must be a loopback address such as 127.0.0.1:6060: profiles expose internals"}
+	}
 	return errors.Join(c.log.validate(), c.timeouts.validate(), c.account.validate(), c.mail.validate())
+}
+
+// isLoopback reports whether addr (host:port) names a loopback host.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// pprofHandler serves the runtime profiles, for -pprof-addr.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -147,11 +177,19 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	cfg.http.SeparateMetrics = cfg.metricsAddr != ""
 	srv := rosterhttp.NewServer(accounts, log, cfg.http)
 	servers := []*http.Server{newHTTPServer(srv, cfg.timeouts, log)}
-	addrs := []string{cfg.addr}
+	addrs, names := []string{cfg.addr}, []string{"addr"}
 	if cfg.metricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", srv.MetricsHandler())
-		servers, addrs = append(servers, newHTTPServer(mux, cfg.timeouts, log)), append(addrs, cfg.metricsAddr)
+		servers = append(servers, newHTTPServer(mux, cfg.timeouts, log))
+		addrs, names = append(addrs, cfg.metricsAddr), append(names, "metrics_addr")
+	}
+	if cfg.pprofAddr != "" {
+		// Profiling takes up to -seconds; the write timeout would cut it off.
+		ps := newHTTPServer(pprofHandler(), cfg.timeouts, log)
+		ps.WriteTimeout = 0
+		servers = append(servers, ps)
+		addrs, names = append(addrs, cfg.pprofAddr), append(names, "pprof_addr")
 	}
 	listeners := make([]net.Listener, len(addrs))
 	for i, addr := range addrs {
@@ -160,9 +198,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	attrs := []any{"addr", listeners[0].Addr().String(), "db", cfg.db.path}
-	if len(listeners) > 1 {
-		attrs = append(attrs, "metrics_addr", listeners[1].Addr().String())
+	attrs := []any{"db", cfg.db.path}
+	for i, ln := range listeners {
+		attrs = append(attrs, names[i], ln.Addr().String())
 	}
 	log.Info("listening", attrs...)
 
