@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"roster/account"
+	"roster/account/accounttest"
 )
 
 func BenchmarkHashDefaultParams(b *testing.B) {
@@ -42,6 +43,43 @@ func BenchmarkPolicyCheck(b *testing.B) {
 	email := "someone@example.com"
 	for b.Loop() {
 		if _, err := p.Check("password", goodPassword, "someone", &email); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAuthenticate is session validation: token shape check, SHA-256,
+// and the session+account lookup on the reader pool.
+func BenchmarkAuthenticate(b *testing.B) {
+	ctx := context.Background()
+	svc := accounttest.New(b)
+	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "bench", Password: goodPassword}); err != nil {
+		b.Fatal(err)
+	}
+	token, _, _, err := svc.Login(ctx, "bench", goodPassword, account.ClientInfo{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := svc.Authenticate(ctx, token); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoginCheapHash is a whole successful login (throttle check, lookup,
+// verify, session insert, audit row) with hashing made cheap, so what remains
+// is the database work around the hash.
+func BenchmarkLoginCheapHash(b *testing.B) {
+	ctx := context.Background()
+	svc := accounttest.New(b)
+	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "bench", Password: goodPassword}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, err := svc.Login(ctx, "bench", goodPassword, account.ClientInfo{IP: "127.0.0.1"}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,8 +3,10 @@ package db_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"roster/db"
 	"roster/db/dbtest"
@@ -87,4 +89,42 @@ func TestUniqueAndForeignKeyErrorsMapByCode(t *testing.T) {
 	if !db.IsForeignKeyViolation(err) {
 		t.Errorf("session for a missing user: err = %v, want a foreign key violation", err)
 	}
+}
+
+func BenchmarkQueries(b *testing.B) {
+	ctx := context.Background()
+	store := dbtest.Open(b)
+	now := db.Now(time.Now())
+	for i := range 1000 {
+		name := fmt.Sprintf("user%d", i)
+		if _, err := store.Write.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name,
+			PasswordHash: "x", Role: "user", CreatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("GetUserByUsernameKey", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := store.Read.GetUserByUsernameKey(ctx, "user500"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("GetUser", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := store.Read.GetUser(ctx, 500); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("CreateUser", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			name := fmt.Sprintf("new%d", i)
+			if _, err := store.Write.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name,
+				PasswordHash: "x", Role: "user", CreatedAt: now}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
