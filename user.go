@@ -223,7 +223,7 @@ func (u userCommand) sendReset(ctx context.Context, name string) error {
 	if err := u.accounts.SendPasswordReset(ctx, cli, user.ID); err != nil {
 		return fmt.Errorf("user %s: %w", user.Username, err)
 	}
-	fmt.Fprintf(u.stdout, "password-reset mail for user %s queued to %s; its link works for %s\n",
+	fmt.Fprintf(u.stdout, "password-reset mail for user %s queued to %s; its code works for %s\n",
 		user.Username, *user.Email, account.ResetTTL)
 	return nil
 }

@@ -30,9 +30,11 @@ const (
 // MailSettings say how the service's mail looks and is announced.
 type MailSettings struct {
 	// PublicURL is the base of the links in mail, such as
-	// https://roster.example.com: the front end that serves /verify-email
-	// and /reset-password, which read the token from the link's fragment
-	// (never sent to a server) and POST it to the API.
+	// https://roster.example.com: the server whose web console serves
+	// /ui/verify-email and /ui/reset-password/confirm (or a front end that
+	// serves those paths). The links carry no token: the mail gives the code
+	// apart, and the user pastes it into the page's form, which POSTs it, so
+	// a token never appears in a URL, a browser's history or an access log.
 	PublicURL string
 	// Notify is called after a transaction that queued mail commits, to wake
 	// the outbox worker. nil when no worker runs in this process, as in the
@@ -50,12 +52,15 @@ func (s *Service) mailTx(ctx context.Context, fn func(q *db.Queries) error) erro
 	return err
 }
 
-func (s *Service) link(path, token string) string {
-	base := strings.TrimSuffix(s.Mail.PublicURL, "/") + path
-	if token == "" {
-		return base
-	}
-	return base + "#token=" + token
+// Paths of the web console pages that the links in mail open.
+const (
+	verifyEmailPath   = "/ui/verify-email"
+	resetPasswordPath = "/ui/reset-password"
+	resetConfirmPath  = "/ui/reset-password/confirm"
+)
+
+func (s *Service) link(path string) string {
+	return strings.TrimSuffix(s.Mail.PublicURL, "/") + path
 }
 
 // issueToken stores a new single-use token of kind for user's current
@@ -104,10 +109,10 @@ func (s *Service) sendVerification(ctx context.Context, q *db.Queries, user db.U
 		return err
 	}
 	return s.enqueue(ctx, q, user, kindVerification, "Confirm your email address", fmt.Sprintf(
-		"please confirm that %s is the address of your account %s by opening this link within 24 hours:\n\n"+
-			"%s\n\nYour confirmation code: %s\n\n"+
+		"please confirm that %s is the address of your account %s: within 24 hours, open this page\n\n"+
+			"%s\n\nand enter your confirmation code:\n\n%s\n\n"+
 			"If you did not sign up or change your address, ignore this mail.\n",
-		*user.Email, user.Username, s.link("/verify-email", token), token))
+		*user.Email, user.Username, s.link(verifyEmailPath), token))
 }
 
 // VerifyEmail consumes an email-verification token and marks the address it
@@ -182,10 +187,10 @@ func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id int64) 
 		}
 		err = s.enqueue(ctx, q, user, kindReset, "Reset your password", fmt.Sprintf(
 			"someone, hopefully you, asked to reset the password of your account %s. "+
-				"To choose a new one, open this link within 30 minutes:\n\n%s\n\nYour reset code: %s\n\n"+
-				"The link works once, and only the newest one you asked for. If you did not ask, "+
+				"To choose a new one, within 30 minutes open this page\n\n%s\n\nand enter your reset code:\n\n%s\n\n"+
+				"The code works once, and only the newest one you asked for. If you did not ask, "+
 				"ignore this mail: your password stays as it is.\n",
-			user.Username, s.link("/reset-password", token), token))
+			user.Username, s.link(resetConfirmPath), token))
 		if err != nil {
 			return err
 		}
@@ -263,7 +268,7 @@ func (s *Service) storePassword(ctx context.Context, q *db.Queries, actor Actor,
 		err := s.enqueue(ctx, q, user, kindPasswordChanged, "Your password was changed", fmt.Sprintf(
 			"the password of your account %s was changed at %s. %s\n\n"+
 				"If you did not do this, reset your password at once: %s\n",
-			user.Username, s.now().Format("2006-01-02 15:04 MST"), others, s.link("/reset-password", "")))
+			user.Username, s.now().Format("2006-01-02 15:04 MST"), others, s.link(resetPasswordPath)))
 		if err != nil {
 			return err
 		}

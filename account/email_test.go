@@ -71,8 +71,9 @@ func TestEmailVerification(t *testing.T) {
 		t.Fatalf("%d verification mails after sign-up, want 1", len(ms))
 	}
 	tok := lastToken(t, svc, "email_verification", "Vera@example.com")
-	if want := "https://roster.example.com/verify-email#token=" + tok; !regexp.MustCompile(regexp.QuoteMeta(want)).MatchString(ms[0].Body) {
-		t.Errorf("mail body lacks the link %s:\n%s", want, ms[0].Body)
+	// The link opens the console's page; the code comes apart, never in a URL.
+	if want := "\nhttps://roster.example.com/ui/verify-email\n\nand enter your confirmation code:\n\n" + tok + "\n"; !regexp.MustCompile(regexp.QuoteMeta(want)).MatchString(ms[0].Body) {
+		t.Errorf("mail body lacks the link and code %q:\n%s", want, ms[0].Body)
 	}
 
 	// Tokens of the wrong shape or kind never match.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/secure/precis"
@@ -302,18 +303,34 @@ type UserFilter struct {
 // Paging by the last id returned never repeats or skips an account that
 // exists throughout, whatever is inserted or deleted meanwhile.
 func (s *Service) ListUsers(ctx context.Context, f UserFilter, after int64, limit int) ([]db.User, error) {
-	p := db.ListUsersParams{After: after, Lim: int64(limit), Status: optional(f.Status), Role: optional(f.Role)}
-	if f.Query != "" {
-		// Each key has its own normalization; a query that is no valid
-		// username (it holds "@", say) is matched as typed, lower-cased.
-		emailPrefix := strings.ToLower(norm.NFC.String(f.Query))
-		userPrefix, err := precis.UsernameCaseMapped.String(f.Query)
-		if err != nil || userPrefix == "" {
-			userPrefix = emailPrefix
-		}
-		p.UsernamePrefix, p.EmailPrefix = &userPrefix, &emailPrefix
+	userPrefix, emailPrefix := f.prefixes()
+	return s.Store.Read.ListUsers(ctx, db.ListUsersParams{After: after, Lim: int64(limit), Status: optional(f.Status),
+		Role: optional(f.Role), UsernamePrefix: userPrefix, EmailPrefix: emailPrefix})
+}
+
+// ListUsersBefore returns the up to limit accounts with the highest ids below
+// before, in id order: the page before the one that starts at before.
+func (s *Service) ListUsersBefore(ctx context.Context, f UserFilter, before int64, limit int) ([]db.User, error) {
+	userPrefix, emailPrefix := f.prefixes()
+	users, err := s.Store.Read.ListUsersBefore(ctx, db.ListUsersBeforeParams{Before: before, Lim: int64(limit),
+		Status: optional(f.Status), Role: optional(f.Role), UsernamePrefix: userPrefix, EmailPrefix: emailPrefix})
+	slices.Reverse(users)
+	return users, err
+}
+
+// prefixes are f.Query as a username-key prefix and an email-key prefix, or
+// nil for no query. Each key has its own normalization; a query that is no
+// valid username (it holds "@", say) is matched as typed, lower-cased.
+func (f UserFilter) prefixes() (username, email *string) {
+	if f.Query == "" {
+		return nil, nil
 	}
-	return s.Store.Read.ListUsers(ctx, p)
+	emailPrefix := strings.ToLower(norm.NFC.String(f.Query))
+	userPrefix, err := precis.UsernameCaseMapped.String(f.Query)
+	if err != nil || userPrefix == "" {
+		userPrefix = emailPrefix
+	}
+	return &userPrefix, &emailPrefix
 }
 
 func optional(s string) *string {

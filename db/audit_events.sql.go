@@ -91,3 +91,57 @@ func (q *Queries) ListAuditEvents(ctx context.Context, arg ListAuditEventsParams
 	}
 	return items, nil
 }
+
+const listAuditEventsAfter = `-- name: ListAuditEventsAfter :many
+SELECT id, created_at, actor_id, target_id, "action", detail, ip FROM audit_events
+WHERE id > ?1
+  AND (CAST(?2 AS INTEGER) IS NULL OR actor_id = ?2 OR target_id = ?2)
+  AND (CAST(?3 AS TEXT) IS NULL OR action = ?3)
+ORDER BY id
+LIMIT ?4
+`
+
+type ListAuditEventsAfterParams struct {
+	After  int64
+	UserID *int64
+	Action *string
+	Lim    int64
+}
+
+// ListAuditEventsAfter is ListAuditEvents backwards, for the previous (newer)
+// page: up to @lim matching events with id above @after, oldest first.
+func (q *Queries) ListAuditEventsAfter(ctx context.Context, arg ListAuditEventsAfterParams) ([]AuditEvent, error) {
+	rows, err := q.db.QueryContext(ctx, listAuditEventsAfter,
+		arg.After,
+		arg.UserID,
+		arg.Action,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditEvent{}
+	for rows.Next() {
+		var i AuditEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.CreatedAt,
+			&i.ActorID,
+			&i.TargetID,
+			&i.Action,
+			&i.Detail,
+			&i.Ip,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -269,6 +269,71 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 	return items, nil
 }
 
+const listUsersBefore = `-- name: ListUsersBefore :many
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users
+WHERE id < ?1
+  AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
+  AND (CAST(?3 AS TEXT) IS NULL OR role = ?3)
+  AND (CAST(?4 AS TEXT) IS NULL
+       OR substr(username_key, 1, length(?4)) = ?4
+       OR substr(email_key, 1, length(CAST(?5 AS TEXT))) = ?5)
+ORDER BY id DESC
+LIMIT ?6
+`
+
+type ListUsersBeforeParams struct {
+	Before         int64
+	Status         *string
+	Role           *string
+	UsernamePrefix *string
+	EmailPrefix    *string
+	Lim            int64
+}
+
+// ListUsersBefore is ListUsers backwards, for the previous page: up to @lim
+// matching accounts with id below @before, highest id first.
+func (q *Queries) ListUsersBefore(ctx context.Context, arg ListUsersBeforeParams) ([]User, error) {
+	rows, err := q.db.QueryContext(ctx, listUsersBefore,
+		arg.Before,
+		arg.Status,
+		arg.Role,
+		arg.UsernamePrefix,
+		arg.EmailPrefix,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.UsernameKey,
+			&i.Email,
+			&i.EmailKey,
+			&i.PasswordHash,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Status,
+			&i.Role,
+			&i.EmailVerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setUserEmailVerified = `-- name: SetUserEmailVerified :execrows
 UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?1), updated_at = ?1
 WHERE id = ?2 AND email_key = ?3

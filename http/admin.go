@@ -30,14 +30,9 @@ func (s *Server) handleAdminUserList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	f := account.UserFilter{Query: q.Get("q"), Status: q.Get("status"), Role: q.Get("role")}
-	if f.Status != "" && !account.ValidStatus(f.Status) {
-		s.writeError(w, r, invalidQuery("status must be active or disabled"))
-		return
-	}
-	if f.Role != "" && !account.ValidRole(f.Role) {
-		s.writeError(w, r, invalidQuery("role must be user or admin"))
+	f, err := userFilter(r)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	users, err := s.accounts.ListUsers(r.Context(), f, page.after, page.limit+1)
@@ -51,6 +46,19 @@ func (s *Server) handleAdminUserList(w http.ResponseWriter, r *http.Request) {
 		resp.Users[i] = newUser(u)
 	}
 	encode(w, http.StatusOK, resp)
+}
+
+// userFilter reads the account filter ?q=&status=&role= from the query.
+func userFilter(r *http.Request) (account.UserFilter, error) {
+	q := r.URL.Query()
+	f := account.UserFilter{Query: q.Get("q"), Status: q.Get("status"), Role: q.Get("role")}
+	if f.Status != "" && !account.ValidStatus(f.Status) {
+		return f, invalidQuery("status must be active or disabled")
+	}
+	if f.Role != "" && !account.ValidRole(f.Role) {
+		return f, invalidQuery("role must be user or admin")
+	}
+	return f, nil
 }
 
 // AdminUserCreate is the body of POST /v1/admin/users.
@@ -182,21 +190,9 @@ func (s *Server) handleAdminAuditList(w http.ResponseWriter, r *http.Request) {
 	if page.after != 0 {
 		p.Before = page.after
 	}
-	q := r.URL.Query()
-	if v := q.Get("user_id"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id < 1 {
-			s.writeError(w, r, invalidQuery("user_id must be a positive integer"))
-			return
-		}
-		p.UserID = &id
-	}
-	if v := q.Get("action"); v != "" {
-		if !account.ValidAction(v) {
-			s.writeError(w, r, invalidQuery("action must be one of the audit actions listed in the README"))
-			return
-		}
-		p.Action = &v
+	if p.UserID, p.Action, err = auditFilter(r); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	events, err := s.store.Read.ListAuditEvents(r.Context(), p)
 	if err != nil {
@@ -210,4 +206,24 @@ func (s *Server) handleAdminAuditList(w http.ResponseWriter, r *http.Request) {
 			Action: e.Action, Detail: e.Detail, IP: e.Ip}
 	}
 	encode(w, http.StatusOK, resp)
+}
+
+// auditFilter reads the audit filter ?user_id=&action= from the query; nil
+// means no filter.
+func auditFilter(r *http.Request) (userID *int64, action *string, err error) {
+	q := r.URL.Query()
+	if v := q.Get("user_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			return nil, nil, invalidQuery("user_id must be a positive integer")
+		}
+		userID = &id
+	}
+	if v := q.Get("action"); v != "" {
+		if !account.ValidAction(v) {
+			return nil, nil, invalidQuery("action must be one of the audit actions listed in the README")
+		}
+		action = &v
+	}
+	return userID, action, nil
 }

@@ -45,7 +45,7 @@ type Accepted struct {
 // resetAccepted is the one answer to every well-formed reset request, the
 // same bytes whether or not the account exists.
 var resetAccepted = Accepted{Status: "accepted", Detail: "If an account with that name or address exists and has " +
-	"an email address, a message with a reset link is on its way. The link works once, for 30 minutes."}
+	"an email address, a message with a reset code is on its way. The code works once, for 30 minutes."}
 
 // PasswordResetRequest is the body of POST /v1/password-resets: exactly one
 // of email and username.
@@ -63,17 +63,34 @@ func (s *Server) handlePasswordResetCreate(w http.ResponseWriter, r *http.Reques
 		s.writeError(w, r, err)
 		return
 	}
-	login := req.Email + req.Username
-	if (req.Email == "") == (req.Username == "") || len(login) > account.MaxEmailLen*4 {
-		s.writeError(w, r, &account.ValidationError{Code: "validation", Errors: []account.FieldError{
-			{Field: "email", Message: "give exactly one of email and username"}}})
+	if (req.Email == "") == (req.Username == "") {
+		s.writeError(w, r, resetLoginInvalid("email", "give exactly one of email and username"))
 		return
+	}
+	switch handled, err := s.queueReset(w, r, "email", req.Email+req.Username); {
+	case err != nil:
+		s.writeError(w, r, err)
+	case !handled:
+		encode(w, http.StatusAccepted, resetAccepted)
+	}
+}
+
+// queueReset submits a reset request for login, a username or an address
+// given in the named field, to the reset queue, after the per-target mail
+// limit. handled is true when the limit has answered already (429).
+func (s *Server) queueReset(w http.ResponseWriter, r *http.Request, field, login string) (handled bool, err error) {
+	if login == "" || len(login) > account.MaxEmailLen*4 {
+		return false, resetLoginInvalid(field, "must be a username or an email address")
 	}
 	if s.limitTarget(w, r, "reset", login) {
-		return
+		return true, nil
 	}
 	s.cfg.Resets.Submit(login, account.Actor{IP: clientIP(r)})
-	encode(w, http.StatusAccepted, resetAccepted)
+	return false, nil
+}
+
+func resetLoginInvalid(field, message string) error {
+	return &account.ValidationError{Code: "validation", Errors: []account.FieldError{{Field: field, Message: message}}}
 }
 
 // PasswordResetConfirm is the body of POST /v1/password-resets/confirm.
@@ -123,7 +140,7 @@ func (s *Server) handleMeEmailVerificationResend(w http.ResponseWriter, r *http.
 		return
 	}
 	encode(w, http.StatusAccepted, Accepted{Status: "accepted",
-		Detail: "a verification message is on its way to " + *user.Email + "; its link works for 24 hours"})
+		Detail: "a verification message is on its way to " + *user.Email + "; its code works for 24 hours"})
 }
 
 // OutboxMessage is one outbox row on the wire. The body, which may hold a

@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"roster/account"
+	"roster/db"
 )
 
 // The /v1/me routes act only on the account behind the session: no route
@@ -73,16 +74,27 @@ func (s *Server) handleMeUpdate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Email != nil && *req.Email != "" && s.limitTarget(w, r, "verify", *req.Email) {
+	user, handled, err := s.changeProfile(w, r, req)
+	if handled {
 		return
 	}
-	user, err := s.accounts.UpdateUser(r.Context(), actor(r), auth(r).user.ID,
-		account.UserChange{Username: req.Username, Email: req.Email})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	encode(w, http.StatusOK, newUser(user))
+}
+
+// changeProfile applies the signed-in user's own profile change, after the
+// per-target mail limit for a new address. handled is true when the limit
+// has answered already (429).
+func (s *Server) changeProfile(w http.ResponseWriter, r *http.Request, ch ProfileUpdate) (user db.User, handled bool, err error) {
+	if ch.Email != nil && *ch.Email != "" && s.limitTarget(w, r, "verify", *ch.Email) {
+		return db.User{}, true, nil
+	}
+	user, err = s.accounts.UpdateUser(r.Context(), actor(r), auth(r).user.ID,
+		account.UserChange{Username: ch.Username, Email: ch.Email})
+	return user, false, err
 }
 
 // PasswordChange is the body of PUT /v1/me/password.

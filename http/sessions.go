@@ -52,8 +52,7 @@ func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	res := Session{Token: token, ExpiresAt: session.ExpiresAt, User: newUser(user)}
 	if req.Cookie {
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: session.ExpiresAt,
-			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		setSessionCookie(w, token, session.ExpiresAt)
 		res.Token = ""
 	}
 	encode(w, http.StatusCreated, res)
@@ -66,7 +65,18 @@ func (s *Server) handleSessionDeleteCurrent(w http.ResponseWriter, r *http.Reque
 		s.writeError(w, r, err)
 		return
 	}
+	clearSessionCookie(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setSessionCookie hands a browser its session token, out of reach of script.
+func setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}
+
+// clearSessionCookie makes the browser forget its session token.
+func clearSessionCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1,
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -13,3 +13,13 @@ WHERE id < @before
   AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = sqlc.narg(action))
 ORDER BY id DESC
 LIMIT @lim;
+
+-- name: ListAuditEventsAfter :many
+-- ListAuditEventsAfter is ListAuditEvents backwards, for the previous (newer)
+-- page: up to @lim matching events with id above @after, oldest first.
+SELECT * FROM audit_events
+WHERE id > @after
+  AND (CAST(sqlc.narg(user_id) AS INTEGER) IS NULL OR actor_id = sqlc.narg(user_id) OR target_id = sqlc.narg(user_id))
+  AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = sqlc.narg(action))
+ORDER BY id
+LIMIT @lim;

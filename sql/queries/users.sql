@@ -45,6 +45,19 @@ WHERE id > @after
 ORDER BY id
 LIMIT @lim;
 
+-- name: ListUsersBefore :many
+-- ListUsersBefore is ListUsers backwards, for the previous page: up to @lim
+-- matching accounts with id below @before, highest id first.
+SELECT * FROM users
+WHERE id < @before
+  AND (CAST(sqlc.narg(status) AS TEXT) IS NULL OR status = sqlc.narg(status))
+  AND (CAST(sqlc.narg(role) AS TEXT) IS NULL OR role = sqlc.narg(role))
+  AND (CAST(sqlc.narg(username_prefix) AS TEXT) IS NULL
+       OR substr(username_key, 1, length(sqlc.narg(username_prefix))) = sqlc.narg(username_prefix)
+       OR substr(email_key, 1, length(CAST(sqlc.narg(email_prefix) AS TEXT))) = sqlc.narg(email_prefix))
+ORDER BY id DESC
+LIMIT @lim;
+
 -- name: UpdateUser :one
 -- UpdateUser writes an account's editable fields; a taken username_key or
 -- email_key fails with a unique-constraint error. A new email_key clears
