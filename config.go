@@ -155,7 +155,7 @@ func (c *accountConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.sessionTTL, "session-ttl", account.DefaultSessionTTL, "absolute session lifetime")
 	fs.DurationVar(&c.idleTTL, "session-idle-ttl", account.DefaultIdleTTL, "a session unused this long expires")
 	fs.StringVar(&c.publicURL, "public-url", "http://localhost:8080",
-		"base URL of the links in mail (the front end serving /verify-email and /reset-password)")
+		"base URL of the links in mail, which open the web console's /ui/verify-email and /ui/reset-password/confirm")
 	fs.BoolVar(&c.requireVerified, "require-verified-email", false,
 		"refuse login (403 email_unverified) until the account has verified its email address; sign-up then requires one")
 }

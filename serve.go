@@ -68,6 +68,7 @@ func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
 	fs.Var(&c.MailRate, "mail-rate", "requests to the routes that send mail allowed per client IP, as requests/window")
 	fs.Var(&c.MailTargetRate, "mail-target-rate",
 		"reset requests, verification resends and email changes allowed per target name or address, as requests/window")
+	fs.BoolVar(&c.UI, "ui", true, "serve the web console under /ui/ (GET / redirects there); -ui=false serves the API alone")
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {

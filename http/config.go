@@ -35,6 +35,8 @@ type Config struct {
 	// SeparateMetrics leaves GET /metrics off the API router, for a caller
 	// that serves Server.MetricsHandler on a listener of its own.
 	SeparateMetrics bool
+	// UI serves the web console under /ui/, where GET / redirects.
+	UI bool
 }
 
 // Rate is a number of requests per window; as a flag it reads "20/1m".

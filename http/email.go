@@ -131,16 +131,24 @@ func (s *Server) handleEmailVerificationCreate(w http.ResponseWriter, r *http.Re
 // handleMeEmailVerificationResend mails a fresh verification token to the
 // user's address: 202, or 409 no_email / email_already_verified.
 func (s *Server) handleMeEmailVerificationResend(w http.ResponseWriter, r *http.Request) {
+	switch handled, err := s.resendVerification(w, r); {
+	case err != nil:
+		s.writeError(w, r, err)
+	case !handled:
+		encode(w, http.StatusAccepted, Accepted{Status: "accepted",
+			Detail: "a verification message is on its way to " + *auth(r).user.Email + "; its code works for 24 hours"})
+	}
+}
+
+// resendVerification mails the signed-in user a fresh verification token,
+// after the per-target mail limit. handled is true when the limit has
+// answered already (429).
+func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) (handled bool, err error) {
 	user := auth(r).user
 	if user.Email != nil && s.limitTarget(w, r, "verify", *user.Email) {
-		return
+		return true, nil
 	}
-	if err := s.accounts.ResendVerification(r.Context(), actor(r), user.ID); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	encode(w, http.StatusAccepted, Accepted{Status: "accepted",
-		Detail: "a verification message is on its way to " + *user.Email + "; its code works for 24 hours"})
+	return false, s.accounts.ResendVerification(r.Context(), actor(r), user.ID)
 }
 
 // OutboxMessage is one outbox row on the wire. The body, which may hold a

@@ -124,14 +124,17 @@ func problemFor(err error) (p Problem, header http.Header) {
 }
 
 // writeError answers with the problem for err: problem+json on the JSON API,
-// and on the tutorial's form routes the status with the detail on one line,
-// whichever layer (rate limiter, body cap, handler) refused the request.
+// on the tutorial's form routes the status with the detail on one line, and
+// in the web console a page (see uiError), whichever layer (rate limiter,
+// body cap, session check, handler) refused the request.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p, ok := s.prepareError(w, r, err)
 	switch {
 	case !ok:
 	case isFormRoute(r):
 		writeText(w, p.Status, p.Detail)
+	case s.isUIRoute(r):
+		s.uiError(w, r, p)
 	default:
 		writeJSON(w, p.Status, "application/problem+json", p)
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// routes is the whole API surface.
+// routes is the whole HTTP surface: the API, and the web console when enabled.
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.withClientIP, s.observe, s.recoverPanics, securityHeaders, s.limitBodies, s.cors())
@@ -58,7 +58,53 @@ func (s *Server) routes() chi.Router {
 			})
 		})
 	})
+
+	if s.cfg.UI {
+		s.uiRoutes(r, signupLimit, loginLimit, mailLimit)
+	}
 	return r
+}
+
+// uiRoutes mounts the web console (ui*.go). Its POSTs share the rate limits
+// of the API routes that do the same thing.
+func (s *Server) uiRoutes(r chi.Router, signupLimit, loginLimit, mailLimit func(http.Handler) http.Handler) {
+	r.Get("/", redirectTo("/ui/"))
+	r.Route("/ui", func(r chi.Router) {
+		r.Use(s.uiGuard)
+		r.Handle("/static/*", handleUIStatic())
+		r.Get("/sign-in", s.handleUISignIn)
+		r.With(loginLimit).Post("/sign-in", s.handleUISignInPost)
+		r.Get("/sign-up", s.handleUISignUp)
+		r.With(signupLimit).Post("/sign-up", s.handleUISignUpPost)
+		r.Get("/reset-password", s.handleUIResetRequest)
+		r.With(mailLimit).Post("/reset-password", s.handleUIResetRequestPost)
+		r.Get("/reset-password/confirm", s.handleUIResetConfirm)
+		r.Post("/reset-password/confirm", s.handleUIResetConfirmPost)
+		r.Get("/verify-email", s.handleUIVerifyEmail)
+		r.Post("/verify-email", s.handleUIVerifyEmailPost)
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireSession)
+			r.Get("/", redirectTo("/ui/account"))
+			r.Post("/sign-out", s.handleUISignOut)
+			r.Get("/account", s.handleUIAccount)
+			r.With(mailLimit).Post("/account/profile", s.handleUIProfilePost)
+			r.With(mailLimit).Post("/account/verification", s.handleUIVerificationPost)
+			r.Post("/account/password", s.handleUIPasswordPost)
+			r.Post("/account/sessions/{id}/revoke", s.handleUISessionRevoke)
+			r.Post("/account/sessions/revoke-others", s.handleUISessionsRevoke)
+			r.Route("/admin", func(r chi.Router) {
+				r.Use(s.requireAdmin)
+				r.Get("/", redirectTo("/ui/admin/users"))
+				r.Get("/users", s.handleUIAdminUsers)
+				r.Get("/users/{id}", s.handleUIAdminUser)
+				r.Post("/users/{id}", s.handleUIAdminUserPost)
+				r.Post("/users/{id}/sessions/revoke", s.handleUIAdminUserSessionsRevoke)
+				r.Get("/users/{id}/delete", s.handleUIAdminUserDelete)
+				r.Post("/users/{id}/delete", s.handleUIAdminUserDeletePost)
+				r.Get("/audit", s.handleUIAdminAudit)
+			})
+		})
+	})
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
