@@ -47,16 +47,22 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	}
 }
 
-// TestOpenAPICoversRouter checks both directions: every chi route is in the
-// document and every operation in the document is routed.
+// TestOpenAPICoversRouter checks both directions: every chi route but the
+// web console's is in the document and every operation in the document is
+// routed.
 func TestOpenAPICoversRouter(t *testing.T) {
 	doc, err := openAPI()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var routed []string
-	srv := rosterhttp.NewServer(accounttest.New(t), discardLog(), rosterhttp.Config{})
+	srv := rosterhttp.NewServer(accounttest.New(t), discardLog(), rosterhttp.Config{UI: true})
 	err = chi.Walk(srv.Router(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		// The web console is HTML for browsers, not API: its pages under
+		// /ui/ and the redirect of / to them are left out of the document.
+		if route == "/" || strings.HasPrefix(route, "/ui/") {
+			return nil
+		}
 		routed = append(routed, method+" "+route)
 		return nil
 	})
