@@ -315,3 +315,36 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestUIFlag: the console is on by default, and -ui=false (here through
+// ROSTER_UI) serves the API alone.
+func TestUIFlag(t *testing.T) {
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range []struct {
+		env                map[string]string
+		status, pageStatus int
+		location           string
+	}{
+		{nil, http.StatusSeeOther, http.StatusOK, "/ui/"},
+		{map[string]string{"ROSTER_UI": "false"}, http.StatusNotFound, http.StatusNotFound, ""},
+	} {
+		addr, _, _ := startServeLogged(t, []string{"-db", filepath.Join(t.TempDir(), "r.db")}, tt.env)
+		res, err := noRedirect.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.status || res.Header.Get("Location") != tt.location {
+			t.Errorf("env %v: GET /: status = %d, Location = %q; want %d, %q",
+				tt.env, res.StatusCode, res.Header.Get("Location"), tt.status, tt.location)
+		}
+		res, err = noRedirect.Get("http://" + addr + "/ui/sign-in")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.pageStatus {
+			t.Errorf("env %v: GET /ui/sign-in: status = %d, want %d", tt.env, res.StatusCode, tt.pageStatus)
+		}
+	}
+}
