@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
@@ -122,7 +123,9 @@ func (s *Server) page(r *http.Request, title string) *uiPage {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *uiPage) {
 	var buf bytes.Buffer
 	if err := uiTemplates[name].ExecuteTemplate(&buf, "layout", p); err != nil {
-		s.writeError(w, r, fmt.Errorf("render %s: %w", name, err))
+		// Not writeError: its error page is rendered here too.
+		s.log.ErrorContext(r.Context(), "render page", slog.String("page", name), slog.Any("error", err))
+		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

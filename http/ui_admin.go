@@ -65,28 +65,24 @@ func keysetPage[T any](items []T, page pageRequest, backward bool, key func(T) i
 	return items, prev, next
 }
 
-// readBefore reads ?before=, a cursor like ?after=; 0 when absent.
-func readBefore(r *http.Request) (int64, error) {
-	v := r.URL.Query().Get("before")
-	if v == "" {
-		return 0, nil
+// readListPage reads a list page's position: readPage's limit and after,
+// and before, a cursor like after (0 when absent).
+func readListPage(r *http.Request) (page pageRequest, before int64, err error) {
+	if page, err = readPage(r); err != nil {
+		return page, 0, err
 	}
-	id, err := decodeCursor(v)
-	if err != nil {
-		return 0, invalidQuery("before must be a cursor from a page link")
+	if v := r.URL.Query().Get("before"); v != "" {
+		if before, err = decodeCursor(v); err != nil {
+			return page, 0, invalidQuery("before must be a cursor from a page link")
+		}
 	}
-	return id, nil
+	return page, before, nil
 }
 
 // handleUIAdminUsers lists accounts like GET /v1/admin/users, with the same
 // filters, a page at a time in id order.
 func (s *Server) handleUIAdminUsers(w http.ResponseWriter, r *http.Request) {
-	page, err := readPage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	before, err := readBefore(r)
+	page, before, err := readListPage(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -213,12 +209,7 @@ func (s *Server) handleUIAdminUserDeletePost(w http.ResponseWriter, r *http.Requ
 // handleUIAdminAudit pages through the audit log like GET /v1/admin/audit,
 // newest first, with the same filters.
 func (s *Server) handleUIAdminAudit(w http.ResponseWriter, r *http.Request) {
-	page, err := readPage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	before, err := readBefore(r)
+	page, before, err := readListPage(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
