@@ -78,15 +78,15 @@ func newConsole(t *testing.T) *console {
 	}
 	accounts.Mail.Notify = worker.Notify
 	resets := account.NewResetQueue(accounts, log, 16)
+	ts := httptest.NewUnstartedServer(rosterhttp.NewServer(accounts, log, rosterhttp.Config{UI: true, Resets: resets}))
+	accounts.Mail.PublicURL = "http://" + ts.Listener.Addr().String() // the links in mail open this server's pages
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { worker.Run(ctx, nil); done <- struct{}{} }()
 	go func() { resets.Run(ctx); done <- struct{}{} }()
 	t.Cleanup(func() { cancel(); <-done; <-done })
-
-	ts := httptest.NewServer(rosterhttp.NewServer(accounts, log, rosterhttp.Config{UI: true, Resets: resets}))
+	ts.Start()
 	t.Cleanup(ts.Close)
-	accounts.Mail.PublicURL = ts.URL // the links in mail open this server's pages
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
