@@ -111,7 +111,7 @@ type ListAuditEventsAfterParams struct {
 // ListAuditEventsAfter is ListAuditEvents backwards, for the previous (newer)
 // page: up to @lim matching events with id above @after, oldest first.
 func (q *Queries) ListAuditEventsAfter(ctx context.Context, arg ListAuditEventsAfterParams) ([]AuditEvent, error) {
-	rows, err := q.db.QueryContext(ctx, listAuditEventsAfter,
+	rows, err := q.query(ctx, q.listAuditEventsAfterStmt, listAuditEventsAfter,
 		arg.After,
 		arg.UserID,
 		arg.Action,

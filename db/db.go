@@ -123,6 +123,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listAuditEventsStmt, err = db.PrepareContext(ctx, listAuditEvents); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAuditEvents: %w", err)
 	}
+	if q.listAuditEventsAfterStmt, err = db.PrepareContext(ctx, listAuditEventsAfter); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditEventsAfter: %w", err)
+	}
 	if q.listOutboxMessagesStmt, err = db.PrepareContext(ctx, listOutboxMessages); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOutboxMessages: %w", err)
 	}
@@ -131,6 +134,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.listUsersStmt, err = db.PrepareContext(ctx, listUsers); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUsers: %w", err)
+	}
+	if q.listUsersBeforeStmt, err = db.PrepareContext(ctx, listUsersBefore); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUsersBefore: %w", err)
 	}
 	if q.markOutboxSentStmt, err = db.PrepareContext(ctx, markOutboxSent); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkOutboxSent: %w", err)
@@ -338,6 +344,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listAuditEventsStmt: %w", cerr)
 		}
 	}
+	if q.listAuditEventsAfterStmt != nil {
+		if cerr := q.listAuditEventsAfterStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditEventsAfterStmt: %w", cerr)
+		}
+	}
 	if q.listOutboxMessagesStmt != nil {
 		if cerr := q.listOutboxMessagesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listOutboxMessagesStmt: %w", cerr)
@@ -351,6 +362,11 @@ func (q *Queries) Close() error {
 	if q.listUsersStmt != nil {
 		if cerr := q.listUsersStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listUsersStmt: %w", cerr)
+		}
+	}
+	if q.listUsersBeforeStmt != nil {
+		if cerr := q.listUsersBeforeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUsersBeforeStmt: %w", cerr)
 		}
 	}
 	if q.markOutboxSentStmt != nil {
@@ -485,9 +501,11 @@ type Queries struct {
 	importUserStmt               *sql.Stmt
 	knownLoginIPExistsStmt       *sql.Stmt
 	listAuditEventsStmt          *sql.Stmt
+	listAuditEventsAfterStmt     *sql.Stmt
 	listOutboxMessagesStmt       *sql.Stmt
 	listUserSessionsStmt         *sql.Stmt
 	listUsersStmt                *sql.Stmt
+	listUsersBeforeStmt          *sql.Stmt
 	markOutboxSentStmt           *sql.Stmt
 	purgeExpiredUserTokensStmt   *sql.Stmt
 	retryOutboxMessageStmt       *sql.Stmt
@@ -539,9 +557,11 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		importUserStmt:               q.importUserStmt,
 		knownLoginIPExistsStmt:       q.knownLoginIPExistsStmt,
 		listAuditEventsStmt:          q.listAuditEventsStmt,
+		listAuditEventsAfterStmt:     q.listAuditEventsAfterStmt,
 		listOutboxMessagesStmt:       q.listOutboxMessagesStmt,
 		listUserSessionsStmt:         q.listUserSessionsStmt,
 		listUsersStmt:                q.listUsersStmt,
+		listUsersBeforeStmt:          q.listUsersBeforeStmt,
 		markOutboxSentStmt:           q.markOutboxSentStmt,
 		purgeExpiredUserTokensStmt:   q.purgeExpiredUserTokensStmt,
 		retryOutboxMessageStmt:       q.retryOutboxMessageStmt,

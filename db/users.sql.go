@@ -293,7 +293,7 @@ type ListUsersBeforeParams struct {
 // ListUsersBefore is ListUsers backwards, for the previous page: up to @lim
 // matching accounts with id below @before, highest id first.
 func (q *Queries) ListUsersBefore(ctx context.Context, arg ListUsersBeforeParams) ([]User, error) {
-	rows, err := q.db.QueryContext(ctx, listUsersBefore,
+	rows, err := q.query(ctx, q.listUsersBeforeStmt, listUsersBefore,
 		arg.Before,
 		arg.Status,
 		arg.Role,
