@@ -306,7 +306,10 @@ const resetQueueSize = 256
 func newMailWorker(store *db.Store, c mailConfig, log *slog.Logger) (*outbox.Worker, error) {
 	var sender mail.Sender = mail.Log{Log: log}
 	if c.smtpURL == "" {
-		log.Warn("no -smtp-url: mail is written to this log, not sent")
+		// Issue 5 asks for the links and codes in the log so a local run works
+		// without a mail server; say loudly that this is for development only.
+		log.Warn("no -smtp-url: mail is written to this log, not sent, INCLUDING password-reset and " +
+			"verification codes; for development only: set -smtp-url in production")
 	} else {
 		s, err := mail.NewSMTP(c.smtpURL)
 		if err != nil {

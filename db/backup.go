@@ -21,18 +21,27 @@ import (
 // It opens src as it is, without applying migrations, so a backup taken
 // before an upgrade holds the old schema.
 func Backup(ctx context.Context, src, dst string) error {
-	if _, err := os.Lstat(dst); err == nil {
+	// Creating dst empty with O_EXCL refuses an existing file without a race,
+	// and mode 0600 keeps the password hashes in the copy from other users:
+	// VACUUM INTO fills an empty file and keeps its mode.
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("backup: %s already exists; choose a new file", dst)
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	}
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	conn, err := sql.Open("sqlite", dsn(src, "mode=rw&_pragma=busy_timeout(10000)"))
 	if err != nil {
+		os.Remove(dst)
 		return err
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
-		return fmt.Errorf("backup of %s: %w", src, err)
+		return errors.Join(fmt.Errorf("backup of %s: %w", src, err), os.Remove(dst))
 	}
 	if err := IntegrityCheck(ctx, dst); err != nil {
 		return errors.Join(err, os.Remove(dst))

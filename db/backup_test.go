@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,9 @@ func TestBackup(t *testing.T) {
 	if err := db.Backup(ctx, src, path); err != nil {
 		t.Fatalf("Backup: %v", err)
 	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file mode = %v (%v), want 0600: it holds every password hash", fi.Mode().Perm(), err)
+	}
 	copied, err := db.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -41,9 +45,13 @@ func TestBackup(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("Backup over an existing file: err = %v, want already exists", err)
 	}
-	err = db.Backup(ctx, filepath.Join(t.TempDir(), "missing.db"), filepath.Join(t.TempDir(), "copy.db"))
+	missingDst := filepath.Join(t.TempDir(), "copy.db")
+	err = db.Backup(ctx, filepath.Join(t.TempDir(), "missing.db"), missingDst)
 	if err == nil {
 		t.Fatal("Backup of a missing database: err = nil, want an error")
+	}
+	if _, err := os.Stat(missingDst); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed backup left %s behind: %v", missingDst, err)
 	}
 }
 
