@@ -67,12 +67,26 @@ func (c clientState) write(name, value string) error {
 	return os.WriteFile(filepath.Join(c.dir, name), []byte(value+"\n"), 0o600)
 }
 
-// token is ROSTER_TOKEN, or the one kept by the last login.
-func (c clientState) token() string {
+// token is ROSTER_TOKEN, or the one kept by the last login when server is
+// the server it came from: a kept token is never sent anywhere else, so a
+// typo or a stray ROSTER_SERVER cannot hand the session to another host.
+func (c clientState) token(server string) (string, error) {
 	if t := c.getenv("ROSTER_TOKEN"); t != "" {
-		return t
+		return t, nil
 	}
-	return c.read("token")
+	t, kept := c.read("token"), c.read("server")
+	switch {
+	case t == "":
+		return "", errors.New("not logged in: run roster login first, or set ROSTER_TOKEN")
+	case sameServer(kept, server):
+		return t, nil
+	default:
+		return "", fmt.Errorf("not logged in to %s (the kept session is for %s): run roster login -server %s", server, kept, server)
+	}
+}
+
+func sameServer(a, b string) bool {
+	return strings.TrimRight(a, "/") == strings.TrimRight(b, "/")
 }
 
 // server is the -server flag (or ROSTER_SERVER), else the server of the last
@@ -164,9 +178,9 @@ func sessionClient(args []string, name string, getenv func(string) string, stder
 	if err != nil {
 		return nil, clientState{}, err
 	}
-	token := state.token()
-	if token == "" {
-		return nil, clientState{}, errors.New("not logged in: run roster login first, or set ROSTER_TOKEN")
+	token, err := state.token(server)
+	if err != nil {
+		return nil, clientState{}, err
 	}
 	c := rosterhttp.NewClient(server, nil)
 	c.SetToken(token)

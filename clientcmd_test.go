@@ -57,6 +57,10 @@ func TestClientCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"username": "vera"`) {
 		t.Fatalf("me = %q, %v", out, err)
 	}
+	// The kept token goes only to the server it came from.
+	if _, _, err := cli("", "me", "-server", "http://127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "not logged in to") {
+		t.Errorf("me -server elsewhere = %v, want a refusal that sends nothing", err)
+	}
 	token, _ := os.ReadFile(tokenFile)
 	out, _, err = cli("", "logout")
 	if err != nil || !strings.Contains(out, "logged out") {
