@@ -8,6 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
+	"unicode"
 )
 
 // Body size limits.
@@ -34,8 +36,11 @@ func encode(w http.ResponseWriter, status int, v any) {
 	writeJSON(w, status, "application/json", v)
 }
 
-var errUnsupportedMediaType = &problemError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
-	detail: "Content-Type must be application/json"}
+// unsupportedMediaType is the 415 for a body that is not of a type the route reads.
+func unsupportedMediaType(types string) error {
+	return &problemError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+		detail: "Content-Type must be " + types}
+}
 
 // decode reads a JSON object of at most limit bytes into a value of type T.
 // It refuses a wrong Content-Type (415), an oversized body (413), malformed
@@ -43,7 +48,7 @@ var errUnsupportedMediaType = &problemError{status: http.StatusUnsupportedMediaT
 func decode[T any](w http.ResponseWriter, r *http.Request, limit int64) (T, error) {
 	var v T
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return v, errUnsupportedMediaType
+		return v, unsupportedMediaType("application/json")
 	}
 	body, err := readBody(w, r, limit)
 	if err != nil {
@@ -95,7 +100,8 @@ func jsonKind(goKind string) string {
 const maxJSONDepth = 8
 
 // checkJSONObject accepts exactly one JSON object with no duplicate keys at
-// any depth and nothing after it. encoding/json alone would let the last of
+// any depth (keys that differ only in case count as duplicates) and nothing
+// after it. encoding/json alone would let the last of
 // two duplicate keys win, which a proxy or validator may read differently.
 func checkJSONObject(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -116,6 +122,19 @@ func checkJSONObject(body []byte) error {
 	return nil
 }
 
+// foldKey maps every key encoding/json would match to the same struct field
+// (it matches names case-insensitively under Unicode simple folding, so
+// "username", "USERNAME" and "uſername" are one field) to one string.
+func foldKey(key string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, key)
+}
+
 // checkObject walks the members of an object whose '{' was just read.
 func checkObject(dec *json.Decoder, depth int) error {
 	seen := map[string]bool{}
@@ -125,10 +144,10 @@ func checkObject(dec *json.Decoder, depth int) error {
 			return badRequest("malformed JSON")
 		}
 		key := tok.(string) // object keys are always strings
-		if seen[key] {
+		if seen[foldKey(key)] {
 			return badRequest(fmt.Sprintf("duplicate field %q", key))
 		}
-		seen[key] = true
+		seen[foldKey(key)] = true
 		if err := checkValue(dec, depth); err != nil {
 			return err
 		}

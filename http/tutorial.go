@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"roster/account"
 )
@@ -72,8 +73,7 @@ func (s *Server) handleTutorialLogin(w http.ResponseWriter, r *http.Request) {
 func readForm(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Values, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data") {
-		return nil, &problemError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
-			detail: "Content-Type must be application/x-www-form-urlencoded or multipart/form-data"}
+		return nil, unsupportedMediaType("application/x-www-form-urlencoded or multipart/form-data")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, authBodyLimit)
 	if mt == "multipart/form-data" {
@@ -92,7 +92,7 @@ func readForm(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Va
 		return nil, badRequest("file uploads are not accepted")
 	}
 	for name, values := range r.PostForm {
-		if !contains(allowed, name) {
+		if !slices.Contains(allowed, name) {
 			return nil, badRequest(fmt.Sprintf("unknown form field %q", name))
 		}
 		if len(values) > 1 {
@@ -100,15 +100,6 @@ func readForm(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Va
 		}
 	}
 	return r.PostForm, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func writeText(w http.ResponseWriter, status int, body string) {

@@ -63,6 +63,8 @@ func TestUserCreateRefused(t *testing.T) {
 		{"wrong type", `{"username":42,"password":"` + goodPassword + `"}`, "", 422, "wrong_type", ""},
 		{"unknown field role", `{"username":"dan","password":"` + goodPassword + `","role":"admin"}`, "", 400, "malformed", ""},
 		{"duplicate field", `{"username":"dan","username":"eve","password":"` + goodPassword + `"}`, "", 400, "malformed", ""},
+		{"duplicate field by case", `{"username":"dan","USERNAME":"eve","password":"` + goodPassword + `"}`, "", 400, "malformed", ""},
+		{"duplicate field by Unicode folding", `{"username":"dan","uſername":"eve","password":"` + goodPassword + `"}`, "", 400, "malformed", ""},
 		{"trailing data", `{"username":"dan","password":"` + goodPassword + `"} {}`, "", 400, "malformed", ""},
 		{"not an object", `["dan"]`, "", 400, "malformed", ""},
 		{"malformed", `{"username":`, "", 400, "malformed", ""},
