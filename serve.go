@@ -67,7 +67,7 @@ func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
 	c.MailTargetRate = rosterhttp.Rate{Requests: 5, Per: time.Hour}
 	fs.Var(&c.MailRate, "mail-rate", "requests to the routes that send mail allowed per client IP, as requests/window")
 	fs.Var(&c.MailTargetRate, "mail-target-rate",
-		"reset requests, verification resends and email changes allowed per target name or address, as requests/window")
+		"reset requests, verification resends and email changes allowed per target name or address, and reset mails per account, as requests/window")
 	fs.BoolVar(&c.UI, "ui", true, "serve the web console under /ui/ (GET / redirects there); -ui=false serves the API alone")
 }
 
@@ -158,7 +158,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	accounts.Mail.Notify = worker.Notify
-	resets := account.NewResetQueue(accounts, log, resetQueueSize)
+	resets := account.NewResetQueue(accounts, log, resetQueueSize,
+		account.Limit{N: cfg.http.MailTargetRate.Requests, Per: cfg.http.MailTargetRate.Per})
 	background, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() {

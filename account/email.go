@@ -148,9 +148,11 @@ func (s *Service) markVerified(ctx context.Context, q *db.Queries, t db.ConsumeU
 }
 
 // ResendVerification mails a fresh verification token to the account's
-// current address: ErrNoEmail without one, ErrAlreadyVerified when done.
-func (s *Service) ResendVerification(ctx context.Context, actor Actor, userID int64) error {
-	return s.mailTx(ctx, func(q *db.Queries) error {
+// current address and returns that address, as read in the transaction that
+// queued the mail (the caller's copy of the account may be older):
+// ErrNoEmail without one, ErrAlreadyVerified when done.
+func (s *Service) ResendVerification(ctx context.Context, actor Actor, userID int64) (email string, err error) {
+	err = s.mailTx(ctx, func(q *db.Queries) error {
 		user, err := getUser(ctx, q, userID)
 		switch {
 		case err != nil:
@@ -160,8 +162,21 @@ func (s *Service) ResendVerification(ctx context.Context, actor Actor, userID in
 		case user.EmailVerifiedAt != nil:
 			return ErrAlreadyVerified
 		}
+		email = *user.Email
 		return s.sendVerification(ctx, q, user)
 	})
+	if err != nil {
+		return "", err
+	}
+	return email, nil
+}
+
+// EmailChanges reports whether setting the address raw (as UserChange.Email
+// has it; empty removes the address) would change user's address. An
+// invalid raw changes nothing: UpdateUser rejects it before any write.
+func EmailChanges(user db.User, raw string) bool {
+	email, _, err := Email(raw)
+	return err == nil && !equalPtr(email, user.Email)
 }
 
 // SendPasswordReset mails a password-reset token to account id, voiding the
@@ -300,6 +315,12 @@ func (s *Service) emailChanged(ctx context.Context, q *db.Queries, user db.User,
 	return s.sendVerification(ctx, q, user)
 }
 
+// Limit is at most N events per Per; a zero N is no limit.
+type Limit struct {
+	N   int
+	Per time.Duration
+}
+
 // ResetQueue takes password-reset requests off the request path: Submit
 // returns at once and the same way whether or not the account exists, and
 // Run does the lookup and queues the mail in the background. The queue is
@@ -307,6 +328,7 @@ func (s *Service) emailChanged(ctx context.Context, q *db.Queries, user db.User,
 type ResetQueue struct {
 	svc      *Service
 	log      *slog.Logger
+	perUser  Limit
 	requests chan resetRequest
 }
 
@@ -315,9 +337,17 @@ type resetRequest struct {
 	actor Actor
 }
 
-// NewResetQueue returns a queue of at most size waiting requests.
-func NewResetQueue(svc *Service, log *slog.Logger, size int) *ResetQueue {
-	return &ResetQueue{svc: svc, log: log, requests: make(chan resetRequest, size)}
+// NewResetQueue returns a queue of at most size waiting requests that mails
+// one account at most perUser.N reset codes per perUser.Per.
+//
+// The per-account cap is here, after the lookup, because only here is the
+// account known: a request may name it by username or by address, and the
+// HTTP layer's per-target limit keys by the name as typed (normalized), so
+// "alice" and "alice@example.com" have a budget each there. Keying that
+// limit by account instead would need the lookup on the request path, where
+// its answer or its latency would tell existing accounts from unknown ones.
+func NewResetQueue(svc *Service, log *slog.Logger, size int, perUser Limit) *ResetQueue {
+	return &ResetQueue{svc: svc, log: log, perUser: perUser, requests: make(chan resetRequest, size)}
 }
 
 // Submit queues a reset for the account named by login (a username or an
@@ -355,9 +385,28 @@ func (q *ResetQueue) Run(ctx context.Context) {
 func (q *ResetQueue) handle(ctx context.Context, r resetRequest) {
 	user, _, found, err := q.svc.lookup(ctx, r.login)
 	if err == nil && found {
-		err = q.svc.SendPasswordReset(ctx, r.actor, user.ID)
+		err = q.send(ctx, r.actor, user.ID)
 	}
 	if err != nil && !errors.Is(err, ErrNoEmail) && !errors.Is(err, ErrDisabled) && !errors.Is(err, ErrNotFound) {
 		q.log.ErrorContext(ctx, "password reset request failed", slog.Any("error", err))
 	}
+}
+
+// send mails account id a reset code unless the account has had its
+// perUser share already, counted from the audit log's reset requests (which
+// include the CLI's and survive a restart). Only handle, one request at a
+// time, sends, so the count and the send do not race each other.
+func (q *ResetQueue) send(ctx context.Context, actor Actor, id int64) error {
+	if q.perUser.N > 0 {
+		n, err := q.svc.Store.Read.CountAuditEventsAfter(ctx, db.CountAuditEventsAfterParams{
+			TargetID: &id, Action: ActionPasswordResetRequest, After: q.svc.now().Add(-q.perUser.Per)})
+		if err != nil {
+			return err
+		}
+		if n >= int64(q.perUser.N) {
+			q.log.InfoContext(ctx, "password reset request over the account's mail limit; dropped", slog.Int64("user_id", id))
+			return nil
+		}
+	}
+	return q.svc.SendPasswordReset(ctx, actor, id)
 }

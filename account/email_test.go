@@ -94,7 +94,7 @@ func TestEmailVerification(t *testing.T) {
 	if err := svc.VerifyEmail(ctx, account.Actor{}, tok); !errors.Is(err, account.ErrInvalidToken) {
 		t.Errorf("VerifyEmail(used token) = %v, want ErrInvalidToken", err)
 	}
-	if err := svc.ResendVerification(ctx, account.Actor{}, u.ID); !errors.Is(err, account.ErrAlreadyVerified) {
+	if _, err := svc.ResendVerification(ctx, account.Actor{}, u.ID); !errors.Is(err, account.ErrAlreadyVerified) {
 		t.Errorf("ResendVerification(verified) = %v, want ErrAlreadyVerified", err)
 	}
 }
@@ -105,8 +105,8 @@ func TestVerificationTokenExpiresAndDiesWithItsAddress(t *testing.T) {
 	svc, clock := newMailService(t)
 	u, _ := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "walt", Email: "walt@example.com", Password: goodPassword})
 	first := lastToken(t, svc, "email_verification", "walt@example.com")
-	if err := svc.ResendVerification(ctx, account.Actor{}, u.ID); err != nil {
-		t.Fatal(err)
+	if to, err := svc.ResendVerification(ctx, account.Actor{}, u.ID); err != nil || to != "walt@example.com" {
+		t.Fatalf("ResendVerification = %q, %v; want walt@example.com", to, err)
 	}
 	second := lastToken(t, svc, "email_verification", "walt@example.com")
 	clock.Advance(account.VerificationTTL)
@@ -153,7 +153,7 @@ func TestEmailChangeUnverifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.ResendVerification(ctx, account.Actor{}, u.ID); !errors.Is(err, account.ErrNoEmail) {
+	if _, err := svc.ResendVerification(ctx, account.Actor{}, u.ID); !errors.Is(err, account.ErrNoEmail) {
 		t.Errorf("ResendVerification(no address) = %v, want ErrNoEmail", err)
 	}
 }
@@ -325,7 +325,7 @@ func TestResetQueue(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := newMailService(t)
 	svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "eve", Email: "eve@example.com", Password: goodPassword})
-	q := account.NewResetQueue(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), 8)
+	q := account.NewResetQueue(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), 8, account.Limit{})
 	for _, login := range []string{"eve", "EVE@example.com", "nobody", "nobody@example.com", "not a name"} {
 		q.Submit(login, account.Actor{IP: "192.0.2.1"})
 	}
@@ -339,6 +339,40 @@ func TestResetQueue(t *testing.T) {
 	rows, _ := svc.Store.Read.ListOutboxMessages(ctx, db.ListOutboxMessagesParams{Lim: 100})
 	if len(rows) != 3 { // eve's verification and two resets
 		t.Errorf("%d outbox rows, want 3", len(rows))
+	}
+}
+
+// TestResetQueuePerAccountLimit checks that the cap counts mails per
+// account, however a request names it, and frees up as the window passes.
+func TestResetQueuePerAccountLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, clock := newMailService(t)
+	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "eve", Email: "eve@example.com", Password: goodPassword}); err != nil {
+		t.Fatal(err)
+	}
+	q := account.NewResetQueue(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), 8, account.Limit{N: 2, Per: time.Hour})
+	serve := func(logins ...string) {
+		for _, login := range logins {
+			q.Submit(login, account.Actor{IP: "192.0.2.1"})
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		cancel()
+		q.Run(runCtx)
+	}
+	serve("eve", "EVE@example.com", "Eve", "eve@example.com")
+	if n := len(mails(t, svc, "password_reset", "eve@example.com")); n != 2 {
+		t.Errorf("%d reset mails to eve after four requests by name and address, want 2 (the limit)", n)
+	}
+	clock.Advance(59 * time.Minute)
+	serve("eve")
+	if n := len(mails(t, svc, "password_reset", "eve@example.com")); n != 2 {
+		t.Errorf("%d reset mails to eve within the hour, want 2", n)
+	}
+	clock.Advance(time.Minute)
+	serve("eve@example.com")
+	if n := len(mails(t, svc, "password_reset", "eve@example.com")); n != 3 {
+		t.Errorf("%d reset mails to eve an hour later, want 3", n)
 	}
 }
 

@@ -10,6 +10,26 @@ import (
 	"time"
 )
 
+const countAuditEventsAfter = `-- name: CountAuditEventsAfter :one
+SELECT count(*) FROM audit_events
+WHERE target_id = ?1 AND action = ?2 AND created_at > ?3
+`
+
+type CountAuditEventsAfterParams struct {
+	TargetID *int64
+	Action   string
+	After    time.Time
+}
+
+// CountAuditEventsAfter counts the events with @action whose target is
+// @target_id, recorded after @after.
+func (q *Queries) CountAuditEventsAfter(ctx context.Context, arg CountAuditEventsAfterParams) (int64, error) {
+	row := q.queryRow(ctx, q.countAuditEventsAfterStmt, countAuditEventsAfter, arg.TargetID, arg.Action, arg.After)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const createAuditEvent = `-- name: CreateAuditEvent :exec
 INSERT INTO audit_events (created_at, actor_id, target_id, action, detail, ip)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6)

@@ -33,6 +33,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countActiveAdminsStmt, err = db.PrepareContext(ctx, countActiveAdmins); err != nil {
 		return nil, fmt.Errorf("error preparing query CountActiveAdmins: %w", err)
 	}
+	if q.countAuditEventsAfterStmt, err = db.PrepareContext(ctx, countAuditEventsAfter); err != nil {
+		return nil, fmt.Errorf("error preparing query CountAuditEventsAfter: %w", err)
+	}
 	if q.countLiveSessionsStmt, err = db.PrepareContext(ctx, countLiveSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query CountLiveSessions: %w", err)
 	}
@@ -192,6 +195,11 @@ func (q *Queries) Close() error {
 	if q.countActiveAdminsStmt != nil {
 		if cerr := q.countActiveAdminsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countActiveAdminsStmt: %w", cerr)
+		}
+	}
+	if q.countAuditEventsAfterStmt != nil {
+		if cerr := q.countAuditEventsAfterStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countAuditEventsAfterStmt: %w", cerr)
 		}
 	}
 	if q.countLiveSessionsStmt != nil {
@@ -471,6 +479,7 @@ type Queries struct {
 	claimOutboxMessageStmt       *sql.Stmt
 	consumeUserTokenStmt         *sql.Stmt
 	countActiveAdminsStmt        *sql.Stmt
+	countAuditEventsAfterStmt    *sql.Stmt
 	countLiveSessionsStmt        *sql.Stmt
 	countUsersStmt               *sql.Stmt
 	createAuditEventStmt         *sql.Stmt
@@ -527,6 +536,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		claimOutboxMessageStmt:       q.claimOutboxMessageStmt,
 		consumeUserTokenStmt:         q.consumeUserTokenStmt,
 		countActiveAdminsStmt:        q.countActiveAdminsStmt,
+		countAuditEventsAfterStmt:    q.countAuditEventsAfterStmt,
 		countLiveSessionsStmt:        q.countLiveSessionsStmt,
 		countUsersStmt:               q.countUsersStmt,
 		createAuditEventStmt:         q.createAuditEventStmt,

@@ -119,7 +119,9 @@ func (c *Client) Me(ctx context.Context) (User, error) {
 	return u, err
 }
 
-// UpdateProfile changes the current account's username and/or email.
+// UpdateProfile changes the current account's username and/or email. A
+// change of email needs change.CurrentPassword: without it the error is
+// ErrValidation, with a wrong one ErrForbidden.
 func (c *Client) UpdateProfile(ctx context.Context, change ProfileUpdate) (User, error) {
 	var u User
 	err := c.call(ctx, http.MethodPatch, "/v1/me", change, &u)

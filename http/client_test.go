@@ -99,7 +99,7 @@ func ExampleClient() {
 		SessionTTL: account.DefaultSessionTTL, IdleTTL: account.DefaultIdleTTL, Now: time.Now}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(rosterhttp.NewServer(accounts, log,
-		rosterhttp.Config{Resets: account.NewResetQueue(accounts, log, 1)}))
+		rosterhttp.Config{Resets: account.NewResetQueue(accounts, log, 1, account.Limit{})}))
 	defer srv.Close()
 
 	ctx := context.Background()
@@ -144,7 +144,13 @@ func TestClientAccountAndAdminCalls(t *testing.T) {
 	}
 
 	email := "wes@example.com"
-	me, err := u.UpdateProfile(ctx, rosterhttp.ProfileUpdate{Email: &email})
+	if _, err := u.UpdateProfile(ctx, rosterhttp.ProfileUpdate{Email: &email}); !errors.Is(err, rosterhttp.ErrValidation) {
+		t.Fatalf("UpdateProfile without the password = %v, want ErrValidation", err)
+	}
+	if _, err := u.UpdateProfile(ctx, rosterhttp.ProfileUpdate{Email: &email, CurrentPassword: "not the password at all"}); !errors.Is(err, rosterhttp.ErrForbidden) {
+		t.Fatalf("UpdateProfile with a wrong password = %v, want ErrForbidden", err)
+	}
+	me, err := u.UpdateProfile(ctx, rosterhttp.ProfileUpdate{Email: &email, CurrentPassword: goodPassword})
 	if err != nil || me.Email != email {
 		t.Fatalf("UpdateProfile = %+v, %v", me, err)
 	}

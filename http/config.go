@@ -27,7 +27,8 @@ type Config struct {
 	// (POST /v1/password-resets, POST /v1/me/email-verification, PATCH
 	// /v1/me), all sharing one budget. MailTargetRate bounds them per target:
 	// the name or address a reset is asked for, the address a verification
-	// is resent to, the new address of an email change.
+	// is resent to, the new address of an email change. The caller gives
+	// Resets the same rate as its per-account cap on reset mails.
 	MailRate, MailTargetRate Rate
 	// Resets serves POST /v1/password-resets off the request path. Required:
 	// its Run must be running for reset requests to be served.

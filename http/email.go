@@ -25,6 +25,13 @@ func (s *Server) targetLimiter(rate Rate) *httprate.RateLimiter {
 
 // limitTarget answers 429 and returns true when target has had its share of
 // mail. Keys are normalized, so "Ann@Example.com" and "ann@example.com" share one.
+//
+// A reset request's key is the login as typed (normalized), not the account
+// it names: finding the account would put a lookup on the request path,
+// and a reset request must answer the same bytes, as fast, whether or not
+// the account exists. So "alice" and "alice@example.com" are two budgets
+// here; the reset queue caps the mails per account after its background
+// lookup (account.NewResetQueue), which bounds what one mailbox receives.
 func (s *Server) limitTarget(w http.ResponseWriter, r *http.Request, kind, target string) bool {
 	if s.mailTarget == nil {
 		return false
@@ -131,24 +138,27 @@ func (s *Server) handleEmailVerificationCreate(w http.ResponseWriter, r *http.Re
 // handleMeEmailVerificationResend mails a fresh verification token to the
 // user's address: 202, or 409 no_email / email_already_verified.
 func (s *Server) handleMeEmailVerificationResend(w http.ResponseWriter, r *http.Request) {
-	switch handled, err := s.resendVerification(w, r); {
+	switch to, handled, err := s.resendVerification(w, r); {
 	case err != nil:
 		s.writeError(w, r, err)
 	case !handled:
 		encode(w, http.StatusAccepted, Accepted{Status: "accepted",
-			Detail: "a verification message is on its way to " + *auth(r).user.Email + "; its code works for 24 hours"})
+			Detail: "a verification message is on its way to " + to + "; its code works for 24 hours"})
 	}
 }
 
 // resendVerification mails the signed-in user a fresh verification token,
-// after the per-target mail limit. handled is true when the limit has
-// answered already (429).
-func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) (handled bool, err error) {
+// after the per-target mail limit, and returns the address it went to: the
+// account's address now, which may differ from the one it had when the
+// session was authenticated. handled is true when the limit has answered
+// already (429).
+func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) (to string, handled bool, err error) {
 	user := auth(r).user
 	if user.Email != nil && s.limitTarget(w, r, "verify", *user.Email) {
-		return true, nil
+		return "", true, nil
 	}
-	return false, s.accounts.ResendVerification(r.Context(), actor(r), user.ID)
+	to, err = s.accounts.ResendVerification(r.Context(), actor(r), user.ID)
+	return to, false, err
 }
 
 // OutboxMessage is one outbox row on the wire. The body, which may hold a

@@ -3,9 +3,11 @@ package http_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -159,7 +161,7 @@ func TestEmailVerificationOverSMTP(t *testing.T) {
 	wantCode(t, "resend after verifying", r, http.StatusConflict, "email_already_verified")
 
 	// An email change unverifies, mails the new address and tells the old one.
-	r = e.json("PATCH", "/v1/me", map[string]string{"email": "ann@example.net"}, session)
+	r = e.json("PATCH", "/v1/me", map[string]string{"email": "ann@example.net", "current_password": goodPassword}, session)
 	want(t, "PATCH /v1/me", r, http.StatusOK)
 	if u := decodeAs[meUser](t, r); u.EmailVerifiedAt != nil {
 		t.Errorf("email_verified_at = %v after an email change, want null", u.EmailVerifiedAt)
@@ -322,7 +324,7 @@ func TestResetSurvivesSMTPOutage(t *testing.T) {
 	e.signup("hal", "", goodPassword)
 	session := e.login("hal", goodPassword)
 	e.smtp.Stop()
-	want(t, "PATCH /v1/me", e.json("PATCH", "/v1/me", map[string]string{"email": "hal@example.com"}, session), http.StatusOK)
+	want(t, "PATCH /v1/me", e.json("PATCH", "/v1/me", map[string]string{"email": "hal@example.com", "current_password": goodPassword}, session), http.StatusOK)
 	want(t, "POST /v1/password-resets", e.json("POST", "/v1/password-resets", map[string]string{"username": "hal"}, ""), http.StatusAccepted)
 
 	// Wait until the worker has tried both messages and failed.
@@ -373,6 +375,44 @@ func TestMailRateLimits(t *testing.T) {
 			want(t, "resend", e.json("POST", "/v1/me/email-verification", nil, s), http.StatusAccepted)
 		}
 		wantCode(t, "third resend", e.json("POST", "/v1/me/email-verification", nil, s), http.StatusTooManyRequests, "rate_limited")
+	})
+	t.Run("per account", func(t *testing.T) {
+		t.Parallel()
+		// Each name of one account has its own per-target budget, and every
+		// request gets the same 202; the mails to the account are capped.
+		e := newMailEnv(t, rosterhttp.Config{MailTargetRate: rosterhttp.Rate{Requests: 2, Per: time.Hour}})
+		e.signup("amy", "amy@example.com", goodPassword)
+		e.signup("bea", "bea@example.com", goodPassword)
+		var first response
+		for i, body := range []map[string]string{{"username": "amy"}, {"email": "amy@example.com"}, {"username": "AMY"}, {"email": "Amy@Example.com"}} {
+			r := e.json("POST", "/v1/password-resets", body, "")
+			want(t, fmt.Sprintf("reset request %v", body), r, http.StatusAccepted)
+			if i == 0 {
+				first = r
+			} else if r.body != first.body {
+				t.Errorf("reset request %v: body = %s, want %s", body, r.body, first.body)
+			}
+		}
+		// The queue serves requests in order: once bea's mail is queued,
+		// amy's four requests have been served.
+		want(t, "reset request for bea", e.json("POST", "/v1/password-resets", map[string]string{"username": "bea"}, ""), http.StatusAccepted)
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if slices.ContainsFunc(e.outbox(), func(m db.Outbox) bool { return m.Kind == "password_reset" && m.Recipient == "bea@example.com" }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("bea's reset mail was never queued")
+			}
+		}
+		n := 0
+		for _, m := range e.outbox() {
+			if m.Kind == "password_reset" && m.Recipient == "amy@example.com" {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Errorf("%d reset mails to amy after four requests by name and address, want 2", n)
+		}
 	})
 	t.Run("per IP", func(t *testing.T) {
 		t.Parallel()

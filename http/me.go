@@ -60,16 +60,21 @@ func (s *Server) handleMeSessionsDelete(w http.ResponseWriter, r *http.Request) 
 }
 
 // ProfileUpdate is the body of PATCH /v1/me; absent fields stay as they are.
+// CurrentPassword is required when Email changes the address, and unused
+// otherwise.
 type ProfileUpdate struct {
-	Username *string `json:"username"`
-	Email    *string `json:"email"`
+	Username        *string `json:"username"`
+	Email           *string `json:"email"`
+	CurrentPassword string  `json:"current_password,omitempty"`
 }
 
 // handleMeUpdate changes the user's username and/or email (an empty email
 // removes it) under the sign-up rules: 200 with the account. A new address
-// is unverified until the user follows the link mailed to it.
+// is unverified until the user follows the link mailed to it. Changing the
+// address needs current_password: 403 wrong_password when it is wrong, 422
+// when it is missing.
 func (s *Server) handleMeUpdate(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[ProfileUpdate](w, r, defaultBodyLimit)
+	req, err := decode[ProfileUpdate](w, r, authBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -85,14 +90,23 @@ func (s *Server) handleMeUpdate(w http.ResponseWriter, r *http.Request) {
 	encode(w, http.StatusOK, newUser(user))
 }
 
-// changeProfile applies the signed-in user's own profile change, after the
-// per-target mail limit for a new address. handled is true when the limit
-// has answered already (429).
+// changeProfile applies the signed-in user's own profile change. A change
+// of address first needs the current password, checked like PUT
+// /v1/me/password (throttled): the address is where reset codes go, so a
+// stolen session alone must not redirect them (OWASP ASVS 5.0 V7.5.1). A
+// new address then passes the per-target mail limit. handled is true when
+// the limit has answered already (429).
 func (s *Server) changeProfile(w http.ResponseWriter, r *http.Request, ch ProfileUpdate) (user db.User, handled bool, err error) {
-	if ch.Email != nil && *ch.Email != "" && s.limitTarget(w, r, "verify", *ch.Email) {
-		return db.User{}, true, nil
+	user = auth(r).user
+	if ch.Email != nil && account.EmailChanges(user, *ch.Email) {
+		if err := s.accounts.CheckOwnPassword(r.Context(), user, clientIP(r), "current_password", ch.CurrentPassword); err != nil {
+			return db.User{}, false, err
+		}
+		if *ch.Email != "" && s.limitTarget(w, r, "verify", *ch.Email) {
+			return db.User{}, true, nil
+		}
 	}
-	user, err = s.accounts.UpdateUser(r.Context(), actor(r), auth(r).user.ID,
+	user, err = s.accounts.UpdateUser(r.Context(), actor(r), user.ID,
 		account.UserChange{Username: ch.Username, Email: ch.Email})
 	return user, false, err
 }

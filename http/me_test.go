@@ -128,15 +128,15 @@ func TestMeUpdate(t *testing.T) {
 		status int
 	}{
 		{"taken username", map[string]string{"username": "JON"}, http.StatusConflict},
-		{"taken email", map[string]string{"email": "Jon@Example.com"}, http.StatusConflict},
+		{"taken email", map[string]string{"email": "Jon@Example.com", "current_password": goodPassword}, http.StatusConflict},
 		{"bad username", map[string]string{"username": "a b"}, http.StatusUnprocessableEntity},
 		{"bad email", map[string]string{"email": "nope"}, http.StatusUnprocessableEntity},
 		{"role", map[string]string{"role": "admin"}, http.StatusBadRequest},
 		{"status", map[string]string{"status": "active"}, http.StatusBadRequest},
 		{"wrong type", map[string]any{"username": 5}, http.StatusUnprocessableEntity},
 		{"nothing", map[string]string{}, http.StatusOK},
-		{"rename", map[string]string{"username": "Ivy2", "email": "ivy2@example.com"}, http.StatusOK},
-		{"remove email", map[string]string{"email": ""}, http.StatusOK},
+		{"rename", map[string]string{"username": "Ivy2", "email": "ivy2@example.com", "current_password": goodPassword}, http.StatusOK},
+		{"remove email", map[string]string{"email": "", "current_password": goodPassword}, http.StatusOK},
 	} {
 		r := ts.json("PATCH", "/v1/me", tc.body, tok)
 		want(t, "PATCH /v1/me ("+tc.name+")", r, tc.status)
@@ -146,6 +146,51 @@ func TestMeUpdate(t *testing.T) {
 		t.Errorf("GET /v1/me = %+v, want Ivy2 without email, role user", got)
 	}
 	ts.login("ivy2", goodPassword)
+}
+
+// TestMeUpdateEmailNeedsPassword: a stolen session alone cannot point the
+// account's address, where reset codes go, somewhere else.
+func TestMeUpdateEmailNeedsPassword(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.signup("lea", "lea@example.com", goodPassword)
+	tok := ts.login("lea", goodPassword)
+
+	for _, tc := range []struct {
+		name   string
+		body   map[string]string
+		status int
+		code   string // the problem's code, or "" for a success
+		field  string // the field a 422 names
+	}{
+		{"new email without the password", map[string]string{"email": "attacker@example.net"},
+			http.StatusUnprocessableEntity, "validation", "current_password"},
+		{"new email with a wrong password", map[string]string{"email": "attacker@example.net", "current_password": "not the password at all"},
+			http.StatusForbidden, "wrong_password", ""},
+		{"email removed without the password", map[string]string{"email": ""},
+			http.StatusUnprocessableEntity, "validation", "current_password"},
+		{"username and email without the password", map[string]string{"username": "lea2", "email": "attacker@example.net"},
+			http.StatusUnprocessableEntity, "validation", "current_password"},
+		{"username only", map[string]string{"username": "Lea"}, http.StatusOK, "", ""},
+		{"the same email", map[string]string{"email": "lea@example.com"}, http.StatusOK, "", ""},
+		{"new email with the password", map[string]string{"email": "lea@example.org", "current_password": goodPassword}, http.StatusOK, "", ""},
+	} {
+		r := ts.json("PATCH", "/v1/me", tc.body, tok)
+		want(t, "PATCH /v1/me ("+tc.name+")", r, tc.status)
+		if tc.code == "" {
+			continue
+		}
+		p := decodeAs[problem](t, r)
+		if p.Code != tc.code || tc.field != "" && (len(p.Errors) != 1 || p.Errors[0].Field != tc.field) {
+			t.Errorf("PATCH /v1/me (%s): code = %q, errors = %+v; want %q naming %q", tc.name, p.Code, p.Errors, tc.code, tc.field)
+		}
+		if got := decodeAs[adminUser](t, ts.json("GET", "/v1/me", nil, tok)); got.Email != "lea@example.com" || got.Username != "lea" {
+			t.Fatalf("after PATCH /v1/me (%s): account = %+v, want it unchanged", tc.name, got)
+		}
+	}
+	if got := decodeAs[adminUser](t, ts.json("GET", "/v1/me", nil, tok)); got.Email != "lea@example.org" || got.Username != "Lea" {
+		t.Errorf("GET /v1/me = %+v, want Lea with lea@example.org", got)
+	}
 }
 
 func TestMeDelete(t *testing.T) {
@@ -186,7 +231,8 @@ func TestIDOR(t *testing.T) {
 	want(t, "DELETE bob's session as alice", ts.json("DELETE", "/v1/me/sessions/"+bSession, nil, aTok), http.StatusNotFound)
 	want(t, "DELETE /v1/me/sessions as alice", ts.json("DELETE", "/v1/me/sessions", nil, aTok), http.StatusNoContent)
 	want(t, "PATCH /v1/me with bob's id", ts.json("PATCH", "/v1/me", map[string]any{"id": b.ID, "username": "x"}, aTok), http.StatusBadRequest)
-	want(t, "PATCH /v1/me to bob's email", ts.json("PATCH", "/v1/me", map[string]any{"email": "bob@example.com"}, aTok), http.StatusConflict)
+	want(t, "PATCH /v1/me to bob's email", ts.json("PATCH", "/v1/me",
+		map[string]any{"email": "bob@example.com", "current_password": goodPassword}, aTok), http.StatusConflict)
 	want(t, "PUT /v1/me/password with bob's password", ts.json("PUT", "/v1/me/password",
 		map[string]string{"current_password": goodPassword + "b", "new_password": "another fine passphrase"}, aTok), http.StatusForbidden)
 	for _, p := range []string{fmt.Sprintf("/v1/admin/users/%d", b.ID), fmt.Sprintf("/v1/admin/users/%d/sessions", b.ID)} {

@@ -16,6 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/go-chi/chi/v5"
 
+	"roster/account"
 	"roster/account/accounttest"
 	rosterhttp "roster/http"
 )
@@ -84,6 +85,30 @@ func TestOpenAPICoversRouter(t *testing.T) {
 		if !slices.Contains(routed, d) {
 			t.Errorf("openapi.json documents %s, which is not routed", d)
 		}
+	}
+}
+
+// TestOpenAPIAuditActions keeps the document's list of audit actions equal
+// to account.Actions, in order.
+func TestOpenAPIAuditActions(t *testing.T) {
+	doc, err := openAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := doc.Components.Schemas["AuditAction"]
+	if schema == nil {
+		t.Fatal("openapi.json has no AuditAction schema")
+	}
+	var enum []string
+	for _, v := range schema.Value.Enum {
+		s, _ := v.(string)
+		enum = append(enum, s)
+	}
+	if !slices.Equal(enum, account.Actions) {
+		t.Errorf("openapi.json AuditAction enum = %q, want account.Actions %q", enum, account.Actions)
+	}
+	if ref := doc.Components.Schemas["AuditEvent"].Value.Properties["action"].Ref; ref != "#/components/schemas/AuditAction" {
+		t.Errorf("AuditEvent.action is %q, want a reference to AuditAction", ref)
 	}
 }
 

@@ -78,6 +78,9 @@ type uiPage struct {
 	// single form fields, by the field's name.
 	Error  string
 	Fields map[string]string
+	// Aliases name, by a problem's field name, the input that shows its
+	// error where the failed form calls that field otherwise.
+	Aliases map[string]string
 	// Form holds submitted values to show again; passwords never are.
 	Form url.Values
 	// MinPasswordLen is the password policy's minimum, for hints.
@@ -218,11 +221,17 @@ func (s *Server) uiFail(w http.ResponseWriter, r *http.Request, name string, pag
 		s.uiError(w, r, p)
 		return
 	}
+	input := func(field string) string {
+		if a, ok := page.Aliases[field]; ok {
+			return a
+		}
+		return field
+	}
 	for _, fe := range p.Errors {
-		page.Fields[fe.Field] = fe.Message
+		page.Fields[input(fe.Field)] = fe.Message
 	}
 	if m, ok := uiMessages[p.Code]; ok && m.field != "" {
-		page.Fields[m.field] = m.text
+		page.Fields[input(m.field)] = m.text
 	} else if len(p.Errors) == 0 {
 		page.Error = describe(p, w.Header())
 	}

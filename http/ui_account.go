@@ -203,32 +203,36 @@ func (s *Server) handleUIAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 // accountFail shows the account page again with err beside the form that
-// caused it; submitted keeps what that form sent.
-func (s *Server) accountFail(w http.ResponseWriter, r *http.Request, submitted url.Values, err error) {
+// caused it; profile is what the profile form sent when that form failed,
+// nil for the others.
+func (s *Server) accountFail(w http.ResponseWriter, r *http.Request, profile url.Values, err error) {
 	page, perr := s.accountPage(r)
 	if perr != nil {
 		s.writeError(w, r, perr)
 		return
 	}
-	for k, v := range submitted {
-		if k == "username" || k == "email" {
-			page.Form[k] = v
-		}
+	if profile != nil {
+		page.Form.Set("username", profile.Get("username"))
+		page.Form.Set("email", profile.Get("email"))
+		// The password form has the current_password input; the profile
+		// form's is "password", and shows the problems of the current password.
+		page.Aliases = map[string]string{"current_password": "password"}
 	}
 	s.uiFail(w, r, "account.html", page, err)
 }
 
 // handleUIProfilePost changes the username and email like PATCH /v1/me.
 // Only changed fields are sent on, so saving an unchanged address neither
-// mails it nor counts against its mail limit.
+// mails it nor counts against its mail limit, nor needs the password, which
+// a change of address does.
 func (s *Server) handleUIProfilePost(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r, "username", "email")
+	form, err := readForm(w, r, "username", "email", "password")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	user := auth(r).user
-	var ch ProfileUpdate
+	ch := ProfileUpdate{CurrentPassword: form.Get("password")}
 	if v := form.Get("username"); v != user.Username {
 		ch.Username = &v
 	}
@@ -248,7 +252,7 @@ func (s *Server) handleUIProfilePost(w http.ResponseWriter, r *http.Request) {
 // handleUIVerificationPost mails a fresh confirmation code like POST
 // /v1/me/email-verification.
 func (s *Server) handleUIVerificationPost(w http.ResponseWriter, r *http.Request) {
-	switch handled, err := s.resendVerification(w, r); {
+	switch _, handled, err := s.resendVerification(w, r); {
 	case err != nil:
 		s.accountFail(w, r, nil, err)
 	case !handled:

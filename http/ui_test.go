@@ -190,6 +190,11 @@ func TestUIAccountForms(t *testing.T) {
 			http.StatusConflict, []string{`id="f-username-error">Username is already taken.`, `value="BOB"`}},
 		{"bad email", "/ui/account/profile", url.Values{"username": {"ann"}, "email": {"not an address"}},
 			http.StatusUnprocessableEntity, []string{`id="f-email-error">Email address must be`}},
+		{"new email without the password", "/ui/account/profile", url.Values{"username": {"ann"}, "email": {"eve@example.net"}},
+			http.StatusUnprocessableEntity, []string{`id="f-password-error">Current password is required.`, `value="eve@example.net"`}},
+		{"new email with a wrong password", "/ui/account/profile",
+			url.Values{"username": {"ann"}, "email": {"eve@example.net"}, "password": {"nope nope nope nope"}},
+			http.StatusForbidden, []string{`id="f-password-error">Current password is wrong.`}},
 		{"wrong current password", "/ui/account/password",
 			url.Values{"username": {"ann"}, "current_password": {"nope nope nope nope"}, "new_password": {"another long passphrase"}},
 			http.StatusForbidden, []string{`id="f-current_password-error">Current password is wrong.`, `aria-invalid="true"`}},
@@ -198,8 +203,15 @@ func TestUIAccountForms(t *testing.T) {
 			http.StatusUnprocessableEntity, []string{`id="f-new_password-error">New password must not contain the username.`}},
 	}
 	for _, c := range cases {
-		wantPage(t, c.what, ts.page("POST", c.path, c.fields, token), c.status, c.texts...)
+		r := ts.page("POST", c.path, c.fields, token)
+		wantPage(t, c.what, r, c.status, c.texts...)
+		if n := strings.Count(r.body, `-error">`); n != 1 {
+			t.Errorf("%s: %d field errors on the page, want 1 (beside the form that failed)", c.what, n)
+		}
 	}
+	r = ts.page("GET", "/ui/account", nil, token)
+	wantPage(t, "account page", r, http.StatusOK,
+		`<input id="f-password" name="password" type="password" autocomplete="current-password"`)
 
 	// Saving an unchanged profile changes nothing and mails nothing.
 	wantRedirect(t, "unchanged profile", ts.page("POST", "/ui/account/profile",
@@ -209,6 +221,11 @@ func TestUIAccountForms(t *testing.T) {
 	me := decodeAs[user](t, ts.json("GET", "/v1/me", nil, token))
 	if me.Username != "Anne" || me.Email != "ann@example.com" {
 		t.Errorf("after the profile form: %+v", me)
+	}
+	wantRedirect(t, "new email with the password", ts.page("POST", "/ui/account/profile",
+		url.Values{"username": {"Anne"}, "email": {"anne@example.com"}, "password": {goodPassword}}, token), "/ui/account?notice=profile-saved")
+	if me := decodeAs[user](t, ts.json("GET", "/v1/me", nil, token)); me.Email != "anne@example.com" {
+		t.Errorf("after the profile form with the password: %+v", me)
 	}
 
 	// Password change keeps this session and ends the other.

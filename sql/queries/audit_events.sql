@@ -23,3 +23,9 @@ WHERE id > @after
   AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = sqlc.narg(action))
 ORDER BY id
 LIMIT @lim;
+
+-- name: CountAuditEventsAfter :one
+-- CountAuditEventsAfter counts the events with @action whose target is
+-- @target_id, recorded after @after.
+SELECT count(*) FROM audit_events
+WHERE target_id = @target_id AND action = @action AND created_at > @after;
