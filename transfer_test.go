@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -127,6 +128,46 @@ func TestImportReportsBadLinesAndExportRoundTrips(t *testing.T) {
 	}
 	if err := run(ctx, []string{"export", "-db", dbPath, out}, env(nil), nil, io.Discard, io.Discard); err == nil {
 		t.Error("export over an existing file: err = nil, want a refusal")
+	}
+}
+
+// TestImportAuditsEachAccount: every imported account has its user.create
+// row, written in its batch's transaction, with no actor and no IP like
+// every CLI change; refused lines have none.
+func TestImportAuditsEachAccount(t *testing.T) {
+	ctx := context.Background()
+	hash := cheapHash(t, "correct horse battery staple")
+	input := writeLines(t,
+		`{"username":"ann","password_hash":"`+hash+`"}`,
+		`{"username":"ANN","password_hash":"`+hash+`"}`, // taken: refused inside the first batch
+		`{"username":"bob","role":"admin","password_hash":"`+hash+`"}`,
+		`{"username":"cid","password_hash":"`+hash+`"}`,
+	)
+	dbPath := filepath.Join(t.TempDir(), "roster.db")
+	err := run(ctx, []string{"import", "-db", dbPath, "-batch", "2", input}, env(nil), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "1 lines refused") {
+		t.Fatalf("import: err = %v, want 1 line refused", err)
+	}
+	store, err := db.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	events, err := store.Read.ListAuditEvents(ctx, db.ListAuditEventsParams{Before: math.MaxInt64, Lim: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		u, err := store.Read.GetUser(ctx, *e.TargetID)
+		if err != nil || e.ActorID != nil || e.Ip != "" || !e.CreatedAt.Equal(u.UpdatedAt) {
+			t.Errorf("audit event %+v: want the time of the import, no actor and no IP, for an account (%v)", e, err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s", e.Action, u.Username, e.Detail))
+	}
+	want := "[user.create cid imported, role=user user.create bob imported, role=admin user.create ann imported, role=user]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("audit events (newest first) = %v, want %s", got, want)
 	}
 }
 

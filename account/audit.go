@@ -46,6 +46,9 @@ const (
 	ActionUserEnable     = "user.enable"
 	ActionUserDelete     = "user.delete"
 	ActionEmailVerify    = "email.verify"
+	// ActionEmailVerifyRequest records a verification mail queued again on
+	// the account's request (sign-up and email changes have their own rows).
+	ActionEmailVerifyRequest = "email.verify_request"
 	// ActionPasswordResetRequest records a reset mail queued for the account.
 	ActionPasswordResetRequest = "password.reset_request"
 	ActionPasswordReset        = "password.reset"
@@ -55,8 +58,8 @@ const (
 var Actions = []string{
 	ActionLoginSuccess, ActionLoginFailure, ActionLogout, ActionSessionRevoke, ActionSessionsRevoke,
 	ActionPasswordChange, ActionPasswordSet, ActionUserCreate, ActionUserUpdate, ActionUserRole,
-	ActionUserDisable, ActionUserEnable, ActionUserDelete, ActionEmailVerify, ActionPasswordResetRequest,
-	ActionPasswordReset,
+	ActionUserDisable, ActionUserEnable, ActionUserDelete, ActionEmailVerify, ActionEmailVerifyRequest,
+	ActionPasswordResetRequest, ActionPasswordReset,
 }
 
 // ValidAction reports whether a is an audit action.

@@ -148,9 +148,9 @@ func (s *Service) markVerified(ctx context.Context, q *db.Queries, t db.ConsumeU
 }
 
 // ResendVerification mails a fresh verification token to the account's
-// current address and returns that address, as read in the transaction that
-// queued the mail (the caller's copy of the account may be older):
-// ErrNoEmail without one, ErrAlreadyVerified when done.
+// current address, audits it, and returns that address, as read in the
+// transaction that queued the mail (the caller's copy of the account may be
+// older): ErrNoEmail without one, ErrAlreadyVerified when done.
 func (s *Service) ResendVerification(ctx context.Context, actor Actor, userID int64) (email string, err error) {
 	err = s.mailTx(ctx, func(q *db.Queries) error {
 		user, err := getUser(ctx, q, userID)
@@ -163,7 +163,10 @@ func (s *Service) ResendVerification(ctx context.Context, actor Actor, userID in
 			return ErrAlreadyVerified
 		}
 		email = *user.Email
-		return s.sendVerification(ctx, q, user)
+		if err := s.sendVerification(ctx, q, user); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, actor, userID, ActionEmailVerifyRequest, "")
 	})
 	if err != nil {
 		return "", err

@@ -377,3 +377,23 @@ func TestResetQueuePerAccountLimit(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestResendVerificationIsAudited: a verification mail sent again on request
+// has its audit row, written with the mail, like every change.
+func TestResendVerificationIsAudited(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _ := newMailService(t)
+	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "vera", Email: "vera@example.com", Password: goodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor := account.Actor{ID: u.ID, IP: "192.0.2.5"}
+	if err := svc.ResendVerification(ctx, actor, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	e := lastAudit(t, svc, account.ActionEmailVerifyRequest)
+	if *e.ActorID != u.ID || *e.TargetID != u.ID || e.Ip != actor.IP {
+		t.Errorf("email.verify_request event = %+v, want actor and target %d from %s", e, u.ID, actor.IP)
+	}
+}

@@ -179,22 +179,15 @@ func revokedDetail(n int64) string { return fmt.Sprintf("revoked %d sessions", n
 
 // CheckOwnPassword confirms a signed-in user's password, sent in the named
 // field, before a sensitive change; a mismatch is ErrWrongPassword. It is
-// throttled like a login from ip (see throttle.go): a stolen session must not
-// become an unlimited password oracle.
+// throttled like a login by username from ip (see try): a stolen session
+// must not become an unlimited password oracle.
 func (s *Service) CheckOwnPassword(ctx context.Context, user db.User, ip, field, password string) error {
 	pw, err := NormalizePassword(field, password)
 	if err != nil {
 		return err
 	}
-	a := newAttempt(userKey(user), ip, user, true)
-	if err := s.admit(ctx, a); err != nil {
-		return err
-	}
-	ok, _, err := s.Hasher.Verify(ctx, user.PasswordHash, pw)
-	if errors.Is(err, ErrMalformedHash) {
-		ok, err = false, nil
-	}
-	if err := errors.Join(err, s.settle(ctx, a, ok, err)); err != nil {
+	ok, _, _, err := s.try(ctx, newAttempt(userKey(user), ip, user, true), user, true, pw)
+	if err != nil {
 		return err
 	}
 	if !ok {

@@ -115,18 +115,11 @@ func Conflict(ctx context.Context, q *db.Queries, usernameKey string) error {
 }
 
 // CheckPassword returns the account named by login (a username, or the
-// account's email) if password is right and the account is active. ip is the
-// client's address: attempts are throttled per account and client network
-// before any hashing (see throttle.go) and refused with a *ThrottledError.
-// Unknown accounts, wrong passwords and disabled accounts all give
-// ErrBadCredentials after the same work (see verify). A match against an
-// outdated hash is upgraded in place.
+// account's email) if password is right and the account is active: Login
+// without a session, for the tutorial's POST /login. It throttles, refuses,
+// audits and requires a verified address exactly as Login does (see signIn).
 func (s *Service) CheckPassword(ctx context.Context, login, password, ip string) (db.User, error) {
-	user, _, err := s.checkPassword(ctx, login, password, ip)
-	if err != nil {
-		return db.User{}, err
-	}
-	return user, nil
+	return s.signIn(ctx, login, password, ip, nil)
 }
 
 // Reasons a login failed, kept in the audit log and never sent to the client.
@@ -136,25 +129,86 @@ const (
 	reasonMalformedHash  = "malformed_hash"
 	reasonDisabled       = "disabled"
 	reasonUnverified     = "email_unverified"
+	// reasonChanged: the password was right, but the account's password or
+	// status changed, or the account was deleted, before the login committed.
+	reasonChanged = "account_changed"
 )
 
-// checkPassword is CheckPassword that also says why credentials were
-// refused. On ErrBadCredentials, user is the account named by login, if any.
+// signIn is the one path of a login by name and password (Login and
+// CheckPassword). After checkPassword, one write transaction re-reads the
+// account: unless its hash is still the one verified and it is still active,
+// the login is refused with ErrBadCredentials, so a login cannot outlive a
+// password change, reset, disable or delete that committed meanwhile (each
+// revokes every session); with RequireVerifiedEmail an unverified address is
+// ErrEmailUnverified. Otherwise open, when not nil, runs in that transaction
+// (Login mints its session there) and returns the detail of the
+// login.success record ("no session" without open). Refused credentials are audited as login.failure
+// with the reason; a throttled or unverifiable attempt is not audited.
+func (s *Service) signIn(ctx context.Context, login, password, ip string,
+	open func(q *db.Queries, user db.User) (detail string, err error)) (db.User, error) {
+	actor := Actor{IP: ip}
+	user, reason, err := s.checkPassword(ctx, login, password, ip)
+	if err == nil {
+		err = s.Store.Tx(ctx, func(q *db.Queries) error {
+			var err error
+			if user, reason, err = s.recheck(ctx, q, user); err != nil {
+				return err
+			}
+			detail := "no session"
+			if open != nil {
+				if detail, err = open(q, user); err != nil {
+					return err
+				}
+			}
+			return s.audit(ctx, q, Actor{ID: user.ID, IP: ip}, user.ID, ActionLoginSuccess, detail)
+		})
+	}
+	if errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrEmailUnverified) {
+		if aerr := s.audit(ctx, s.Store.Write, actor, user.ID, ActionLoginFailure, reason); aerr != nil {
+			return db.User{}, aerr
+		}
+	}
+	if err != nil {
+		return db.User{}, err
+	}
+	return user, nil
+}
+
+// recheck runs in the transaction that completes a login of user, whose
+// password was verified against user.PasswordHash: it returns the account as
+// it is now, or why the login must be refused. The writer connection
+// serializes transactions, so nothing can change the account between this
+// read and the session written after it (no FOREIGN KEY failure either).
+func (s *Service) recheck(ctx context.Context, q *db.Queries, user db.User) (db.User, string, error) {
+	now, err := q.GetUser(ctx, user.ID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return user, reasonChanged, ErrBadCredentials
+	case err != nil:
+		return user, "", err
+	case now.PasswordHash != user.PasswordHash || now.Status != StatusActive:
+		return user, reasonChanged, ErrBadCredentials
+	case s.RequireVerifiedEmail && now.EmailVerifiedAt == nil:
+		// Said only after the right password, so it tells a guesser nothing.
+		return user, reasonUnverified, ErrEmailUnverified
+	}
+	return now, "", nil
+}
+
+// checkPassword checks password for the account named by login, throttled
+// (see try), and upgrades a matched outdated hash. On ErrBadCredentials it
+// also says why, and user is the account named by login, if any.
 func (s *Service) checkPassword(ctx context.Context, login, password, ip string) (user db.User, reason string, err error) {
 	pw, err := NormalizePassword("password", password)
 	if err != nil {
 		return db.User{}, "", err
 	}
-	user, accountKey, found, err := s.lookup(ctx, login)
+	user, loginKey, found, err := s.lookup(ctx, login)
 	if err != nil {
 		return db.User{}, "", err
 	}
-	a := newAttempt(accountKey, ip, user, found)
-	if err := s.admit(ctx, a); err != nil {
-		return db.User{}, "", err
-	}
-	ok, rehash, reason, err := s.verify(ctx, user, found, pw)
-	if err := errors.Join(err, s.settle(ctx, a, ok, err)); err != nil {
+	ok, rehash, reason, err := s.try(ctx, newAttempt(loginKey, ip, user, found), user, found, pw)
+	if err != nil {
 		return db.User{}, "", err
 	}
 	if !ok {
@@ -164,6 +218,25 @@ func (s *Service) checkPassword(ctx context.Context, login, password, ip string)
 		s.rehash(ctx, &user, pw)
 	}
 	return user, "", nil
+}
+
+// try is the one throttled password check, for logins and for confirming a
+// signed-in user's own password: admit the attempt (or refuse it with a
+// *ThrottledError before any hashing), verify pw, settle the attempt. ok,
+// rehash and reason are verify's; an account deleted before the attempt
+// settled is not ok, with reasonChanged.
+func (s *Service) try(ctx context.Context, a attempt, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
+	if err := s.admit(ctx, a); err != nil {
+		return false, false, "", err
+	}
+	ok, rehash, reason, err = s.verify(ctx, user, found, pw)
+	switch serr := s.settle(ctx, a, ok, err); {
+	case errors.Is(serr, ErrBadCredentials):
+		return false, false, reasonChanged, nil
+	case err != nil || serr != nil:
+		return false, false, "", errors.Join(err, serr)
+	}
+	return ok, rehash, reason, nil
 }
 
 // verify checks pw against the account's stored hash: ok means the right
@@ -191,44 +264,46 @@ func (s *Service) verify(ctx context.Context, user db.User, found bool, pw strin
 	return true, rehash, "", nil
 }
 
-// rehash stores a hash with current parameters. It is best effort: a busy
-// limiter or failed write leaves the old, still valid hash in place.
+// rehash replaces user's hash, just verified against pw, with one made with
+// current parameters. It is best effort: a busy limiter or failed write
+// leaves the old, still valid hash in place, and so does a password change
+// that committed since user was read (the update is conditional on the old
+// hash), which must never be undone.
 func (s *Service) rehash(ctx context.Context, user *db.User, pw string) {
 	hash, err := s.Hasher.Hash(ctx, pw)
 	if err != nil {
 		return
 	}
-	n, err := s.Store.Write.UpdateUserPasswordHash(ctx, db.UpdateUserPasswordHashParams{
-		PasswordHash: hash, UpdatedAt: s.now(), ID: user.ID,
+	n, err := s.Store.Write.RehashUserPassword(ctx, db.RehashUserPasswordParams{
+		PasswordHash: hash, UpdatedAt: s.now(), ID: user.ID, OldHash: user.PasswordHash,
 	})
 	if err == nil && n == 1 {
 		user.PasswordHash = hash
 	}
 }
 
-// lookup finds the account a login names. accountKey identifies what the
-// login names for throttling, whether or not the account exists: the
-// account's "u:"+username_key when found, else the normalized login, so a
-// throttled answer never tells whether an account exists.
-func (s *Service) lookup(ctx context.Context, login string) (user db.User, accountKey string, found bool, err error) {
+// lookup finds the account a login names. loginKey is the login as typed,
+// normalized, whether or not the account exists: "u:"+username_key or
+// "e:"+email_key, or "invalid" for a login that is neither.
+func (s *Service) lookup(ctx context.Context, login string) (user db.User, loginKey string, found bool, err error) {
 	key, byEmail, ok := LoginKey(login)
 	switch {
 	case !ok:
 		return db.User{}, "invalid", false, nil
 	case byEmail:
-		accountKey = "e:" + key
+		loginKey = "e:" + key
 		user, err = s.Store.Read.GetUserByEmailKey(ctx, &key)
 	default:
-		accountKey = "u:" + key
+		loginKey = "u:" + key
 		user, err = s.Store.Read.GetUserByUsernameKey(ctx, key)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return db.User{}, accountKey, false, nil
+		return db.User{}, loginKey, false, nil
 	}
 	if err != nil {
 		return db.User{}, "", false, err
 	}
-	return user, userKey(user), true, nil
+	return user, loginKey, true, nil
 }
 
 // ClientInfo describes where a login came from; it is stored with the session.
@@ -240,43 +315,23 @@ type ClientInfo struct {
 // maxUserAgentLen bounds what a client can make roster store per session.
 const maxUserAgentLen = 512
 
-// Login checks the password and mints a new session. The token is returned
-// once; only its hash is stored. Success and refused credentials are both
-// audited, the latter with the reason.
+// Login checks the password and mints a new session (see signIn). The token
+// is returned once; only its hash is stored. Success and refused credentials
+// are both audited, the latter with the reason.
 func (s *Service) Login(ctx context.Context, login, password string, client ClientInfo) (token string, session db.Session, user db.User, err error) {
-	actor := Actor{IP: client.IP}
-	user, reason, err := s.checkPassword(ctx, login, password, client.IP)
-	if err == nil && s.RequireVerifiedEmail && user.EmailVerifiedAt == nil {
-		// Said only after the right password, so it tells a guesser nothing.
-		reason, err = reasonUnverified, ErrEmailUnverified
-	}
-	if errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrEmailUnverified) {
-		if aerr := s.audit(ctx, s.Store.Write, actor, user.ID, ActionLoginFailure, reason); aerr != nil {
-			return "", db.Session{}, db.User{}, aerr
-		}
-		return "", db.Session{}, db.User{}, err
-	}
-	if err != nil {
-		return "", db.Session{}, db.User{}, err
-	}
 	token, hash := NewToken()
-	now := s.now()
 	ua := client.UserAgent
 	if len(ua) > maxUserAgentLen {
 		ua = ua[:maxUserAgentLen]
 	}
-	session = db.Session{TokenHash: hash, ID: newSessionID(), UserID: user.ID, CreatedAt: now,
-		ExpiresAt: now.Add(s.SessionTTL), LastSeenAt: now, UserAgent: ua, Ip: client.IP}
-	err = s.Store.Tx(ctx, func(q *db.Queries) error {
-		err := q.CreateSession(ctx, db.CreateSessionParams{
+	user, err = s.signIn(ctx, login, password, client.IP, func(q *db.Queries, user db.User) (string, error) {
+		now := s.now()
+		session = db.Session{TokenHash: hash, ID: newSessionID(), UserID: user.ID, CreatedAt: now,
+			ExpiresAt: now.Add(s.SessionTTL), LastSeenAt: now, UserAgent: ua, Ip: client.IP}
+		return "session " + session.ID, q.CreateSession(ctx, db.CreateSessionParams{
 			TokenHash: hash, ID: session.ID, UserID: user.ID, CreatedAt: now, ExpiresAt: session.ExpiresAt,
 			UserAgent: ua, Ip: client.IP,
 		})
-		if err != nil {
-			return err
-		}
-		actor.ID = user.ID
-		return s.audit(ctx, q, actor, user.ID, ActionLoginSuccess, "session "+session.ID)
 	})
 	if err != nil {
 		return "", db.Session{}, db.User{}, err

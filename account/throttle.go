@@ -15,7 +15,11 @@ import (
 // Login throttling, kept in SQLite so that it survives a restart. Two limits
 // apply to every password check, and a refused attempt costs no hash:
 //
-//   - Per (account, client network) pair: after freeFailures consecutive
+//   - Per (login, client network) pair, the login being the name as typed,
+//     normalized ("u:"+username_key or "e:"+email_key, see lookup), whether
+//     or not it names an account: a username and the same account's email
+//     are separate pairs, so a pair's answer never links the two, nor tells
+//     whether an account exists. After freeFailures consecutive
 //     failures each further attempt waits firstDelay, doubling per failure up
 //     to maxDelay. A success resets the pair; a pair idle for pairMemory
 //     starts over. No lock is permanent.
@@ -50,20 +54,24 @@ func (e *ThrottledError) Error() string {
 
 // attempt is one password check as the throttle sees it.
 type attempt struct {
-	account string // the account key (see lookup)
+	login   string // the pair's key: the login as typed (see lookup)
+	account string // the account-wide key: userKey, or login for no account
 	network string // the client's IPv4 address or IPv6 /64
 	userID  int64  // 0 when the login names no account
 }
 
-func newAttempt(accountKey, ip string, user db.User, found bool) attempt {
-	a := attempt{account: accountKey, network: httprate.CanonicalizeIP(ip)}
+// newAttempt is the attempt of a login with loginKey (see lookup) from ip,
+// naming user when found.
+func newAttempt(loginKey, ip string, user db.User, found bool) attempt {
+	a := attempt{login: loginKey, account: loginKey, network: httprate.CanonicalizeIP(ip)}
 	if found {
-		a.userID = user.ID
+		a.account, a.userID = userKey(user), user.ID
 	}
 	return a
 }
 
-// userKey is the account key of an existing account.
+// userKey is the account key of an existing account; it is also the login
+// key of its username.
 func userKey(u db.User) string { return "u:" + u.UsernameKey }
 
 // retryDelay is how long a pair waits after its n-th consecutive failure.
@@ -89,7 +97,7 @@ func (s *Service) admit(ctx context.Context, a attempt) error {
 		if err := q.DeleteStaleLoginAccounts(ctx, now); err != nil {
 			return err
 		}
-		pair, err := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.account, Ip: a.network})
+		pair, err := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.login, Ip: a.network})
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -118,14 +126,15 @@ func (s *Service) admit(ctx context.Context, a attempt) error {
 			return err
 		}
 		failures := pair.Failures + 1
-		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: a.account, Ip: a.network,
+		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: a.login, Ip: a.network,
 			Failures: failures, BlockedUntil: now.Add(retryDelay(failures)), UpdatedAt: now})
 	})
 }
 
 // settle closes an admitted attempt: a wrong password keeps its charge; a
 // right one resets the pair, refunds the account and remembers the network;
-// an attempt that verified nothing (err != nil) is refunded.
+// an attempt that verified nothing (err != nil) is refunded. A right password
+// for an account deleted meanwhile is ErrBadCredentials and keeps its charge.
 func (s *Service) settle(ctx context.Context, a attempt, ok bool, err error) error {
 	if err == nil && !ok {
 		return nil
@@ -142,12 +151,16 @@ func (s *Service) settle(ctx context.Context, a attempt, ok bool, err error) err
 			return qerr
 		}
 		if ok {
-			if err := q.DeleteLoginPair(ctx, db.DeleteLoginPairParams{AccountKey: a.account, Ip: a.network}); err != nil {
+			if err := q.DeleteLoginPair(ctx, db.DeleteLoginPairParams{AccountKey: a.login, Ip: a.network}); err != nil {
 				return err
 			}
-			return q.UpsertKnownLoginIP(ctx, db.UpsertKnownLoginIPParams{UserID: a.userID, Ip: a.network, LastLoginAt: now})
+			err := q.UpsertKnownLoginIP(ctx, db.UpsertKnownLoginIPParams{UserID: a.userID, Ip: a.network, LastLoginAt: now})
+			if db.IsForeignKeyViolation(err) { // the account was deleted since it was verified
+				return ErrBadCredentials
+			}
+			return err
 		}
-		pair, qerr := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.account, Ip: a.network})
+		pair, qerr := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.login, Ip: a.network})
 		if errors.Is(qerr, sql.ErrNoRows) {
 			return nil
 		}

@@ -265,3 +265,50 @@ func TestThrottleOwnPassword(t *testing.T) {
 		t.Fatal("throttled attempts ran the hasher")
 	}
 }
+
+// TestThrottlePairIsTheLoginAsTyped: the per-(login, network) delay is keyed
+// by the name as typed, so failures on a username do not throttle the
+// account's email (which would tell a guesser that the email is that
+// account's) nor the other way round; the hourly cap, though, counts every
+// failure on the account, by whichever name.
+func TestThrottlePairIsTheLoginAsTyped(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ first, then string }{
+		{"alice", "alice.secret@example.com"},
+		{"alice.secret@example.com", "Alice"},
+	} {
+		t.Run(tc.first, func(t *testing.T) {
+			svc := accounttest.New(t)
+			if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Email: "alice.secret@example.com", Password: password}); err != nil {
+				t.Fatal(err)
+			}
+			const ip = "203.0.113.9"
+			for range 5 {
+				svc.CheckPassword(ctx, tc.first, wrong, ip)
+			}
+			_, err := svc.CheckPassword(ctx, tc.first, wrong, ip)
+			throttled(t, tc.first+" after 5 failures", err)
+			for _, login := range []string{"nobody@example.com", "nobody", tc.then} {
+				if _, err := svc.CheckPassword(ctx, login, wrong, ip); !errors.Is(err, account.ErrBadCredentials) {
+					t.Errorf("%s after 5 failures on %s: err = %v, want ErrBadCredentials", login, tc.first, err)
+				}
+			}
+		})
+	}
+	t.Run("account cap", func(t *testing.T) {
+		svc := accounttest.New(t)
+		if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Email: "alice.secret@example.com", Password: password}); err != nil {
+			t.Fatal(err)
+		}
+		logins := []string{"alice", "alice.secret@example.com"}
+		for i := range 30 { // burstUnknown failures from networks that never logged in
+			if _, err := svc.CheckPassword(ctx, logins[i%2], wrong, fmt.Sprintf("10.0.0.%d", i)); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("failure %d: err = %v, want ErrBadCredentials", i+1, err)
+			}
+		}
+		for _, login := range logins {
+			_, err := svc.CheckPassword(ctx, login, wrong, "10.0.1.1")
+			throttled(t, login+" after 30 failures on the account", err)
+		}
+	})
+}

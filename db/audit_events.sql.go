@@ -10,6 +10,29 @@ import (
 	"time"
 )
 
+const auditImportedUsers = `-- name: AuditImportedUsers :execrows
+INSERT INTO audit_events (created_at, actor_id, target_id, action, detail, ip)
+SELECT updated_at, NULL, id, CAST(?1 AS TEXT), 'imported, role=' || role, ''
+FROM users WHERE id > CAST(?2 AS INTEGER) ORDER BY id
+`
+
+type AuditImportedUsersParams struct {
+	Action string
+	After  int64
+}
+
+// AuditImportedUsers records, in the import's transaction, one @action event
+// with no actor and no IP for each account with id above @after: the accounts
+// that transaction inserted (see MaxUserID). The event's time is the
+// account's updated_at, which the import sets to its own time.
+func (q *Queries) AuditImportedUsers(ctx context.Context, arg AuditImportedUsersParams) (int64, error) {
+	result, err := q.exec(ctx, q.auditImportedUsersStmt, auditImportedUsers, arg.Action, arg.After)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const countAuditEventsAfter = `-- name: CountAuditEventsAfter :one
 SELECT count(*) FROM audit_events
 WHERE target_id = ?1 AND action = ?2 AND created_at > ?3

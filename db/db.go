@@ -24,6 +24,9 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.auditImportedUsersStmt, err = db.PrepareContext(ctx, auditImportedUsers); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditImportedUsers: %w", err)
+	}
 	if q.claimOutboxMessageStmt, err = db.PrepareContext(ctx, claimOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query ClaimOutboxMessage: %w", err)
 	}
@@ -144,8 +147,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.markOutboxSentStmt, err = db.PrepareContext(ctx, markOutboxSent); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkOutboxSent: %w", err)
 	}
+	if q.maxUserIDStmt, err = db.PrepareContext(ctx, maxUserID); err != nil {
+		return nil, fmt.Errorf("error preparing query MaxUserID: %w", err)
+	}
 	if q.purgeExpiredUserTokensStmt, err = db.PrepareContext(ctx, purgeExpiredUserTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query PurgeExpiredUserTokens: %w", err)
+	}
+	if q.rehashUserPasswordStmt, err = db.PrepareContext(ctx, rehashUserPassword); err != nil {
+		return nil, fmt.Errorf("error preparing query RehashUserPassword: %w", err)
 	}
 	if q.retryOutboxMessageStmt, err = db.PrepareContext(ctx, retryOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query RetryOutboxMessage: %w", err)
@@ -182,6 +191,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.auditImportedUsersStmt != nil {
+		if cerr := q.auditImportedUsersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditImportedUsersStmt: %w", cerr)
+		}
+	}
 	if q.claimOutboxMessageStmt != nil {
 		if cerr := q.claimOutboxMessageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing claimOutboxMessageStmt: %w", cerr)
@@ -382,9 +396,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing markOutboxSentStmt: %w", cerr)
 		}
 	}
+	if q.maxUserIDStmt != nil {
+		if cerr := q.maxUserIDStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing maxUserIDStmt: %w", cerr)
+		}
+	}
 	if q.purgeExpiredUserTokensStmt != nil {
 		if cerr := q.purgeExpiredUserTokensStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing purgeExpiredUserTokensStmt: %w", cerr)
+		}
+	}
+	if q.rehashUserPasswordStmt != nil {
+		if cerr := q.rehashUserPasswordStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing rehashUserPasswordStmt: %w", cerr)
 		}
 	}
 	if q.retryOutboxMessageStmt != nil {
@@ -476,6 +500,7 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                           DBTX
 	tx                           *sql.Tx
+	auditImportedUsersStmt       *sql.Stmt
 	claimOutboxMessageStmt       *sql.Stmt
 	consumeUserTokenStmt         *sql.Stmt
 	countActiveAdminsStmt        *sql.Stmt
@@ -516,7 +541,9 @@ type Queries struct {
 	listUsersStmt                *sql.Stmt
 	listUsersBeforeStmt          *sql.Stmt
 	markOutboxSentStmt           *sql.Stmt
+	maxUserIDStmt                *sql.Stmt
 	purgeExpiredUserTokensStmt   *sql.Stmt
+	rehashUserPasswordStmt       *sql.Stmt
 	retryOutboxMessageStmt       *sql.Stmt
 	setUserEmailVerifiedStmt     *sql.Stmt
 	touchSessionStmt             *sql.Stmt
@@ -533,6 +560,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                           tx,
 		tx:                           tx,
+		auditImportedUsersStmt:       q.auditImportedUsersStmt,
 		claimOutboxMessageStmt:       q.claimOutboxMessageStmt,
 		consumeUserTokenStmt:         q.consumeUserTokenStmt,
 		countActiveAdminsStmt:        q.countActiveAdminsStmt,
@@ -573,7 +601,9 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listUsersStmt:                q.listUsersStmt,
 		listUsersBeforeStmt:          q.listUsersBeforeStmt,
 		markOutboxSentStmt:           q.markOutboxSentStmt,
+		maxUserIDStmt:                q.maxUserIDStmt,
 		purgeExpiredUserTokensStmt:   q.purgeExpiredUserTokensStmt,
+		rehashUserPasswordStmt:       q.rehashUserPasswordStmt,
 		retryOutboxMessageStmt:       q.retryOutboxMessageStmt,
 		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
 		touchSessionStmt:             q.touchSessionStmt,

@@ -334,6 +334,47 @@ func (q *Queries) ListUsersBefore(ctx context.Context, arg ListUsersBeforeParams
 	return items, nil
 }
 
+const maxUserID = `-- name: MaxUserID :one
+SELECT CAST(COALESCE(MAX(id), 0) AS INTEGER) FROM users
+`
+
+// MaxUserID returns the highest account id, 0 without accounts. Ids are
+// AUTOINCREMENT: every account inserted later has a higher one.
+func (q *Queries) MaxUserID(ctx context.Context) (int64, error) {
+	row := q.queryRow(ctx, q.maxUserIDStmt, maxUserID)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const rehashUserPassword = `-- name: RehashUserPassword :execrows
+UPDATE users SET password_hash = ?1, updated_at = ?2
+WHERE id = ?3 AND password_hash = ?4
+`
+
+type RehashUserPasswordParams struct {
+	PasswordHash string
+	UpdatedAt    time.Time
+	ID           int64
+	OldHash      string
+}
+
+// RehashUserPassword replaces the hash @old_hash with @password_hash, a hash of
+// the same password with current parameters; zero rows means the account is
+// gone or its password has changed since @old_hash was read, and stays as is.
+func (q *Queries) RehashUserPassword(ctx context.Context, arg RehashUserPasswordParams) (int64, error) {
+	result, err := q.exec(ctx, q.rehashUserPasswordStmt, rehashUserPassword,
+		arg.PasswordHash,
+		arg.UpdatedAt,
+		arg.ID,
+		arg.OldHash,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const setUserEmailVerified = `-- name: SetUserEmailVerified :execrows
 UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?1), updated_at = ?1
 WHERE id = ?2 AND email_key = ?3

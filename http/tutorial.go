@@ -44,7 +44,10 @@ func (s *Server) handleTutorialAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleTutorialLogin checks form fields user and pass: [[<id>]] when they
-// match an account, [] when not.
+// match an account, [] when not. It is a login without a session
+// (CheckPassword): throttled and audited the same way, and with
+// -require-verified-email a right password for an unverified address is the
+// 403 email_unverified, as one line of text.
 func (s *Server) handleTutorialLogin(w http.ResponseWriter, r *http.Request) {
 	form, err := readForm(w, r, "user", "pass")
 	if err != nil {

@@ -2,11 +2,15 @@ package http_test
 
 import (
 	"bytes"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"roster/account"
+	rosterhttp "roster/http"
 )
 
 // TestTutorialFlow is the tutorial client's whole conversation: add a user,
@@ -101,5 +105,55 @@ func TestTutorialRefusals(t *testing.T) {
 	}
 	if n, _ := ts.accounts.Store.Read.CountUsers(t.Context()); n != 1 {
 		t.Errorf("users = %d after refused adds, want 1", n)
+	}
+}
+
+// TestTutorialLoginIsAudited: POST /login is a login without a session and
+// leaves the same audit rows as POST /v1/sessions: login.failure with the
+// reason, login.success by the account itself.
+func TestTutorialLoginIsAudited(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	_, adminToken := ts.admin("root")
+	id := ts.createUser("mia", account.RoleUser)
+	for _, creds := range []url.Values{
+		{"user": {"mia"}, "pass": {"wrong password, long enough"}},
+		{"user": {"ghost"}, "pass": {goodPassword}},
+		{"user": {"mia"}, "pass": {goodPassword}},
+	} {
+		ts.form("/login", creds)
+	}
+	var failures []string
+	for _, e := range ts.audit(adminToken, "action=login.failure") {
+		failures = append(failures, e.Detail)
+	}
+	if fmt.Sprint(failures) != "[unknown_account wrong_password]" {
+		t.Errorf("login.failure reasons (newest first) = %v, want [unknown_account wrong_password]", failures)
+	}
+	ev := ts.audit(adminToken, fmt.Sprintf("action=login.success&user_id=%d", id))
+	if len(ev) != 1 || ev[0].ActorID == nil || *ev[0].ActorID != id || ev[0].Detail != "no session" || ev[0].IP != "127.0.0.1" {
+		t.Errorf("login.success events of mia = %+v, want one by mia from 127.0.0.1, detail \"no session\"", ev)
+	}
+}
+
+// TestTutorialLoginRequiresVerifiedEmail: with -require-verified-email the
+// tutorial's POST /login refuses the right password of an unverified account
+// as POST /v1/sessions does, with 403 email_unverified in one line of text.
+func TestTutorialLoginRequiresVerifiedEmail(t *testing.T) {
+	t.Parallel()
+	e := newMailEnv(t, rosterhttp.Config{}, func(s *account.Service) { s.RequireVerifiedEmail = true })
+	e.signup("bob", "bob@example.com", goodPassword)
+	r := e.form("/login", url.Values{"user": {"bob"}, "pass": {"not bob's password at all"}})
+	if r.status != http.StatusOK || r.body != "[]\n" {
+		t.Errorf("POST /login with a wrong password: %d %q, want 200 []", r.status, r.body)
+	}
+	r = e.form("/login", url.Values{"user": {"bob"}, "pass": {goodPassword}})
+	if r.status != http.StatusForbidden || strings.Count(r.body, "\n") != 1 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+		t.Errorf("POST /login before verifying: %d %q, want 403 and a one-line reason", r.status, r.body)
+	}
+	tok := e.token("bob@example.com", "Confirm", account.VerificationTokenPrefix, 1)
+	want(t, "verify", e.json("POST", "/v1/email-verifications", map[string]string{"token": tok}, ""), http.StatusNoContent)
+	if r = e.form("/login", url.Values{"user": {"bob"}, "pass": {goodPassword}}); r.status != http.StatusOK || r.body != "[[1]]\n" {
+		t.Errorf("POST /login after verifying: %d %q, want 200 [[1]]", r.status, r.body)
 	}
 }

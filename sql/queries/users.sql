@@ -26,6 +26,18 @@ SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?);
 -- current parameters; zero rows means the account is gone.
 UPDATE users SET password_hash = @password_hash, updated_at = @updated_at WHERE id = @id;
 
+-- name: RehashUserPassword :execrows
+-- RehashUserPassword replaces the hash @old_hash with @password_hash, a hash of
+-- the same password with current parameters; zero rows means the account is
+-- gone or its password has changed since @old_hash was read, and stays as is.
+UPDATE users SET password_hash = @password_hash, updated_at = @updated_at
+WHERE id = @id AND password_hash = @old_hash;
+
+-- name: MaxUserID :one
+-- MaxUserID returns the highest account id, 0 without accounts. Ids are
+-- AUTOINCREMENT: every account inserted later has a higher one.
+SELECT CAST(COALESCE(MAX(id), 0) AS INTEGER) FROM users;
+
 -- name: CountUsers :one
 -- CountUsers returns the number of accounts.
 SELECT COUNT(*) FROM users;
