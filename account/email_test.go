@@ -389,7 +389,7 @@ func TestResendVerificationIsAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	actor := account.Actor{ID: u.ID, IP: "192.0.2.5"}
-	if err := svc.ResendVerification(ctx, actor, u.ID); err != nil {
+	if _, err := svc.ResendVerification(ctx, actor, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	e := lastAudit(t, svc, account.ActionEmailVerifyRequest)
