@@ -291,7 +291,7 @@ func housekeep(ctx context.Context, accounts *account.Service, every time.Durati
 // makes it collect sooner instead, keeping the peak near what the limiter
 // admits. It is soft: past it the runtime collects harder but never fails.
 func memoryLimit(concurrency int, p account.Params) int64 {
-	const base = 64 << 20
+	const base = 48 << 20
 	return base + int64(concurrency)*int64(p.Memory)<<10
 }
 
