@@ -136,6 +136,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	logConfig(log, fs)
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit(cfg.account.hashConcurrency, account.DefaultParams))
+		if getenv("GOGC") == "" {
+			// Collect only as the heap nears the limit: the freed hash
+			// buffers then stay mapped and are reused, instead of being
+			// handed back to the kernel and faulted in again for every hash.
+			debug.SetGCPercent(-1)
+		}
 	}
 
 	accounts, err := openAccounts(ctx, cfg.db, cfg.account, account.DefaultParams)
