@@ -109,7 +109,7 @@ func run() error {
 	}
 	rows = append(rows, rosterRows...)
 	if cfg.million {
-		big, err := measureScale(cfg, dir, binary, script, 1_000_000)
+		big, err := measureScale(cfg, dir, binary, script, 1_000_000, rosterRows[0].res, rosterRows[1].res)
 		if err != nil {
 			return err
 		}
@@ -175,8 +175,9 @@ func measureRoster(cfg config, dir, binary, script string, users int, bareRPS, c
 	return rows, nil
 }
 
-// measureScale repeats GET /v1/me and login on a database of n users.
-func measureScale(cfg config, dir, binary, script string, n int) ([]row, error) {
+// measureScale repeats GET /v1/me and login on a database of n users and
+// compares them with the same scenarios on the default user count.
+func measureScale(cfg config, dir, binary, script string, n int, baseMe, baseLogin result) ([]row, error) {
 	srv, token, err := startRoster(dir, binary, n)
 	if err != nil {
 		return nil, err
@@ -192,9 +193,12 @@ func measureScale(cfg config, dir, binary, script string, n int) ([]row, error) 
 		return nil, err
 	}
 	label := fmt.Sprintf("%d users", n)
+	of := func(r, base result) string {
+		return fmt.Sprintf("%.0f%% of the %d-user run", 100*r.rps()/base.rps(), cfg.users)
+	}
 	return []row{
-		{name: "GET /v1/me, " + label, conns: cfg.connections, res: me},
-		{name: "POST /v1/sessions, " + label, conns: cfg.connections, res: login},
+		{name: "GET /v1/me, " + label, conns: cfg.connections, res: me, ratio: of(me, baseMe)},
+		{name: "POST /v1/sessions, " + label, conns: cfg.connections, res: login, ratio: of(login, baseLogin)},
 	}, nil
 }
 
