@@ -81,7 +81,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, err
 	}
-	readers := max(4, runtime.GOMAXPROCS(0)*2)
+	// Enough readers that concurrent requests seldom queue for a connection:
+	// GET /v1/me at 32 connections on 2 cores went from ~26,800 to ~31,400
+	// requests/s with 8 readers instead of 4 (16: 32,600; 32: 33,800). Each
+	// reader's page cache can grow to 2 MiB, which bounds how far to go.
+	readers := max(8, runtime.GOMAXPROCS(0)*4)
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
 	s.reader = reader
