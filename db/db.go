@@ -159,6 +159,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.retryOutboxMessageStmt, err = db.PrepareContext(ctx, retryOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query RetryOutboxMessage: %w", err)
 	}
+	if q.sQLiteVersionStmt, err = db.PrepareContext(ctx, sQLiteVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query SQLiteVersion: %w", err)
+	}
 	if q.setUserEmailVerifiedStmt, err = db.PrepareContext(ctx, setUserEmailVerified); err != nil {
 		return nil, fmt.Errorf("error preparing query SetUserEmailVerified: %w", err)
 	}
@@ -416,6 +419,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing retryOutboxMessageStmt: %w", cerr)
 		}
 	}
+	if q.sQLiteVersionStmt != nil {
+		if cerr := q.sQLiteVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing sQLiteVersionStmt: %w", cerr)
+		}
+	}
 	if q.setUserEmailVerifiedStmt != nil {
 		if cerr := q.setUserEmailVerifiedStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setUserEmailVerifiedStmt: %w", cerr)
@@ -545,6 +553,7 @@ type Queries struct {
 	purgeExpiredUserTokensStmt   *sql.Stmt
 	rehashUserPasswordStmt       *sql.Stmt
 	retryOutboxMessageStmt       *sql.Stmt
+	sQLiteVersionStmt            *sql.Stmt
 	setUserEmailVerifiedStmt     *sql.Stmt
 	touchSessionStmt             *sql.Stmt
 	updateUserStmt               *sql.Stmt
@@ -605,6 +614,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		purgeExpiredUserTokensStmt:   q.purgeExpiredUserTokensStmt,
 		rehashUserPasswordStmt:       q.rehashUserPasswordStmt,
 		retryOutboxMessageStmt:       q.retryOutboxMessageStmt,
+		sQLiteVersionStmt:            q.sQLiteVersionStmt,
 		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
 		touchSessionStmt:             q.touchSessionStmt,
 		updateUserStmt:               q.updateUserStmt,

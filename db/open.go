@@ -103,8 +103,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // init checks the SQLite library and brings the schema up to date on the
 // writer connection.
 func (s *Store) init(ctx context.Context) error {
-	var version string
-	if err := s.writer.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
+	version, err := New(s.writer).SQLiteVersion(ctx)
+	if err != nil {
 		return fmt.Errorf("db: open %w", err)
 	}
 	if !versionAtLeast(version, MinSQLiteVersion) {
