@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -37,17 +38,41 @@ func (s *Server) handleUISignInPost(w http.ResponseWriter, r *http.Request) {
 		s.uiFail(w, r, "sign-in.html", page, err)
 		return
 	}
+	s.endReplacedSession(r)
 	setSessionCookie(w, token, session.ExpiresAt)
 	http.Redirect(w, r, localNext(form.Get("next")), http.StatusSeeOther)
 }
 
+// endReplacedSession logs out the session whose cookie a sign-in is about to
+// overwrite: on a shared browser, the previous user's session must not stay
+// valid on the server once the browser no longer holds its token.
+func (s *Server) endReplacedSession(r *http.Request) {
+	token, fromCookie := sessionToken(r)
+	if !fromCookie {
+		return
+	}
+	old, user, err := s.accounts.Authenticate(r.Context(), token)
+	if err != nil {
+		return // already dead
+	}
+	if err := s.accounts.Logout(r.Context(), account.Actor{ID: user.ID, IP: clientIP(r)}, old); err != nil {
+		s.log.WarnContext(r.Context(), "ending the session a sign-in replaced", "error", err)
+	}
+}
+
 // localNext is next if it is a console page of this server, else the
-// account page: the sign-in form must not redirect off-site.
+// account page: the sign-in form must not redirect off-site or out of /ui/.
+// The path is judged after cleaning, and any dot segment, plain or
+// percent-encoded, is refused, since browsers resolve those too.
 func localNext(next string) string {
+	const fallback = "/ui/account"
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/ui/") ||
-		strings.Contains(next, `\`) {
-		return "/ui/account"
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		strings.Contains(next, "\\") || strings.Contains(strings.ToLower(u.EscapedPath()), "%2e") {
+		return fallback
+	}
+	if clean := path.Clean(u.Path); clean != u.Path || !strings.HasPrefix(clean, "/ui/") {
+		return fallback
 	}
 	return u.RequestURI()
 }
@@ -136,6 +161,7 @@ func (s *Server) handleUIResetConfirmPost(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		page := s.page(r, "Choose a new password")
 		page.Form = form
+		page.Form.Del("token") // a live reset code is never written back into a page
 		s.uiFail(w, r, "reset-confirm.html", page, err)
 		return
 	}
@@ -159,6 +185,7 @@ func (s *Server) handleUIVerifyEmailPost(w http.ResponseWriter, r *http.Request)
 	if err := s.accounts.VerifyEmail(r.Context(), account.Actor{IP: clientIP(r)}, strings.TrimSpace(form.Get("token"))); err != nil {
 		page := s.page(r, "Verify your email address")
 		page.Form = form
+		page.Form.Del("token")
 		page.Data = struct{ Verified bool }{}
 		s.uiFail(w, r, "verify-email.html", page, err)
 		return

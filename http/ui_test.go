@@ -135,6 +135,11 @@ func TestUISignIn(t *testing.T) {
 		{"//evil.example/ui/", "/ui/account"},
 		{`/ui/\evil.example`, "/ui/account"},
 		{"/v1/me", "/ui/account"},
+		{"/ui/../v1/me", "/ui/account"},
+		{"/ui/../metrics", "/ui/account"},
+		{"/ui/%2e%2e/v1/me", "/ui/account"},
+		{"/ui/%2E%2E/v1/me", "/ui/account"},
+		{"/ui/./account", "/ui/account"},
 	} {
 		r := signIn(c.next, goodPassword)
 		wantRedirect(t, "sign in with next="+c.next, r, c.want)
@@ -154,6 +159,15 @@ func TestUISignIn(t *testing.T) {
 	}
 	r = ts.page("POST", "/ui/sign-in", url.Values{"username": {"ann"}, "role": {"admin"}}, "")
 	wantPage(t, "unknown form field", r, http.StatusBadRequest, "unknown form field")
+
+	// Signing in over another session ends that session on the server: on a
+	// shared browser the previous user's token must not stay valid.
+	ts.signup("bea", "", goodPassword)
+	previous := ts.login("bea", goodPassword)
+	r = ts.page("POST", "/ui/sign-in", url.Values{"username": {"ann"}, "password": {goodPassword}}, "",
+		"Cookie", "__Host-roster_session="+previous)
+	wantRedirect(t, "sign in over bea's session", r, "/ui/account")
+	want(t, "GET /v1/me with the replaced session", ts.json("GET", "/v1/me", nil, previous), http.StatusUnauthorized)
 }
 
 // TestUISharesRateLimits: the console's sign-in spends the same per-IP budget
@@ -352,4 +366,24 @@ func TestUIAdminUserPage(t *testing.T) {
 	wantPage(t, "deleted user's page", ts.page("GET", bobPath, nil, admin), http.StatusNotFound)
 	wantPage(t, "cross-site delete", ts.page("POST", rootPath+"/delete", url.Values{}, admin, "Sec-Fetch-Site", "cross-site"),
 		http.StatusForbidden, "sent from another site")
+}
+
+// TestUICodesNotEchoed: a refused reset or verification code is never written
+// back into the page: the user pastes it again.
+func TestUICodesNotEchoed(t *testing.T) {
+	t.Parallel()
+	ts := newUIServer(t, rosterhttp.Config{})
+	for _, c := range []struct{ path, code string }{
+		{"/ui/reset-password/confirm", "rpr_" + strings.Repeat("Q", 43)},
+		{"/ui/verify-email", "rev_" + strings.Repeat("Q", 43)},
+	} {
+		form := url.Values{"token": {c.code}}
+		if c.path == "/ui/reset-password/confirm" {
+			form.Set("new_password", "short")
+		}
+		r := ts.page("POST", c.path, form, "")
+		if r.status < 400 || strings.Contains(r.body, c.code) {
+			t.Errorf("POST %s with a bad code: status %d, page contains the code: %v", c.path, r.status, strings.Contains(r.body, c.code))
+		}
+	}
 }
