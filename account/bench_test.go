@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -83,4 +84,19 @@ func BenchmarkLoginCheapHash(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkHashParallel hashes from GOMAXPROCS goroutines at once, as a
+// loaded server does. argon2id is memory-bound, so concurrent hashes slow
+// each other: compare ns/op here with BenchmarkHashDefaultParams / GOMAXPROCS.
+func BenchmarkHashParallel(b *testing.B) {
+	h, _ := account.NewHasher(account.DefaultParams, runtime.GOMAXPROCS(0), time.Minute)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h.Hash(context.Background(), goodPassword); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
