@@ -249,22 +249,21 @@ func TestMetricsAddrMovesMetrics(t *testing.T) {
 		MetricsAddr string `json:"metrics_addr"`
 	}
 	json.Unmarshal([]byte(logs.waitFor(t, `"msg":"listening"`, nil)), &l)
-	for _, tt := range []struct {
-		url    string
-		status int
-	}{
-		{"http://" + addr + "/metrics", http.StatusNotFound},
-		{"http://" + l.MetricsAddr + "/metrics", http.StatusOK},
-		{"http://" + addr + "/readyz", http.StatusOK},
-	} {
-		res, err := http.Get(tt.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != tt.status {
-			t.Errorf("GET %s: status = %d, want %d", tt.url, res.StatusCode, tt.status)
-		}
+	wantGET(t, "http://"+addr+"/metrics", http.StatusNotFound)
+	wantGET(t, "http://"+l.MetricsAddr+"/metrics", http.StatusOK)
+	wantGET(t, "http://"+addr+"/readyz", http.StatusOK)
+}
+
+// wantGET fails the test unless GET url answers status.
+func wantGET(t *testing.T, url string, status int) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != status {
+		t.Errorf("GET %s: status = %d, want %d", url, res.StatusCode, status)
 	}
 }
 
@@ -274,22 +273,8 @@ func TestPprofAddr(t *testing.T) {
 		PprofAddr string `json:"pprof_addr"`
 	}
 	json.Unmarshal([]byte(logs.waitFor(t, `"msg":"listening"`, nil)), &l)
-	for _, tt := range []struct {
-		url    string
-		status int
-	}{
-		{"http://" + l.PprofAddr + "/debug/pprof/heap", http.StatusOK},
-		{"http://" + addr + "/debug/pprof/heap", http.StatusNotFound},
-	} {
-		res, err := http.Get(tt.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != tt.status {
-			t.Errorf("GET %s: status = %d, want %d", tt.url, res.StatusCode, tt.status)
-		}
-	}
+	wantGET(t, "http://"+l.PprofAddr+"/debug/pprof/heap", http.StatusOK)
+	wantGET(t, "http://"+addr+"/debug/pprof/heap", http.StatusNotFound)
 	for _, bad := range []string{":6060", "0.0.0.0:6060", "192.0.2.1:6060", "example.com:6060"} {
 		err := run(t.Context(), []string{"serve", "-pprof-addr", bad}, env(nil), nil, io.Discard, io.Discard)
 		if !errors.As(err, new(usageError)) {
