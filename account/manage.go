@@ -121,7 +121,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch User
 		return nil
 	})
 	if db.IsUniqueViolation(err) {
-		return db.User{}, s.conflict(ctx, newKey)
+		return db.User{}, Conflict(ctx, s.Store.Write, newKey)
 	}
 	return user, err
 }

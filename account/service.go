@@ -90,14 +90,9 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 		return s.audit(ctx, q, actor, user.ID, ActionUserCreate, "role="+user.Role)
 	})
 	if db.IsUniqueViolation(err) {
-		return db.User{}, s.conflict(ctx, usernameKey)
+		return db.User{}, Conflict(ctx, s.Store.Write, usernameKey)
 	}
 	return user, err
-}
-
-// conflict names the field behind a unique violation on users.
-func (s *Service) conflict(ctx context.Context, usernameKey string) error {
-	return Conflict(ctx, s.Store.Write, usernameKey)
 }
 
 // Conflict returns the *ConflictError for a unique violation when writing an
