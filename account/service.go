@@ -342,7 +342,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, d
 	if !ValidToken(token) {
 		return db.Session{}, db.User{}, ErrUnauthenticated
 	}
-	row, err := s.Store.Read.GetSessionWithUser(ctx, HashToken(token))
+	row, err := s.Store.SessionWithUser(ctx, HashToken(token))
 	if errors.Is(err, sql.ErrNoRows) {
 		return db.Session{}, db.User{}, ErrUnauthenticated
 	}

@@ -44,6 +44,8 @@ type Store struct {
 
 	reader     *sql.DB
 	writer     *sql.DB
+	watch      *changeWatch
+	sessions   sessionCache
 	path       string
 	migrations *goose.Provider // on the reader pool: it only reads the version table
 }
@@ -92,6 +94,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if s.Read, err = Prepare(ctx, reader); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("db: open reader: %w", err)
+	}
+	if s.watch, err = openChangeWatch(reader.Driver(), base+"&_pragma=query_only(1)"); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("db: open change watch: %w", err)
 	}
 	if s.migrations, err = goose.NewProvider(goose.DialectSQLite3, reader, schema.FS); err != nil {
 		s.Close()
@@ -144,6 +150,9 @@ func (s *Store) Close() error {
 	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
+	}
+	if s.watch != nil {
+		errs = append(errs, s.watch.close())
 	}
 	errs = append(errs, s.Write.Close(), s.writer.Close())
 	return errors.Join(errs...)

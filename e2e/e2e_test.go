@@ -102,3 +102,70 @@ func TestCLIAgainstBinary(t *testing.T) {
 		t.Errorf("me after logout: exit %d, %q; want 1, not logged in", code, errOut)
 	}
 }
+
+// TestCLIChangesReachServingSessions: `roster user …` writes the database from
+// another process while the server answers GET /v1/me from its session cache;
+// the server's next request must see each change.
+func TestCLIChangesReachServingSessions(t *testing.T) {
+	t.Parallel()
+	dbPath := filepath.Join(t.TempDir(), "roster.db")
+	srv := start(t, dbPath)
+	ctx := context.Background()
+	c := rosterhttp.NewClient(srv.URL, nil)
+	if _, err := c.Signup(ctx, rosterhttp.SignupRequest{Username: "vera", Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	login := func() {
+		t.Helper()
+		if _, err := c.Login(ctx, "vera", password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	me := func() (rosterhttp.User, error) {
+		var u rosterhttp.User
+		var err error
+		for range 5 { // the later calls are answered from the cache
+			if u, err = c.Me(ctx); err != nil {
+				break
+			}
+		}
+		return u, err
+	}
+	user := func(args ...string) {
+		t.Helper()
+		if _, errOut, code := cli(t, nil, "", append([]string{"user"}, append(args, "-db", dbPath)...)...); code != 0 {
+			t.Fatalf("roster user %v: exit %d, %s", args, code, errOut)
+		}
+	}
+
+	// Another admin, so that vera can be made admin and back (the last
+	// active admin cannot be demoted).
+	if _, errOut, code := cli(t, nil, password+"\n", "user", "create", "-db", dbPath, "-admin", "-password-stdin", "boss"); code != 0 {
+		t.Fatalf("roster user create: exit %d, %s", code, errOut)
+	}
+	login()
+	if u, err := me(); err != nil || u.Role != "user" {
+		t.Fatalf("Me = %+v, %v", u, err)
+	}
+	user("set-role", "vera", "admin")
+	if u, err := me(); err != nil || u.Role != "admin" {
+		t.Errorf("Me after set-role admin = %+v, %v; want role admin", u, err)
+	}
+	user("set-role", "vera", "user")
+	if u, err := me(); err != nil || u.Role != "user" {
+		t.Errorf("Me after set-role user = %+v, %v; want role user", u, err)
+	}
+	user("disable", "vera")
+	if _, err := c.Me(ctx); !errors.Is(err, rosterhttp.ErrUnauthorized) {
+		t.Errorf("Me after the CLI disabled the account = %v, want ErrUnauthorized", err)
+	}
+	user("enable", "vera")
+	login()
+	if _, err := me(); err != nil {
+		t.Fatal(err)
+	}
+	user("delete", "vera")
+	if _, err := c.Me(ctx); !errors.Is(err, rosterhttp.ErrUnauthorized) {
+		t.Errorf("Me after the CLI deleted the account = %v, want ErrUnauthorized", err)
+	}
+}

@@ -1,0 +1,108 @@
+package db
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"runtime"
+	"sync/atomic"
+)
+
+// dataVersionPragma changes its answer on a connection whenever another
+// connection, in this process or another one, has committed since that
+// connection last asked. It is the one statement outside sql/queries: sqlc
+// cannot parse a PRAGMA, and this check runs on every authenticated request,
+// where going through database/sql would cost three times as much (1.4 µs
+// against 4 µs per check with a request's context).
+const dataVersionPragma = "PRAGMA data_version"
+
+// changeWatch counts the commits to the database that the process has
+// noticed, its own and those of other processes alike, by asking
+// data_version on driver connections of its own that never write.
+type changeWatch struct {
+	idle  chan *watchConn
+	count atomic.Uint64
+}
+
+// watchConn is one connection of the watch, used by one goroutine at a time,
+// with the data_version it last answered.
+type watchConn struct {
+	conn driver.Conn
+	stmt driver.StmtQueryContext
+	last int64
+	dest []driver.Value
+}
+
+func openChangeWatch(d driver.Driver, dsn string) (*changeWatch, error) {
+	// As many connections as readers: with two, GET /v1/me (32 connections,
+	// 2 cores, access log off) reached ~43,000 requests/s, with CPU idle while
+	// requests queued for a check; with 8, ~53,000 (16: ~54,000).
+	n := max(8, 4*runtime.GOMAXPROCS(0))
+	w := &changeWatch{idle: make(chan *watchConn, n)}
+	for range n {
+		conn, err := d.Open(dsn)
+		if err != nil {
+			return nil, errors.Join(err, w.close())
+		}
+		stmt, err := conn.Prepare(dataVersionPragma)
+		if err != nil {
+			return nil, errors.Join(err, conn.Close(), w.close())
+		}
+		w.idle <- &watchConn{conn: conn, stmt: stmt.(driver.StmtQueryContext), last: -1, dest: make([]driver.Value, 1)}
+	}
+	return w, nil
+}
+
+// Changes returns a number that grows whenever a commit to the database, by
+// this process or any other (such as `roster user disable` run beside the
+// server), has become visible since an earlier call. Whatever a caller reads
+// from the database after Changes returned n is still current when a later
+// call returns n again, so it may be kept until then.
+func (s *Store) Changes(ctx context.Context) (uint64, error) {
+	w := s.watch
+	var c *watchConn
+	select {
+	case c = <-w.idle:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { w.idle <- c }()
+	v, err := c.dataVersion()
+	if err != nil {
+		return 0, err
+	}
+	// A commit seen on this connection counts even if another connection
+	// counted it already: an extra change only costs a cache one more read.
+	if v != c.last {
+		c.last = v
+		w.count.Add(1)
+	}
+	return w.count.Load(), nil
+}
+
+func (c *watchConn) dataVersion() (int64, error) {
+	// No request context: the pragma does not wait for writers, and a
+	// cancellable context would make the driver watch it from a goroutine.
+	rows, err := c.stmt.QueryContext(context.Background(), nil)
+	if err != nil {
+		return 0, err
+	}
+	err = rows.Next(c.dest)
+	if err := errors.Join(err, rows.Close()); err != nil {
+		return 0, err
+	}
+	v, ok := c.dest[0].(int64)
+	if !ok {
+		return 0, errors.New("db: data_version is not an integer")
+	}
+	return v, nil
+}
+
+func (w *changeWatch) close() error {
+	var errs []error
+	for len(w.idle) > 0 {
+		c := <-w.idle
+		errs = append(errs, c.stmt.(driver.Stmt).Close(), c.conn.Close())
+	}
+	return errors.Join(errs...)
+}
