@@ -132,7 +132,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	log := cfg.log.logger(stderr)
+	batch := &logBatch{w: stderr}
+	stopLog, logStopped := make(chan struct{}), make(chan struct{})
+	go func() { batch.run(stopLog); close(logStopped) }()
+	defer func() { close(stopLog); <-logStopped }() // last: flushes what the rest logs
+	log := cfg.log.logger(batch.immediate())
+	cfg.http.AccessLog = cfg.log.logger(batch)
 	logConfig(log, fs)
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit(cfg.account.hashConcurrency, account.DefaultParams))

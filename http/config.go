@@ -2,6 +2,7 @@ package http
 
 import (
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -38,6 +39,9 @@ type Config struct {
 	SeparateMetrics bool
 	// UI serves the web console under /ui/, where GET / redirects.
 	UI bool
+	// AccessLog receives the line written for each request; nil means the
+	// server's log.
+	AccessLog *slog.Logger
 }
 
 // Rate is a number of requests per window; as a flag it reads "20/1m".

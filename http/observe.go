@@ -63,7 +63,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if ri.userID != 0 {
 			attrs = append(attrs, slog.Int64("user_id", ri.userID))
 		}
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		s.cfg.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
 }
 

@@ -35,6 +35,9 @@ type Server struct {
 func NewServer(accounts *account.Service, log *slog.Logger, cfg Config) *Server {
 	s := &Server{accounts: accounts, store: accounts.Store, log: log, cfg: cfg, metrics: newMetrics(accounts),
 		csrf: http.NewCrossOriginProtection()}
+	if s.cfg.AccessLog == nil {
+		s.cfg.AccessLog = log
+	}
 	s.mailTarget = s.targetLimiter(cfg.MailTargetRate)
 	accounts.Hasher.Observe(s.metrics)
 	s.router = s.routes()
