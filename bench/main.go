@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -51,6 +52,7 @@ type config struct {
 	users       int
 	million     bool
 	readme      bool
+	only        *regexp.Regexp
 	bare        string
 }
 
@@ -63,7 +65,17 @@ func run() error {
 	flag.BoolVar(&cfg.million, "million", false, "also compare GET /v1/me and login with 1,000,000 users")
 	flag.BoolVar(&cfg.readme, "readme", false, "write the table into README.md between the Performance markers")
 	flag.StringVar(&cfg.bare, "serve-bare", "", "internal: serve the bare reference handler on this address")
+	only := flag.String("run", "", "run only the roster scenarios whose names match this regular expression (not with -readme or -million)")
 	flag.Parse()
+	if *only != "" {
+		if cfg.readme || cfg.million {
+			return errors.New("-run measures a part of the table: it cannot go with -readme or -million")
+		}
+		var err error
+		if cfg.only, err = regexp.Compile(*only); err != nil {
+			return fmt.Errorf("-run: %v", err)
+		}
+	}
 	if cfg.bare != "" {
 		return serveBare(cfg.bare)
 	}
@@ -162,6 +174,9 @@ func measureRoster(cfg config, dir, binary, script string, users int, bareRPS, c
 	}
 	var rows []row
 	for _, sc := range scenarios {
+		if cfg.only != nil && !cfg.only.MatchString(sc.name) {
+			continue
+		}
 		if err := procstat.ResetPeakRSS(srv.cmd.Process.Pid); err != nil {
 			return nil, err
 		}
@@ -374,14 +389,18 @@ func startProcess(name string, args ...string) (*process, error) {
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	addr := make(chan string, 1)
 	go func() {
+		// Parse lines only until the address: the access log that follows is
+		// drained unread, so the harness spends little CPU beside the server.
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			var entry struct{ Msg, Addr string }
 			line := sc.Text()
 			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "listening" {
 				addr <- entry.Addr
+				break
 			} else if a, ok := strings.CutPrefix(line, "listening "); ok {
 				addr <- a
+				break
 			}
 		}
 		io.Copy(io.Discard, stderr)
