@@ -28,7 +28,7 @@ func TestChangesCountsEveryCommit(t *testing.T) {
 
 	changes := func() uint64 {
 		t.Helper()
-		n, err := store.Changes(ctx)
+		n, err := store.Changes()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,7 +30,7 @@ func TestResendVerificationStaleAccount(t *testing.T) {
 	resend := func(stale db.User) (rec *httptest.ResponseRecorder) {
 		t.Helper()
 		r := httptest.NewRequest("POST", "/v1/me/email-verification", nil)
-		r = r.WithContext(context.WithValue(r.Context(), authKey, authenticated{user: stale}))
+		r = r.WithContext(context.WithValue(r.Context(), infoKey, &requestInfo{auth: &authenticated{user: stale}}))
 		rec = httptest.NewRecorder()
 		defer func() {
 			if p := recover(); p != nil {

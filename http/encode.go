@@ -8,7 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -20,16 +22,25 @@ const (
 
 // writeJSON writes v as the whole response body.
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 { // let the odd large listing go
+			buf.Reset()
+			encodeBuffers.Put(buf)
+		}
+	}()
+	if err := json.NewEncoder(buf).Encode(v); err != nil { // Encode ends the body with a newline
 		// Only wire types defined in this package reach here; they always marshal.
 		panic(fmt.Sprintf("http: encode %T: %v", v, err))
 	}
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Length", fmt.Sprint(len(body)+1))
+	h := w.Header()
+	h["Content-Type"] = []string{contentType}
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	w.Write(buf.Bytes())
 }
+
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // encode answers with v as application/json.
 func encode(w http.ResponseWriter, status int, v any) {

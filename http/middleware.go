@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -20,13 +19,22 @@ import (
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
-		h.Set("Cache-Control", "no-store")
+		// Shared value slices save an allocation per header per request;
+		// Header.Set and Add replace or copy them, never write into them.
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = noReferrer
+		h["Content-Security-Policy"] = noFraming
+		h["Cache-Control"] = noStore
 		next.ServeHTTP(w, r)
 	})
 }
+
+var (
+	nosniff    = []string{"nosniff"}
+	noReferrer = []string{"no-referrer"}
+	noFraming  = []string{"frame-ancestors 'none'"}
+	noStore    = []string{"no-store"}
+)
 
 // recoverPanics turns a panic into a logged 500 problem that reveals nothing.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
@@ -47,13 +55,9 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 
 type ctxKey int
 
-const (
-	authKey ctxKey = iota
-	clientIPKey
-	infoKey
-)
+const infoKey ctxKey = 0
 
-// authenticated is what requireSession puts in the request context.
+// authenticated is what requireSession records in the requestInfo.
 type authenticated struct {
 	session db.Session
 	user    db.User
@@ -82,9 +86,8 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		info(r).userID = user.ID
-		ctx := context.WithValue(r.Context(), authKey, authenticated{session: session, user: user})
-		next.ServeHTTP(w, r.WithContext(ctx))
+		info(r).auth = &authenticated{session: session, user: user}
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -107,7 +110,7 @@ func actor(r *http.Request) account.Actor {
 
 // auth returns what requireSession loaded; only call it behind requireSession.
 func auth(r *http.Request) authenticated {
-	return r.Context().Value(authKey).(authenticated)
+	return *info(r).auth
 }
 
 // sessionToken returns the bearer token, or else the session cookie's value.
@@ -122,21 +125,9 @@ func sessionToken(r *http.Request) (token string, fromCookie bool) {
 	return "", false
 }
 
-// withClientIP works out the client's address once per request (see
-// resolveClientIP) for clientIP to return.
-func (s *Server) withClientIP(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), clientIPKey, s.resolveClientIP(r))
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
-// clientIP is the client's address as withClientIP resolved it: the one
-// place rate limits, throttling, sessions and the audit log take it from.
-func clientIP(r *http.Request) string {
-	ip, _ := r.Context().Value(clientIPKey).(string)
-	return ip
-}
+// clientIP is the client's address as observe resolved it: the one place
+// rate limits, throttling, sessions and the audit log take it from.
+func clientIP(r *http.Request) string { return info(r).clientIP }
 
 // resolveClientIP is the connection's peer, unless the peer is a trusted
 // proxy; then X-Forwarded-For is read right to left, skipping trusted

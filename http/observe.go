@@ -12,11 +12,13 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// requestInfo travels in the request context and is filled in on the way
-// through, for the access log line written when the request ends.
+// requestInfo is what roster knows of a request: observe puts one in the
+// request context and requireSession fills in auth, so the request is copied
+// only once on its way through; the access log line is written from it.
 type requestInfo struct {
-	id     string
-	userID int64 // set by requireSession; 0 for anonymous requests
+	id       string
+	clientIP string         // see resolveClientIP
+	auth     *authenticated // set by requireSession; nil for anonymous requests
 }
 
 // info returns the request's requestInfo; observe puts one in every request.
@@ -27,14 +29,15 @@ func info(r *http.Request) *requestInfo {
 	return &requestInfo{}
 }
 
-// observe gives each request an id (echoed as X-Request-Id), then writes one
+// observe gives each request an id (echoed as X-Request-Id) and resolves its
+// client address, then writes one
 // access log line and records the request metrics. Labels and the logged route
 // are chi's route pattern, never the raw path, so they stay bounded. No header,
 // query string or body is logged: they may carry passwords or tokens.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &requestInfo{id: rand.Text()}
+		ri := &requestInfo{id: rand.Text(), clientIP: s.resolveClientIP(r)}
 		w.Header().Set("X-Request-Id", ri.id)
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
@@ -58,10 +61,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.Int("bytes", ww.BytesWritten()),
-			slog.String("client_ip", clientIP(r)),
+			slog.String("client_ip", ri.clientIP),
 		}
-		if ri.userID != 0 {
-			attrs = append(attrs, slog.Int64("user_id", ri.userID))
+		if ri.auth != nil {
+			attrs = append(attrs, slog.Int64("user_id", ri.auth.user.ID))
 		}
 		s.cfg.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})

@@ -9,7 +9,7 @@ import (
 // routes is the whole HTTP surface: the API, and the web console when enabled.
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.withClientIP, s.observe, s.recoverPanics, securityHeaders, s.limitBodies, s.cors())
+	r.Use(s.observe, s.recoverPanics, securityHeaders, s.limitBodies, s.cors())
 	signupLimit, loginLimit := s.rateLimit(s.cfg.SignupRate), s.rateLimit(s.cfg.LoginRate)
 	r.NotFound(s.handleNotFound)
 	r.MethodNotAllowed(s.handleMethodNotAllowed)

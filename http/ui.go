@@ -116,7 +116,7 @@ var uiNotices = map[string]string{
 func (s *Server) page(r *http.Request, title string) *uiPage {
 	p := &uiPage{Title: title, Path: r.URL.Path, Fields: map[string]string{}, Form: url.Values{},
 		Notice: uiNotices[r.URL.Query().Get("notice")], MinPasswordLen: s.accounts.Policy.MinLen}
-	if a, ok := r.Context().Value(authKey).(authenticated); ok {
+	if a := info(r).auth; a != nil {
 		p.User = &a.user
 	}
 	return p
