@@ -122,3 +122,38 @@ func TestSessionWithUserSeesEveryCommit(t *testing.T) {
 		t.Errorf("lookup after the session was deleted elsewhere = %v, want sql.ErrNoRows", err)
 	}
 }
+
+// BenchmarkChanges is the check every authenticated request makes.
+func BenchmarkChanges(b *testing.B) {
+	store := dbtest.Open(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := store.Changes(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSessionWithUser is a session lookup answered from the cache: the
+// change check plus a map lookup.
+func BenchmarkSessionWithUser(b *testing.B) {
+	ctx := context.Background()
+	store := dbtest.Open(b)
+	now := db.Now(time.Now())
+	user, err := store.Write.CreateUser(ctx, db.CreateUserParams{Username: "bench", UsernameKey: "bench",
+		PasswordHash: "x", Role: "user", CreatedAt: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	if err := store.Write.CreateSession(ctx, db.CreateSessionParams{TokenHash: hash, ID: "s1", UserID: user.ID,
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := store.SessionWithUser(ctx, hash); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
