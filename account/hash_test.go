@@ -114,31 +114,44 @@ func TestParsePHCRefusesAbsurdParamsWithoutAllocating(t *testing.T) {
 
 func TestHasherLimiterBoundsWait(t *testing.T) {
 	t.Parallel()
-	// One slot and a 20 ms wait: while a slow verify holds the slot, a second
-	// caller gives up with ErrHashBusy instead of queueing without bound.
-	slow := account.Params{Memory: 64 << 10, Time: 20, Threads: 1, SaltLen: 16, KeyLen: 32}
-	h, err := account.NewHasher(slow, 1, 20*time.Millisecond)
+	// One slot and a 20 ms wait: while a hash holds the slot, a second caller
+	// gives up with ErrHashBusy instead of queueing without bound. The first
+	// hash holds the slot until the test lets it go (its observer blocks),
+	// so the outcome does not depend on timing.
+	h, err := account.NewHasher(accounttest.CheapParams, 1, 20*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hold := &slotHolder{held: make(chan struct{}), release: make(chan struct{})}
+	h.Observe(hold)
 	var wg sync.WaitGroup
-	started := make(chan struct{})
-	wg.Go(func() {
-		close(started)
-		h.Hash(context.Background(), goodPassword)
-	})
-	<-started
-	busy := false
-	for range 50 {
-		if _, err := h.Hash(context.Background(), goodPassword); errors.Is(err, account.ErrHashBusy) {
-			busy = true
-			break
-		}
-	}
+	wg.Go(func() { h.Hash(context.Background(), goodPassword) })
+	<-hold.held
+	// Without the bound this would wait for the slot: the context ends that.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = h.Hash(ctx, goodPassword)
+	close(hold.release)
 	wg.Wait()
-	if !busy {
-		t.Error("no ErrHashBusy while the only slot was held")
+	if !errors.Is(err, account.ErrHashBusy) {
+		t.Errorf("Hash while the only slot was held = %v, want ErrHashBusy", err)
 	}
+}
+
+// slotHolder keeps the first hash's slot, from the end of its computation,
+// until release is closed.
+type slotHolder struct {
+	once          sync.Once
+	held, release chan struct{}
+}
+
+func (s *slotHolder) ObserveWait(time.Duration, bool) {}
+
+func (s *slotHolder) ObserveHash(string, time.Duration) {
+	s.once.Do(func() {
+		close(s.held)
+		<-s.release
+	})
 }
 
 func TestTokens(t *testing.T) {
