@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"runtime"
+	"sync"
 	"sync/atomic"
 )
 
@@ -16,12 +17,22 @@ import (
 // against 4 µs per check with a request's context).
 const dataVersionPragma = "PRAGMA data_version"
 
+// errStoreClosed is what Changes answers once the store is closed.
+var errStoreClosed = errors.New("db: store is closed")
+
 // changeWatch counts the commits to the database that the process has
 // noticed, its own and those of other processes alike, by asking
 // data_version on driver connections of its own that never write.
 type changeWatch struct {
-	idle  chan *watchConn
-	count atomic.Uint64
+	driver driver.Driver
+	dsn    string
+	n      int
+	idle   chan *watchConn
+	count  atomic.Uint64
+	// closing keeps connections from being handed out once close has begun;
+	// close then waits for the ones in use.
+	closing   atomic.Bool
+	closeOnce sync.Once
 }
 
 // watchConn is one connection of the watch, used by one goroutine at a time,
@@ -37,20 +48,31 @@ func openChangeWatch(d driver.Driver, dsn string) (*changeWatch, error) {
 	// As many connections as readers: with two, GET /v1/me (32 connections,
 	// 2 cores, access log off) reached ~43,000 requests/s, with CPU idle while
 	// requests queued for a check; with 8, ~53,000 (16: ~54,000).
-	n := max(8, 4*runtime.GOMAXPROCS(0))
-	w := &changeWatch{idle: make(chan *watchConn, n)}
-	for range n {
-		conn, err := d.Open(dsn)
-		if err != nil {
+	w := &changeWatch{driver: d, dsn: dsn, n: max(8, 4*runtime.GOMAXPROCS(0))}
+	w.idle = make(chan *watchConn, w.n)
+	for range w.n {
+		c := &watchConn{last: -1, dest: make([]driver.Value, 1)}
+		if err := w.connect(c); err != nil {
+			w.n = len(w.idle)
 			return nil, errors.Join(err, w.close())
 		}
-		stmt, err := conn.Prepare(dataVersionPragma)
-		if err != nil {
-			return nil, errors.Join(err, conn.Close(), w.close())
-		}
-		w.idle <- &watchConn{conn: conn, stmt: stmt.(driver.StmtQueryContext), last: -1, dest: make([]driver.Value, 1)}
+		w.idle <- c
 	}
 	return w, nil
+}
+
+// connect gives c a fresh connection and statement.
+func (w *changeWatch) connect(c *watchConn) error {
+	conn, err := w.driver.Open(w.dsn)
+	if err != nil {
+		return err
+	}
+	stmt, err := conn.Prepare(dataVersionPragma)
+	if err != nil {
+		return errors.Join(err, conn.Close())
+	}
+	c.conn, c.stmt = conn, stmt.(driver.StmtQueryContext)
+	return nil
 }
 
 // Changes returns a number that grows whenever a commit to the database, by
@@ -60,11 +82,19 @@ func openChangeWatch(d driver.Driver, dsn string) (*changeWatch, error) {
 // call returns n again, so it may be kept until then.
 func (s *Store) Changes() (uint64, error) {
 	w := s.watch
-	c := <-w.idle // never long: a check returns its connection within microseconds
+	c, ok := <-w.idle // never long: a check returns its connection within microseconds
+	if !ok {
+		return 0, errStoreClosed
+	}
 	defer func() { w.idle <- c }()
+	if w.closing.Load() {
+		return 0, errStoreClosed
+	}
 	v, err := c.dataVersion()
 	if err != nil {
-		return 0, err
+		// Replace the connection rather than fail every eighth check on it.
+		c.disconnect()
+		return 0, errors.Join(err, w.connect(c))
 	}
 	// A commit seen on this connection counts even if another connection
 	// counted it already: an extra change only costs a cache one more read.
@@ -76,6 +106,9 @@ func (s *Store) Changes() (uint64, error) {
 }
 
 func (c *watchConn) dataVersion() (int64, error) {
+	if c.conn == nil {
+		return 0, errors.New("db: change watch connection lost")
+	}
 	// No request context: the pragma does not wait for writers, and a
 	// cancellable context would make the driver watch it from a goroutine.
 	rows, err := c.stmt.QueryContext(context.Background(), nil)
@@ -93,11 +126,26 @@ func (c *watchConn) dataVersion() (int64, error) {
 	return v, nil
 }
 
+// disconnect closes c's connection; c.conn is nil until connect succeeds.
+func (c *watchConn) disconnect() error {
+	if c.conn == nil {
+		return nil
+	}
+	err := errors.Join(c.stmt.(driver.Stmt).Close(), c.conn.Close())
+	c.conn, c.stmt = nil, nil
+	return err
+}
+
+// close waits for every connection, including those in use, closes them and
+// makes later Changes calls fail instead of waiting.
 func (w *changeWatch) close() error {
 	var errs []error
-	for len(w.idle) > 0 {
-		c := <-w.idle
-		errs = append(errs, c.stmt.(driver.Stmt).Close(), c.conn.Close())
-	}
+	w.closeOnce.Do(func() {
+		w.closing.Store(true)
+		for range w.n {
+			errs = append(errs, (<-w.idle).disconnect())
+		}
+		close(w.idle)
+	})
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -155,5 +156,34 @@ func BenchmarkSessionWithUser(b *testing.B) {
 		if _, err := store.SessionWithUser(ctx, hash); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestChangesAfterClose: once the store is closed, a check fails at once
+// instead of waiting for a connection that will not come back.
+func TestChangesAfterClose(t *testing.T) {
+	t.Parallel()
+	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Changes(); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := store.Changes()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Changes after Close succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Changes after Close still waiting after 10 s")
 	}
 }
