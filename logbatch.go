@@ -24,11 +24,15 @@ type logBatch struct {
 }
 
 // Write queues p, which must be whole lines (slog writes one record per call).
-func (b *logBatch) Write(p []byte) (int, error) {
+func (b *logBatch) Write(p []byte) (int, error) { return b.queue(p, false) }
+
+// queue appends p to the pending lines and writes them all if flush is set
+// or the batch is full.
+func (b *logBatch) queue(p []byte, flush bool) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pending = append(b.pending, p...)
-	if len(b.pending) >= accessLogBatchSize {
+	if flush || len(b.pending) >= accessLogBatchSize {
 		return len(p), b.flushLocked()
 	}
 	return len(p), nil
@@ -56,12 +60,7 @@ func (b *logBatch) immediate() io.Writer { return immediateWriter{b} }
 
 type immediateWriter struct{ b *logBatch }
 
-func (w immediateWriter) Write(p []byte) (int, error) {
-	w.b.mu.Lock()
-	defer w.b.mu.Unlock()
-	w.b.pending = append(w.b.pending, p...)
-	return len(p), w.b.flushLocked()
-}
+func (w immediateWriter) Write(p []byte) (int, error) { return w.b.queue(p, true) }
 
 // run flushes every accessLogFlushEvery until stop is closed, then once more.
 func (b *logBatch) run(stop <-chan struct{}) {

@@ -30,10 +30,10 @@ func info(r *http.Request) *requestInfo {
 }
 
 // observe gives each request an id (echoed as X-Request-Id) and resolves its
-// client address, then writes one
-// access log line and records the request metrics. Labels and the logged route
-// are chi's route pattern, never the raw path, so they stay bounded. No header,
-// query string or body is logged: they may carry passwords or tokens.
+// client address, then writes one access log line and records the request
+// metrics. Labels and the logged route are chi's route pattern, never the raw
+// path, so they stay bounded. No header, query string or body is logged: they
+// may carry passwords or tokens.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
