@@ -3,12 +3,13 @@ package account
 // FillHashSlots takes every hashing slot of h until release is called, so
 // tests can show what a saturated limiter does.
 func FillHashSlots(h *Hasher) (release func()) {
-	for range cap(h.slots) {
-		h.slots <- struct{}{}
+	taken := make([]*slot, cap(h.slots))
+	for i := range taken {
+		taken[i] = <-h.slots
 	}
 	return func() {
-		for range cap(h.slots) {
-			<-h.slots
+		for _, s := range taken {
+			h.slots <- s
 		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"roster/internal/argon2id"
 )
 
 // Params are argon2id parameters. Memory is in KiB, as x/crypto/argon2 takes it.
@@ -45,9 +47,11 @@ var ErrMalformedHash = errors.New("malformed or unsupported password hash")
 // Hasher hashes and verifies passwords. Every hash and verify, including the
 // dummy verify for unknown accounts, passes through one limiter: each argon2id
 // call holds Params.Memory of RAM, so unbounded concurrency would exhaust it.
+// Each of the limiter's slots keeps its own work area for hashes with the
+// hasher's parameters, so hashing allocates nothing once every slot was used.
 type Hasher struct {
 	params   Params
-	slots    chan struct{}
+	slots    chan *slot // the free ones
 	maxWait  time.Duration
 	dummy    string
 	runs     atomic.Uint64
@@ -81,10 +85,33 @@ func NewHasher(p Params, concurrency int, maxWait time.Duration) (*Hasher, error
 	if concurrency < 1 {
 		return nil, fmt.Errorf("hash concurrency must be at least 1, got %d", concurrency)
 	}
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), maxWait: maxWait, observer: noObserver{}}
+	h := &Hasher{params: p, slots: make(chan *slot, concurrency), maxWait: maxWait, observer: noObserver{}}
+	for range concurrency {
+		h.slots <- &slot{}
+	}
+	s := <-h.slots
+	defer func() { h.slots <- s }()
 	var err error
-	h.dummy, err = h.encode(rand.Text())
+	h.dummy, err = h.encode(s, rand.Text())
 	return h, err
+}
+
+// slot is one of the limiter's places to hash in. work is nil until the
+// slot's first argon2id hash with the hasher's parameters, then kept.
+type slot struct{ work *argon2id.Work }
+
+// idKey computes an argon2id key with parameters p: in the slot's work area
+// when p has the hasher's memory and one lane, as every hash roster makes
+// does; otherwise (an imported hash, or one from before a parameter change)
+// through x/crypto in memory of its own.
+func (h *Hasher) idKey(s *slot, password string, salt []byte, p Params) []byte {
+	if p.Memory != h.params.Memory || p.Threads != 1 {
+		return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	}
+	if s.work == nil {
+		s.work = argon2id.NewWork(p.Memory)
+	}
+	return s.work.Key([]byte(password), salt, p.Time, p.KeyLen)
 }
 
 // Params returns the parameters new hashes are made with.
@@ -103,23 +130,23 @@ func (p Params) check() error {
 // use it to show that a refused request cost no hash.
 func (h *Hasher) Runs() uint64 { return h.runs.Load() }
 
-// acquire takes a hashing slot, waiting at most maxWait.
-func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
-	release = func() { <-h.slots }
+// acquire takes a hashing slot, waiting at most maxWait; the caller gives
+// it back with release.
+func (h *Hasher) acquire(ctx context.Context) (s *slot, err error) {
 	start := time.Now()
 	defer func() { h.observer.ObserveWait(time.Since(start), err == nil) }()
 	select {
-	case h.slots <- struct{}{}:
+	case s = <-h.slots:
 		h.runs.Add(1)
-		return release, nil
+		return s, nil
 	default:
 	}
 	t := time.NewTimer(h.maxWait)
 	defer t.Stop()
 	select {
-	case h.slots <- struct{}{}:
+	case s = <-h.slots:
 		h.runs.Add(1)
-		return release, nil
+		return s, nil
 	case <-t.C:
 		return nil, ErrHashBusy
 	case <-ctx.Done():
@@ -127,28 +154,30 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
+func (h *Hasher) release(s *slot) { h.slots <- s }
+
 // Hash returns the argon2id PHC string of an already normalized password.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	release, err := h.acquire(ctx)
+	s, err := h.acquire(ctx)
 	if err != nil {
 		return "", err
 	}
-	defer release()
+	defer h.release(s)
 	defer h.timed("hash", time.Now())
-	return h.encode(password)
+	return h.encode(s, password)
 }
 
 // timed reports one computation that began at start.
 func (h *Hasher) timed(op string, start time.Time) { h.observer.ObserveHash(op, time.Since(start)) }
 
-func (h *Hasher) encode(password string) (string, error) {
+func (h *Hasher) encode(s *slot, password string) (string, error) {
 	p := h.params
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+	key := h.idKey(s, password, salt, p)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2id.Version, p.Memory, p.Time, p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
@@ -158,13 +187,13 @@ var b64 = base64.RawStdEncoding
 // bcrypt hash. rehash is true after a match whose hash is not argon2id with
 // the current parameters, so the caller can store a fresh one.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
-	release, err := h.acquire(ctx)
+	s, err := h.acquire(ctx)
 	if err != nil {
 		return false, false, err
 	}
-	defer release()
+	defer h.release(s)
 	defer h.timed("verify", time.Now())
-	return h.verify(encoded, password)
+	return h.verify(s, encoded, password)
 }
 
 // VerifyDummy does the work of one verify with current parameters against a
@@ -175,7 +204,7 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	return err
 }
 
-func (h *Hasher) verify(encoded, password string) (ok, rehash bool, err error) {
+func (h *Hasher) verify(s *slot, encoded, password string) (ok, rehash bool, err error) {
 	if isBcrypt(encoded) {
 		if err := CheckHash(encoded); err != nil {
 			return false, false, err
@@ -193,7 +222,7 @@ func (h *Hasher) verify(encoded, password string) (ok, rehash bool, err error) {
 	if err != nil {
 		return false, false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	got := h.idKey(s, password, salt, p)
 	if subtle.ConstantTimeCompare(got, key) != 1 {
 		return false, false, nil
 	}

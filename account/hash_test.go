@@ -1,8 +1,11 @@
 package account_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"regexp"
 	"runtime"
 	"strings"
@@ -10,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
 	"roster/account"
@@ -44,6 +48,43 @@ func TestHashFormatAndVerify(t *testing.T) {
 }
 
 const goodPassword = "correct horse battery staple"
+
+// TestHashInteroperatesWithXCrypto: the hashes a Hasher computes in its kept
+// work areas are standard argon2id. Its PHC strings check out with x/crypto,
+// and one made by x/crypto verifies, several times on the same slot.
+func TestHashInteroperatesWithXCrypto(t *testing.T) {
+	t.Parallel()
+	h, err := account.NewHasher(account.DefaultParams, 1, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := account.DefaultParams
+	for i := range 3 {
+		password := fmt.Sprintf("%s %d", goodPassword, i)
+		hash, err := h.Hash(ctx, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, salt, key, err := account.ParsePHC(hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen); !bytes.Equal(key, want) {
+			t.Fatalf("Hash(%q) key = %x, x/crypto computes %x", password, key, want)
+		}
+		salt = []byte(fmt.Sprintf("x/crypto salt %02d", i)) // 16 bytes, as roster makes
+		theirs := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", p.Memory, p.Time, p.Threads,
+			base64.RawStdEncoding.EncodeToString(salt),
+			base64.RawStdEncoding.EncodeToString(argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)))
+		if ok, rehash, err := h.Verify(ctx, theirs, password); !ok || rehash || err != nil {
+			t.Fatalf("Verify(x/crypto's hash) = %v, %v, %v; want true, false, nil", ok, rehash, err)
+		}
+		if ok, _, err := h.Verify(ctx, theirs, password+"!"); ok || err != nil {
+			t.Fatalf("Verify(x/crypto's hash, wrong password) = %v, %v; want false, nil", ok, err)
+		}
+	}
+}
 
 func TestVerifyOlderArgonParamsAsksRehash(t *testing.T) {
 	t.Parallel()
