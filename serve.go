@@ -142,9 +142,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit(cfg.account.hashConcurrency, account.DefaultParams))
 		if getenv("GOGC") == "" {
-			// Collect only as the heap nears the limit: the freed hash
-			// buffers then stay mapped and are reused, instead of being
-			// handed back to the kernel and faulted in again for every hash.
+			// Collect only as the heap nears the limit, which already
+			// makes room for the hashing slots' work areas: garbage may
+			// fill the base, rather than the collector running whenever
+			// a small live heap doubles (most requests hash nothing).
 			debug.SetGCPercent(-1)
 		}
 	}
@@ -295,12 +296,9 @@ func housekeep(ctx context.Context, accounts *account.Service, every time.Durati
 }
 
 // memoryLimit is the Go runtime's soft memory limit for a server running
-// concurrency hashes at once: a base for everything else plus each hashing
-// slot's argon2id buffer. Each hash allocates and drops its whole buffer, so
-// under load the garbage collector, paced by GOGC alone, lets the heap reach
-// about twice the live hashing memory before it collects; the soft limit
-// makes it collect sooner instead, keeping the peak near what the limiter
-// admits. It is soft: past it the runtime collects harder but never fails.
+// concurrency hashes at once: a base for everything else plus the argon2id
+// work area each hashing slot keeps once used. It is soft: past it the
+// runtime collects harder but never fails.
 func memoryLimit(concurrency int, p account.Params) int64 {
 	const base = 48 << 20
 	return base + int64(concurrency)*int64(p.Memory)<<10

@@ -484,7 +484,7 @@ func render(cfg config, rows []row, hashTime time.Duration, ceiling, parallel fl
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), cfg.duration, cfg.rounds)
 	fmt.Fprintf(&b, "Hashing ceiling: GOMAXPROCS / one argon2id hash (m=19456 KiB, t=2, p=1; median %.1f ms) = %.0f hashes/s. "+
 		"For comparison, GOMAXPROCS goroutines hashing at once in one process, with nothing else running, reach %.0f hashes/s "+
-		"(%.0f%% of that ceiling: argon2id is memory-bound, so concurrent hashes slow each other).\n\n",
+		"(%.0f%% of that ceiling: argon2id is memory-bound, so concurrent hashes can slow each other).\n\n",
 		float64(hashTime.Microseconds())/1000, ceiling, parallel, 100*parallel/ceiling)
 	fmt.Fprintln(&b, "| scenario | conns | requests/s | p50 | p99 | 2xx | 4xx | 5xx | socket errors | peak RSS | ratio |")
 	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
