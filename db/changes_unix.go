@@ -19,7 +19,8 @@ import (
 // The change watch reads the WAL-index header that SQLite keeps at the start
 // of the database's -shm file (https://www.sqlite.org/walformat.html, "The
 // WAL-Index Header"), mapped read-only into this process: a check is a few
-// dozen loads from memory, with no lock and no system call.
+// dozen loads from memory under a read lock, with no system call and none of
+// SQLite's locks.
 //
 // The header is 48 bytes, stored twice (offsets 0 and 48) and followed by the
 // 40-byte checkpoint information: iVersion, unused, iChange, isInit,

@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -68,5 +70,48 @@ func TestShmLocksOutliveAnotherStore(t *testing.T) {
 	}
 	if _, err := store.Changes(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChangesThroughSymlink: opened by a symbolic link, the store maps the
+// -shm file SQLite uses, named after the resolved path, and sees commits.
+func TestChangesThroughSymlink(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.db")
+	if err := os.Mkdir(filepath.Join(dir, "links"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "links", "roster.db")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	store, err := db.Open(ctx, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := os.Stat(target + "-shm"); err != nil {
+		t.Fatalf("SQLite did not name the -shm file after the resolved path: %v", err)
+	}
+	if _, err := os.Stat(link + "-shm"); err == nil {
+		t.Fatalf("%s-shm exists: SQLite did not resolve the link", link)
+	}
+	other, err := db.Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	before, err := store.Changes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Write.CreateUser(ctx, db.CreateUserParams{Username: "lnk", UsernameKey: "lnk",
+		PasswordHash: "x", Role: "user", CreatedAt: db.Now(time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := store.Changes(); err != nil || after <= before {
+		t.Errorf("after a commit through the real path, Changes = %d, %v; want more than %d", after, err, before)
 	}
 }
