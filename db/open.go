@@ -51,11 +51,15 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the database at path, checks the SQLite
-// version and applies any pending migrations.
+// version and applies any pending migrations. On unix it also maps the
+// database's -shm file for Changes, and fails if it cannot.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("db: empty database path")
 	}
+	// Until Open returns, no store closing in this process closes its -shm
+	// file: this one may have connections on the same file already.
+	defer holdShmFiles()()
 	base := dsn(path, pragmas)
 	writer, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
@@ -95,7 +99,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("db: open reader: %w", err)
 	}
-	if s.watch, err = openChangeWatch(reader.Driver(), base+"&_pragma=query_only(1)"); err != nil {
+	if s.watch, err = openChangeWatch(ctx, reader.Driver(), base+"&_pragma=query_only(1)"); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("db: open change watch: %w", err)
 	}
@@ -145,16 +149,21 @@ func versionAtLeast(have, want string) bool {
 // Close closes both pools; the WAL is checkpointed when the last connection closes.
 func (s *Store) Close() error {
 	var errs []error
+	// The change watch stops first, while the store's connections still
+	// hold the -shm file open, and lets go of the file last.
+	if s.watch != nil {
+		errs = append(errs, s.watch.close())
+	}
 	if s.Read != nil {
 		errs = append(errs, s.Read.Close())
 	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
-	if s.watch != nil {
-		errs = append(errs, s.watch.close())
-	}
 	errs = append(errs, s.Write.Close(), s.writer.Close())
+	if s.watch != nil {
+		errs = append(errs, s.watch.release())
+	}
 	return errors.Join(errs...)
 }
 

@@ -19,7 +19,7 @@ type sessionCache struct {
 
 // SessionWithUser is Read.GetSessionWithUser answered from memory while the
 // database has not changed since the row was read, so a client that calls
-// often costs one data_version check instead of a join. A logout,
+// often costs one Changes check instead of a join. A logout,
 // revocation, password change, disable or delete, by this process or another,
 // is a commit, so the next request reads the database again. The row's
 // pointer fields are shared between callers: treat them as read-only.
