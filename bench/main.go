@@ -113,16 +113,16 @@ func run() error {
 	}
 	defer bare.stop()
 
-	hashTime := medianHashTime(15)
+	hashTime := medianHashTime(31)
 	ceiling := float64(runtime.GOMAXPROCS(0)) / hashTime.Seconds()
 	parallel := parallelHashRate(5 * time.Second)
 
-	rows, base, err := measureRoster(cfg, dir, binary, script, cfg.users, bare, ceiling)
+	rows, base, err := measureRoster(cfg, dir, binary, script, cfg.users, bare)
 	if err != nil {
 		return err
 	}
 	if cfg.million {
-		big, err := measureScale(cfg, dir, binary, script, 1_000_000, base.me, base.login)
+		big, err := measureScale(cfg, dir, binary, script, 1_000_000, bare, base)
 		if err != nil {
 			return err
 		}
@@ -146,14 +146,19 @@ type row struct {
 	ratio string
 }
 
-// baseline is what measureScale compares the large database with.
-type baseline struct{ me, login result }
+// baseline is what measureScale compares the large database with: GET /v1/me
+// and login, each as a share of its reference.
+type baseline struct {
+	me, login float64 // share of the bare handler, of the hashing ceiling
+}
 
 // measureRoster runs every scenario against a fresh roster on a database of
 // users. GET /v1/me runs cfg.rounds times, each right after a run of the bare
 // handler, and the median run of each is reported: the two share the machine
-// with wrk, so measuring them side by side keeps their ratio honest.
-func measureRoster(cfg config, dir, binary, script string, users int, bare *process, ceiling float64) ([]row, baseline, error) {
+// with wrk, so measuring them side by side keeps their ratio honest. For the
+// same reason each hashing scenario is compared with the hashing ceiling
+// measured right before and right after it (see aroundCeiling).
+func measureRoster(cfg config, dir, binary, script string, users int, bare *process) ([]row, baseline, error) {
 	var base baseline
 	srv, token, err := startRoster(dir, binary, users)
 	if err != nil {
@@ -189,6 +194,10 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 			rounds = cfg.rounds
 		}
 		var refs, runs []result
+		var ceilingBefore float64
+		if !sc.vsBare {
+			ceilingBefore = hashCeiling()
+		}
 		for range rounds {
 			if sc.vsBare {
 				ref, err := wrk(cfg, script, bare, sc.conns, "GET", "/", "", "", "")
@@ -208,16 +217,18 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 			return nil, base, err
 		}
 		res := median(runs)
-		r := row{name: sc.name, conns: sc.conns, res: res, rss: rss,
-			ratio: fmt.Sprintf("%.0f%% of hashing ceiling", 100*res.rps()/ceiling)}
+		r := row{name: sc.name, conns: sc.conns, res: res, rss: rss}
 		if sc.vsBare {
 			ref := median(refs)
 			rows = append(rows, row{name: "bare net/http handler, GET (reference)", conns: sc.conns, res: ref})
 			r.ratio = fmt.Sprintf("%.0f%% of bare", 100*res.rps()/ref.rps())
-			base.me = res
-		}
-		if sc.method == "POST" && sc.path == "/v1/sessions" && sc.conns == cfg.connections {
-			base.login = res
+			base.me = res.rps() / ref.rps()
+		} else {
+			ceiling := (ceilingBefore + hashCeilingAfter()) / 2
+			r.ratio = fmt.Sprintf("%.0f%% of hashing ceiling (%.0f/s)", 100*res.rps()/ceiling, ceiling)
+			if sc.method == "POST" && sc.path == "/v1/sessions" && sc.conns == cfg.connections {
+				base.login = res.rps() / ceiling
+			}
 		}
 		rows = append(rows, r)
 	}
@@ -233,29 +244,39 @@ func median(runs []result) result {
 }
 
 // measureScale repeats GET /v1/me and login on a database of n users and
-// compares them with the same scenarios on the default user count.
-func measureScale(cfg config, dir, binary, script string, n int, baseMe, baseLogin result) ([]row, error) {
+// compares them with the same scenarios on the default user count. Each run
+// is taken as a share of its reference measured beside it (the bare handler
+// right before, the hashing ceiling right before and after), as in
+// measureRoster, so that the machine's drift between the two databases' runs
+// does not pass for an effect of their size.
+func measureScale(cfg config, dir, binary, script string, n int, bare *process, base baseline) ([]row, error) {
 	srv, token, err := startRoster(dir, binary, n)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
+	ref, err := wrk(cfg, script, bare, cfg.connections, "GET", "/", "", "", "")
+	if err != nil {
+		return nil, err
+	}
 	me, err := wrk(cfg, script, srv, cfg.connections, "GET", "/v1/me", "", "", "Bearer "+token)
 	if err != nil {
 		return nil, err
 	}
+	before := hashCeiling()
 	login, err := wrk(cfg, script, srv, cfg.connections, "POST", "/v1/sessions",
 		`{"username":"bench{u}","password":"`+benchPassword+`"}`, "application/json", "", strconv.Itoa(n))
 	if err != nil {
 		return nil, err
 	}
+	ceiling := (before + hashCeilingAfter()) / 2
 	label := fmt.Sprintf("%d users", n)
-	of := func(r, base result) string {
-		return fmt.Sprintf("%.0f%% of the %d-user run", 100*r.rps()/base.rps(), cfg.users)
+	of := func(share, baseShare float64) string {
+		return fmt.Sprintf("%.0f%% of the %d-user run", 100*share/baseShare, cfg.users)
 	}
 	return []row{
-		{name: "GET /v1/me, " + label, conns: cfg.connections, res: me, ratio: of(me, baseMe)},
-		{name: "POST /v1/sessions, " + label, conns: cfg.connections, res: login, ratio: of(login, baseLogin)},
+		{name: "GET /v1/me, " + label, conns: cfg.connections, res: me, ratio: of(me.rps()/ref.rps(), base.me)},
+		{name: "POST /v1/sessions, " + label, conns: cfg.connections, res: login, ratio: of(login.rps()/ceiling, base.login)},
 	}, nil
 }
 
@@ -326,6 +347,19 @@ func seed(path string, n int) error {
 		}
 	}
 	return nil
+}
+
+// hashCeiling is GOMAXPROCS / the median time of one hash: the rate at which
+// the machine could hash with nothing else to do.
+func hashCeiling() float64 {
+	return float64(runtime.GOMAXPROCS(0)) / medianHashTime(31).Seconds()
+}
+
+// hashCeilingAfter is hashCeiling once the server has dropped the requests
+// wrk left in flight: their hashes would otherwise compete with these.
+func hashCeilingAfter() float64 {
+	time.Sleep(500 * time.Millisecond)
+	return hashCeiling()
 }
 
 // medianHashTime times n argon2id hashes with the service's parameters.
@@ -482,8 +516,9 @@ func render(cfg config, rows []row, hashTime time.Duration, ceiling, parallel fl
 	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs (GOMAXPROCS %d), wrk with 2 threads on the same machine, %s per run; "+
 		"GET /v1/me and the bare handler: the median of %d runs each, taken alternately.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), cfg.duration, cfg.rounds)
-	fmt.Fprintf(&b, "Hashing ceiling: GOMAXPROCS / one argon2id hash (m=19456 KiB, t=2, p=1; median %.1f ms) = %.0f hashes/s. "+
-		"For comparison, GOMAXPROCS goroutines hashing at once in one process, with nothing else running, reach %.0f hashes/s "+
+	fmt.Fprintf(&b, "Hashing ceiling: GOMAXPROCS / one argon2id hash (m=19456 KiB, t=2, p=1; median %.1f ms) = %.0f hashes/s at the start. "+
+		"Each hashing row is compared with the ceiling measured again right before and right after it (their mean, in brackets): "+
+		"this machine's speed drifts from minute to minute. For comparison, GOMAXPROCS goroutines hashing at once in one process, with nothing else running, reach %.0f hashes/s "+
 		"(%.0f%% of that ceiling: argon2id is memory-bound, so concurrent hashes can slow each other).\n\n",
 		float64(hashTime.Microseconds())/1000, ceiling, parallel, 100*parallel/ceiling)
 	fmt.Fprintln(&b, "| scenario | conns | requests/s | p50 | p99 | 2xx | 4xx | 5xx | socket errors | peak RSS | ratio |")
