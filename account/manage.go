@@ -179,18 +179,25 @@ func revokedDetail(n int64) string { return fmt.Sprintf("revoked %d sessions", n
 
 // CheckOwnPassword confirms a signed-in user's password, sent in the named
 // field, before a sensitive change; a mismatch is ErrWrongPassword. It is
-// throttled like a login by username from ip (see try): a stolen session
-// must not become an unlimited password oracle.
+// throttled like a login by username from ip (see check): a stolen session
+// must not become an unlimited password oracle. An account deleted before
+// the match was settled gets ErrWrongPassword.
 func (s *Service) CheckOwnPassword(ctx context.Context, user db.User, ip, field, password string) error {
 	pw, err := NormalizePassword(field, password)
 	if err != nil {
 		return err
 	}
-	ok, _, _, err := s.try(ctx, newAttempt(userKey(user), ip, user, true), user, true, pw)
-	if err != nil {
-		return err
+	a := newAttempt(userKey(user), ip, user, true)
+	ok, _, _, err := s.check(ctx, a, user, true, pw)
+	if err == nil && ok {
+		err = s.settle(ctx, a, true, nil)
 	}
-	if !ok {
+	switch {
+	case errors.Is(err, ErrBadCredentials):
+		return ErrWrongPassword
+	case err != nil:
+		return err
+	case !ok:
 		return ErrWrongPassword
 	}
 	return nil

@@ -130,25 +130,39 @@ const (
 )
 
 // signIn is the one path of a login by name and password (Login and
-// CheckPassword). After checkPassword, one write transaction re-reads the
-// account: unless its hash is still the one verified and it is still active,
-// the login is refused with ErrBadCredentials, so a login cannot outlive a
-// password change, reset, disable or delete that committed meanwhile (each
-// revokes every session); with RequireVerifiedEmail an unverified address is
-// ErrEmailUnverified. Otherwise open, when not nil, runs in that transaction
-// (Login mints its session there) and returns the detail of the
-// login.success record ("no session" without open). Refused credentials are audited as login.failure
+// CheckPassword). After checkPassword, one write transaction settles the
+// throttled attempt (the password was right) and re-reads the account: unless
+// its hash is still the one verified and it is still active, the login is
+// refused with ErrBadCredentials, so a login cannot outlive a password
+// change, reset, disable or delete that committed meanwhile (each revokes
+// every session); with RequireVerifiedEmail an unverified address is
+// ErrEmailUnverified. The settlement is committed even then; an account
+// deleted meanwhile, or a client gone before the commit, leaves the attempt
+// charged. Otherwise open, when not nil, runs in that transaction (Login mints
+// its session there) and returns the detail of the login.success record ("no
+// session" without open). Refused credentials are audited as login.failure
 // with the reason; a throttled or unverifiable attempt is not audited.
+// Settling here rather than in a transaction of its own saves each login a
+// commit, and with it a wait for the disk.
 func (s *Service) signIn(ctx context.Context, login, password, ip string,
 	open func(q *db.Queries, user db.User) (detail string, err error)) (db.User, error) {
 	actor := Actor{IP: ip}
-	user, reason, err := s.checkPassword(ctx, login, password, ip)
+	user, a, reason, err := s.checkPassword(ctx, login, password, ip)
 	if err == nil {
+		var refused error
 		err = s.Store.Tx(ctx, func(q *db.Queries) error {
-			var err error
-			if user, reason, err = s.recheck(ctx, q, user); err != nil {
+			if err := s.settleIn(ctx, q, a, true); err != nil {
 				return err
 			}
+			now, why, err := s.recheck(ctx, q, user)
+			if errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrEmailUnverified) {
+				reason, refused = why, err
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			user = now
 			detail := "no session"
 			if open != nil {
 				if detail, err = open(q, user); err != nil {
@@ -157,6 +171,12 @@ func (s *Service) signIn(ctx context.Context, login, password, ip string,
 			}
 			return s.audit(ctx, q, Actor{ID: user.ID, IP: ip}, user.ID, ActionLoginSuccess, detail)
 		})
+		if errors.Is(err, ErrBadCredentials) { // from settleIn: the account is gone
+			reason = reasonChanged
+		}
+		if err == nil {
+			err = refused
+		}
 	}
 	if errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrEmailUnverified) {
 		if aerr := s.audit(ctx, s.Store.Write, actor, user.ID, ActionLoginFailure, reason); aerr != nil {
@@ -191,47 +211,49 @@ func (s *Service) recheck(ctx context.Context, q *db.Queries, user db.User) (db.
 }
 
 // checkPassword checks password for the account named by login, throttled
-// (see try), and upgrades a matched outdated hash. On ErrBadCredentials it
-// also says why, and user is the account named by login, if any.
-func (s *Service) checkPassword(ctx context.Context, login, password, ip string) (user db.User, reason string, err error) {
+// (see check), and upgrades a matched outdated hash. On a match the attempt
+// a is left for the caller to settle. On ErrBadCredentials it also says why,
+// and user is the account named by login, if any.
+func (s *Service) checkPassword(ctx context.Context, login, password, ip string) (user db.User, a attempt, reason string, err error) {
 	pw, err := NormalizePassword("password", password)
 	if err != nil {
-		return db.User{}, "", err
+		return db.User{}, a, "", err
 	}
 	user, loginKey, found, err := s.lookup(ctx, login)
 	if err != nil {
-		return db.User{}, "", err
+		return db.User{}, a, "", err
 	}
-	ok, rehash, reason, err := s.try(ctx, newAttempt(loginKey, ip, user, found), user, found, pw)
+	a = newAttempt(loginKey, ip, user, found)
+	ok, rehash, reason, err := s.check(ctx, a, user, found, pw)
 	if err != nil {
-		return db.User{}, "", err
+		return db.User{}, a, "", err
 	}
 	if !ok {
-		return user, reason, ErrBadCredentials
+		return user, a, reason, ErrBadCredentials
 	}
 	if rehash {
 		s.rehash(ctx, &user, pw)
 	}
-	return user, "", nil
+	return user, a, "", nil
 }
 
-// try is the one throttled password check, for logins and for confirming a
+// check is the one throttled password check, for logins and for confirming a
 // signed-in user's own password: admit the attempt (or refuse it with a
-// *ThrottledError before any hashing), verify pw, settle the attempt. ok,
-// rehash and reason are verify's; an account deleted before the attempt
-// settled is not ok, with reasonChanged.
-func (s *Service) try(ctx context.Context, a attempt, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
+// *ThrottledError before any hashing) and verify pw; ok, rehash and reason
+// are verify's. A failed attempt is settled here; a match is the caller's to
+// settle (settleIn or settle), in the transaction that acts on it.
+func (s *Service) check(ctx context.Context, a attempt, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
 	if err := s.admit(ctx, a); err != nil {
 		return false, false, "", err
 	}
 	ok, rehash, reason, err = s.verify(ctx, user, found, pw)
-	switch serr := s.settle(ctx, a, ok, err); {
-	case errors.Is(serr, ErrBadCredentials):
-		return false, false, reasonChanged, nil
-	case err != nil || serr != nil:
+	if ok {
+		return true, rehash, "", nil
+	}
+	if serr := s.settle(ctx, a, false, err); err != nil || serr != nil {
 		return false, false, "", errors.Join(err, serr)
 	}
-	return ok, rehash, reason, nil
+	return false, false, reason, nil
 }
 
 // verify checks pw against the account's stored hash: ok means the right

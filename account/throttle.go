@@ -131,45 +131,50 @@ func (s *Service) admit(ctx context.Context, a attempt) error {
 	})
 }
 
-// settle closes an admitted attempt: a wrong password keeps its charge; a
-// right one resets the pair, refunds the account and remembers the network;
-// an attempt that verified nothing (err != nil) is refunded. A right password
-// for an account deleted meanwhile is ErrBadCredentials and keeps its charge.
+// settle closes an admitted attempt in a transaction of its own: a wrong
+// password keeps its charge; a right one, or one that verified nothing
+// (err != nil), is settled by settleIn.
 func (s *Service) settle(ctx context.Context, a attempt, ok bool, err error) error {
 	if err == nil && !ok {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx) // the charge is settled even if the client left
+	return s.Store.Tx(ctx, func(q *db.Queries) error { return s.settleIn(ctx, q, a, ok) })
+}
+
+// settleIn settles an attempt in transaction q: a right password (ok)
+// resets the pair, refunds the account and remembers the network; an attempt
+// that verified nothing is refunded. A right password for an account deleted
+// meanwhile is ErrBadCredentials, and the caller's rollback keeps its charge.
+func (s *Service) settleIn(ctx context.Context, q *db.Queries, a attempt, ok bool) error {
 	now := s.now()
-	return s.Store.Tx(ctx, func(q *db.Queries) error {
-		paidUntil, qerr := q.GetLoginAccountPaidUntil(ctx, a.account)
-		if qerr == nil {
-			qerr = q.UpsertLoginAccount(ctx, db.UpsertLoginAccountParams{AccountKey: a.account,
-				PaidUntil: later(paidUntil.Add(-failureInterval), now)})
-		}
-		if qerr != nil && !errors.Is(qerr, sql.ErrNoRows) {
-			return qerr
-		}
-		if ok {
-			if err := q.DeleteLoginPair(ctx, db.DeleteLoginPairParams{AccountKey: a.login, Ip: a.network}); err != nil {
-				return err
-			}
-			err := q.UpsertKnownLoginIP(ctx, db.UpsertKnownLoginIPParams{UserID: a.userID, Ip: a.network, LastLoginAt: now})
-			if db.IsForeignKeyViolation(err) { // the account was deleted since it was verified
-				return ErrBadCredentials
-			}
+	paidUntil, qerr := q.GetLoginAccountPaidUntil(ctx, a.account)
+	if qerr == nil {
+		qerr = q.UpsertLoginAccount(ctx, db.UpsertLoginAccountParams{AccountKey: a.account,
+			PaidUntil: later(paidUntil.Add(-failureInterval), now)})
+	}
+	if qerr != nil && !errors.Is(qerr, sql.ErrNoRows) {
+		return qerr
+	}
+	if ok {
+		if err := q.DeleteLoginPair(ctx, db.DeleteLoginPairParams{AccountKey: a.login, Ip: a.network}); err != nil {
 			return err
 		}
-		pair, qerr := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.login, Ip: a.network})
-		if errors.Is(qerr, sql.ErrNoRows) {
-			return nil
+		err := q.UpsertKnownLoginIP(ctx, db.UpsertKnownLoginIPParams{UserID: a.userID, Ip: a.network, LastLoginAt: now})
+		if db.IsForeignKeyViolation(err) { // the account was deleted since it was verified
+			return ErrBadCredentials
 		}
-		if qerr != nil {
-			return qerr
-		}
-		pair.Failures = max(pair.Failures-1, 0)
-		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams(pair))
-	})
+		return err
+	}
+	pair, qerr := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.login, Ip: a.network})
+	if errors.Is(qerr, sql.ErrNoRows) {
+		return nil
+	}
+	if qerr != nil {
+		return qerr
+	}
+	pair.Failures = max(pair.Failures-1, 0)
+	return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams(pair))
 }
 
 func later(a, b time.Time) time.Time {
