@@ -101,6 +101,7 @@ func (w *Work) fill(passes uint32) {
 	lane := uint32(len(b))
 	segment := lane / slices
 	var address, input, zero block
+	next := nextRef{mem: &b[0], lane: uint64(lane)}
 	for pass := range passes {
 		for slice := range uint32(slices) {
 			independent := pass == 0 && slice < slices/2
@@ -129,34 +130,70 @@ func (w *Work) fill(passes uint32) {
 				} else {
 					random = b[prev][0]
 				}
-				compress(&b[cur], &b[prev], &b[reference(random, pass, slice, i, segment, lane)], pass > 0)
+				area, start := referenceArea(pass, slice, i, segment)
+				ref := pick(random, area, start, uint64(lane))
+				// Tell the block function about the next block's reference.
+				// It depends on this block's first word, except in the
+				// first half of the first pass, where it is in address.
+				// Past the end of a segment, work it out afresh there.
+				next.area, next.index = 0, noRef
+				switch {
+				case i+1 == segment:
+				case !independent:
+					next.area, next.start = referenceArea(pass, slice, i+1, segment)
+				case (i+1)%blockWords != 0:
+					a, s := referenceArea(pass, slice, i+1, segment)
+					next.index = uint64(pick(address[(i+1)%blockWords], a, s, uint64(lane)))
+				}
+				compress(&b[cur], &b[prev], &b[ref], pass > 0, &next)
 			}
 		}
 	}
 }
 
+// nextRef tells the block function which block the next one will reference,
+// so that it can ask for that block from memory while it still computes this
+// one. When area is not 0, the reference depends on the first word of the
+// block being computed: pick(word, area, start, lane). Otherwise index is
+// the reference, or noRef. It is only a hint: a block function may ignore it.
+type nextRef struct {
+	mem         *block // the work area's first block
+	area, start uint64 // as referenceArea returns them
+	lane        uint64 // blocks in the lane
+	index       uint64
+}
+
+// noRef is a nextRef.index that names no block.
+const noRef = ^uint64(0)
+
 // nextAddresses advances the counter in input and sets address to
 // G(0, G(0, input)): the next 128 pseudo-random reference values.
 func nextAddresses(address, input, zero *block) {
 	input[6]++
-	compress(address, zero, input, false)
-	compress(address, zero, address, false)
+	compress(address, zero, input, false, &nextRef{index: noRef})
+	compress(address, zero, address, false, &nextRef{index: noRef})
 }
 
-// reference maps a pseudo-random value to the index of the block that block
-// i of segment slice references in this pass (RFC 9106 section 3.4.1.2, one
-// lane). The candidates are every block computed so far except the previous
-// one: in the first pass those before it; later, the three other segments'
-// blocks from the last pass and the current segment's before the previous.
-func reference(random uint64, pass, slice, i, segment, lane uint32) uint32 {
-	area, start := uint64(slice*segment+i-1), uint64(0)
-	if pass > 0 {
-		area, start = uint64(3*segment+i-1), uint64((slice+1)%slices*segment)
+// referenceArea is where block i of segment slice may take its reference
+// from in this pass (RFC 9106 section 3.4.1.2, one lane): area blocks,
+// counted on from block start. They are every block computed so far except
+// the previous one: in the first pass those before it; later, the three
+// other segments' blocks from the last pass and the current segment's
+// before the previous.
+func referenceArea(pass, slice, i, segment uint32) (area, start uint64) {
+	if pass == 0 {
+		return uint64(slice*segment + i - 1), 0
 	}
+	return uint64(3*segment + i - 1), uint64((slice + 1) % slices * segment)
+}
+
+// pick maps a pseudo-random value (its low 32 bits) to a block of the area
+// (see referenceArea) in a lane of lane blocks, favouring recent ones.
+func pick(random, area, start, lane uint64) uint32 {
 	x := uint64(uint32(random))
 	x = x * x >> 32
 	y := area * x >> 32
-	return uint32((start + area - 1 - y) % uint64(lane))
+	return uint32((start + area - 1 - y) % lane)
 }
 
 // variableHash is H' of RFC 9106: len(out) bytes of BLAKE2b-based output

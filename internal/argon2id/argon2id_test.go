@@ -74,18 +74,22 @@ func TestCompressMatchesGeneric(t *testing.T) {
 		}
 		return &b
 	}
+	// A hint that makes the vector code compute and fetch a reference, into
+	// memory of its own: fetching must not change any result.
+	mem := make([]block, 64)
+	next := &nextRef{mem: &mem[0], area: 40, start: 10, lane: uint64(len(mem))}
 	for range 500 {
 		x, y, out := random(), random(), random()
 		for _, xor := range []bool{false, true} {
 			got, want := *out, *out
-			compress(&got, x, y, xor)
+			compress(&got, x, y, xor, next)
 			compressGeneric(&want, x, y, xor)
 			if got != want {
 				t.Fatalf("compress(xor=%v) differs from compressGeneric", xor)
 			}
 		}
 		got, want := *y, *y
-		compress(&got, x, &got, false)
+		compress(&got, x, &got, false, &nextRef{index: noRef})
 		compressGeneric(&want, x, &want, false)
 		if got != want {
 			t.Fatal("compress with out == y differs from compressGeneric")
@@ -127,7 +131,7 @@ func BenchmarkCompress(b *testing.B) {
 		x[i], y[i] = uint64(i), uint64(3*i)
 	}
 	for b.Loop() {
-		compress(&out, &x, &y, true)
+		compress(&out, &x, &y, true, &nextRef{index: noRef})
 	}
 }
 

@@ -62,10 +62,22 @@ GLOBL rot16<>(SB), (NOPTR+RODATA), $32
 	VMOVDQU      x, off(p); \
 	VEXTRACTI128 $1, y, off+128(p)
 
-// func compressAVX2(out, x, y *block, xor bool)
+// COLUMN permutes the word pairs 2j, 2j+1 of every row of Q, at R10, in place.
+#define COLUMN \
+	LOADCOL(R10, 0, Y0, X0);     \
+	LOADCOL(R10, 256, Y1, X1);   \
+	LOADCOL(R10, 512, Y2, X2);   \
+	LOADCOL(R10, 768, Y3, X3);   \
+	PERMUTE(Y0, Y1, Y2, Y3, Y8); \
+	STORECOL(R10, 0, Y0, X0);    \
+	STORECOL(R10, 256, Y1, X1);  \
+	STORECOL(R10, 512, Y2, X2);  \
+	STORECOL(R10, 768, Y3, X3)
+
+// func compressAVX2(out, x, y *block, xor bool, next *nextRef)
 // The frame holds R = x ^ y (0–1023) and the block being permuted, Q
 // (1024–2047); out is written only at the end, so it may alias x or y.
-TEXT ·compressAVX2(SB), 0, $2048-25
+TEXT ·compressAVX2(SB), 0, $2048-40
 	MOVQ out+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ y+16(FP), DX
@@ -120,18 +132,62 @@ rows:
 
 	// Columns: word pairs 2j, 2j+1 of every row of Q, permuted in place.
 	LEAQ 1024(SP), R10 // Q
-	MOVQ $8, CX
+	COLUMN
+
+	// Word 0 of Q is final now, and with it word 0 of out: fetch the block
+	// the next one references (see nextRef), while the columns go on.
+	MOVQ next+32(FP), R8
+	MOVQ 8(R8), R11  // area
+	MOVQ 32(R8), BX  // index
+	TESTQ R11, R11
+	JZ   known
+	MOVQ 1024(SP), AX
+	XORQ 0(SP), AX
+	TESTQ R9, R9
+	JZ   pick
+	XORQ 0(DI), AX
+pick:
+	MOVL  AX, AX // the low 32 bits
+	IMULQ AX, AX
+	SHRQ  $32, AX
+	IMULQ R11, AX
+	SHRQ  $32, AX
+	MOVQ  16(R8), BX // start + area - 1 - y, less than twice the lane
+	ADDQ  R11, BX
+	DECQ  BX
+	SUBQ  AX, BX
+	CMPQ  BX, 24(R8)
+	JB    fetch
+	SUBQ  24(R8), BX
+	JMP   fetch
+known:
+	CMPQ BX, 24(R8)
+	JAE  columns
+fetch:
+	SHLQ $10, BX
+	ADDQ 0(R8), BX
+	PREFETCHT0 0(BX)
+	PREFETCHT0 64(BX)
+	PREFETCHT0 128(BX)
+	PREFETCHT0 192(BX)
+	PREFETCHT0 256(BX)
+	PREFETCHT0 320(BX)
+	PREFETCHT0 384(BX)
+	PREFETCHT0 448(BX)
+	PREFETCHT0 512(BX)
+	PREFETCHT0 576(BX)
+	PREFETCHT0 640(BX)
+	PREFETCHT0 704(BX)
+	PREFETCHT0 768(BX)
+	PREFETCHT0 832(BX)
+	PREFETCHT0 896(BX)
+	PREFETCHT0 960(BX)
+
+columns:
+	MOVQ $7, CX
 cols:
-	LOADCOL(R10, 0, Y0, X0)
-	LOADCOL(R10, 256, Y1, X1)
-	LOADCOL(R10, 512, Y2, X2)
-	LOADCOL(R10, 768, Y3, X3)
-	PERMUTE(Y0, Y1, Y2, Y3, Y8)
-	STORECOL(R10, 0, Y0, X0)
-	STORECOL(R10, 256, Y1, X1)
-	STORECOL(R10, 512, Y2, X2)
-	STORECOL(R10, 768, Y3, X3)
 	ADDQ $16, R10
+	COLUMN
 	DECQ CX
 	JNZ  cols
 

@@ -2,4 +2,4 @@
 
 package argon2id
 
-func compress(out, x, y *block, xor bool) { compressGeneric(out, x, y, xor) }
+func compress(out, x, y *block, xor bool, _ *nextRef) { compressGeneric(out, x, y, xor) }
