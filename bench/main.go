@@ -191,7 +191,9 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 		}
 		var refs, runs []result
 		var ceilings []float64
-		for range cfg.rounds {
+		for round := range cfg.rounds {
+			// {n} makes the sign-up names unique; wrk counts from 0 every run.
+			body := strings.ReplaceAll(sc.body, "{n}", fmt.Sprintf("{n}r%d", round))
 			if sc.vsBare {
 				ref, err := wrk(cfg, script, bare, sc.conns, "GET", "/", "", "", "")
 				if err != nil {
@@ -203,7 +205,7 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 			if !sc.vsBare {
 				before = hashCeiling()
 			}
-			res, err := wrk(cfg, script, srv, sc.conns, sc.method, sc.path, sc.body, sc.ctype, sc.auth, strconv.Itoa(users))
+			res, err := wrk(cfg, script, srv, sc.conns, sc.method, sc.path, body, sc.ctype, sc.auth, strconv.Itoa(users))
 			if err != nil {
 				return nil, base, err
 			}
