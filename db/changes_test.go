@@ -163,16 +163,7 @@ func TestSessionWithUserSeesEveryCommit(t *testing.T) {
 	}
 	defer other.Close()
 	now := db.Now(time.Now())
-	user, err := store.Write.CreateUser(ctx, db.CreateUserParams{Username: "flip", UsernameKey: "flip",
-		PasswordHash: "x", Role: "user", CreatedAt: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash := []byte("0123456789abcdef0123456789abcdef")
-	if err := store.Write.CreateSession(ctx, db.CreateSessionParams{TokenHash: hash, ID: "s1", UserID: user.ID,
-		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	userID, hash := flipSession(t, store)
 
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -192,7 +183,7 @@ func TestSessionWithUserSeesEveryCommit(t *testing.T) {
 	for i := range 300 {
 		want := status[i%2]
 		if _, err := other.Write.UpdateUser(ctx, db.UpdateUserParams{Username: "flip", UsernameKey: "flip",
-			Status: want, Role: "user", UpdatedAt: now, ID: user.ID}); err != nil {
+			Status: want, Role: "user", UpdatedAt: now, ID: userID}); err != nil {
 			t.Fatal(err)
 		}
 		row, err := store.SessionWithUser(ctx, hash)
