@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -147,8 +148,8 @@ type accountConfig struct {
 func (c *accountConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.minPasswordLen, "min-password-length", account.DefaultMinPasswordLen,
 		"minimum password length in characters (at least 8)")
-	fs.IntVar(&c.hashConcurrency, "hash-concurrency", cpus,
-		"password hashes run at once (each argon2id hash holds 19 MiB); default: the CPUs this process may use")
+	fs.IntVar(&c.hashConcurrency, "hash-concurrency", runtime.GOMAXPROCS(0),
+		"password hashes run at once (each argon2id hash holds 19 MiB)")
 	fs.DurationVar(&c.hashWait, "hash-wait", 2*time.Second,
 		"longest a request waits for a hashing slot before 503")
 	fs.DurationVar(&c.sessionTTL, "session-ttl", account.DefaultSessionTTL, "absolute session lifetime")

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -219,7 +218,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info("listening", attrs...)
 
-	defer spareProc(getenv)()
 	served := make(chan error, len(servers))
 	for i, hs := range servers {
 		go func() { served <- hs.Serve(listeners[i]) }()
@@ -238,26 +236,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info("stopped serving")
 	return nil
-}
-
-// cpus is the GOMAXPROCS the runtime chose at start: the CPUs this process
-// may use (its cgroup's CPU limit, if lower), or the GOMAXPROCS variable.
-var cpus = runtime.GOMAXPROCS(0)
-
-// spareProc lets the Go scheduler run one goroutine more than there are CPUs
-// while serving, unless the GOMAXPROCS variable is set, and returns the undo.
-// A commit's fsync blocks its thread with the scheduler's P (the right to
-// run Go code), and the runtime hands that P on only when its monitor next
-// looks, 20 µs to 10 ms later. With the hashing slots keeping every P busy,
-// each commit left a CPU idle: 4% of a login run was idle waiting on I/O, and
-// a spare P took logins from 115-123/s to 121-129/s (bench/README). The
-// hashing slots stay at cpus, so hashes never outnumber the CPUs.
-func spareProc(getenv func(string) string) (undo func()) {
-	if getenv("GOMAXPROCS") != "" {
-		return func() {}
-	}
-	runtime.GOMAXPROCS(cpus + 1)
-	return runtime.SetDefaultGOMAXPROCS
 }
 
 // newHTTPServer wraps h with the timeouts that cut off slow clients.

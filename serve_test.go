@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -44,28 +43,4 @@ func TestSlowClientCutOff(t *testing.T) {
 		}
 	}
 	t.Fatal("the server kept reading a dribbled header for 10 s, past -read-header-timeout 300ms")
-}
-
-// TestSpareProc: while serving, the scheduler has one P more than the CPUs,
-// so a commit blocked in fsync does not idle a CPU that a hash could use;
-// an explicit GOMAXPROCS is left alone, and the undo restores the default.
-func TestSpareProc(t *testing.T) {
-	undo := spareProc(func(string) string { return "" })
-	if got := runtime.GOMAXPROCS(0); got != cpus+1 {
-		t.Errorf("GOMAXPROCS while serving = %d, want %d CPUs + 1", got, cpus)
-	}
-	undo()
-	if got := runtime.GOMAXPROCS(0); got != cpus {
-		t.Errorf("GOMAXPROCS after serving = %d, want the default %d", got, cpus)
-	}
-	undo = spareProc(func(name string) string {
-		if name == "GOMAXPROCS" {
-			return "1"
-		}
-		return ""
-	})
-	defer undo()
-	if got := runtime.GOMAXPROCS(0); got != cpus {
-		t.Errorf("GOMAXPROCS with the variable set = %d, want it untouched (%d)", got, cpus)
-	}
 }
