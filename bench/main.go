@@ -117,7 +117,9 @@ func run() error {
 	ceiling := float64(runtime.GOMAXPROCS(0)) / hashTime.Seconds()
 	parallel := parallelHashRate(5 * time.Second)
 
-	rows, base, err := measureRoster(cfg, dir, binary, script, cfg.users, bare)
+	rows, base, err := measureRoster(cfg, dir, binary, script, cfg.users, bare, func(name string) bool {
+		return cfg.only == nil || cfg.only.MatchString(name)
+	})
 	if err != nil {
 		return err
 	}
@@ -152,13 +154,19 @@ type baseline struct {
 	me, login float64 // share of the bare handler, of the hashing ceiling
 }
 
-// measureRoster runs every scenario against a fresh roster on a database of
-// users. GET /v1/me runs cfg.rounds times, each right after a run of the bare
+// The scenarios that measureScale repeats on the large database.
+const (
+	meScenario    = "GET /v1/me (valid token)"
+	loginScenario = "POST /v1/sessions (login)"
+)
+
+// measureRoster runs the scenarios whose names include accepts against a
+// fresh roster on a database of users. GET /v1/me runs cfg.rounds times, each right after a run of the bare
 // handler, and the median run of each is reported: the two share the machine
 // with wrk, so measuring them side by side keeps their ratio honest. For the
 // same reason each hashing scenario is compared with the hashing ceiling
-// measured right before and right after it (see aroundCeiling).
-func measureRoster(cfg config, dir, binary, script string, users int, bare *process) ([]row, baseline, error) {
+// measured right before and right after it (see hashRefs).
+func measureRoster(cfg config, dir, binary, script string, users int, bare *process, include func(name string) bool) ([]row, baseline, error) {
 	var base baseline
 	srv, token, err := startRoster(dir, binary, users)
 	if err != nil {
@@ -173,8 +181,8 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 	}
 	const loginBody = `{"username":"bench{u}","password":"` + benchPassword + `"}`
 	scenarios := []scenario{
-		{"GET /v1/me (valid token)", "GET", "/v1/me", "", "", "Bearer " + token, cfg.connections, true},
-		{"POST /v1/sessions (login)", "POST", "/v1/sessions", loginBody, "application/json", "", cfg.connections, false},
+		{meScenario, "GET", "/v1/me", "", "", "Bearer " + token, cfg.connections, true},
+		{loginScenario, "POST", "/v1/sessions", loginBody, "application/json", "", cfg.connections, false},
 		{"POST /v1/users (sign-up)", "POST", "/v1/users",
 			`{"username":"new{n}","password":"` + benchPassword + `"}`, "application/json", "", cfg.connections, false},
 		{"POST /login (tutorial form)", "POST", "/login",
@@ -183,7 +191,7 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 	}
 	var rows []row
 	for _, sc := range scenarios {
-		if cfg.only != nil && !cfg.only.MatchString(sc.name) {
+		if !include(sc.name) {
 			continue
 		}
 		if err := procstat.ResetPeakRSS(srv.cmd.Process.Pid); err != nil {
@@ -238,7 +246,7 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 			r.res = runs[i]
 			res, refs := runs[i], ceilings[i]
 			r.ratio = refs.shares(res)
-			if sc.method == "POST" && sc.path == "/v1/sessions" && sc.conns == cfg.connections {
+			if sc.name == loginScenario {
 				base.login = res.rps() / refs.ceiling
 			}
 		}
@@ -265,41 +273,34 @@ func median(runs []result) result {
 	return sorted[(len(sorted)-1)/2]
 }
 
-// measureScale repeats GET /v1/me and login on a database of n users and
-// compares them with the same scenarios on the default user count. Each run
-// is taken as a share of its reference measured beside it (the bare handler
-// right before, the hashing ceiling right before and after), as in
-// measureRoster, so that the machine's drift between the two databases' runs
+// measureScale repeats GET /v1/me and login on a database of n users, just
+// as measureRoster runs them on the default user count, and compares their
+// shares of the references measured beside them (see measureRoster) with the
+// default run's, so that the machine's drift between the two databases' runs
 // does not pass for an effect of their size.
 func measureScale(cfg config, dir, binary, script string, n int, bare *process, base baseline) ([]row, error) {
-	srv, token, err := startRoster(dir, binary, n)
+	rows, big, err := measureRoster(cfg, dir, binary, script, n, bare, func(name string) bool {
+		return name == meScenario || name == loginScenario
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer srv.stop()
-	ref, err := wrk(cfg, script, bare, cfg.connections, "GET", "/", "", "", "")
-	if err != nil {
-		return nil, err
-	}
-	me, err := wrk(cfg, script, srv, cfg.connections, "GET", "/v1/me", "", "", "Bearer "+token)
-	if err != nil {
-		return nil, err
-	}
-	before := measureHashRefs()
-	login, err := wrk(cfg, script, srv, cfg.connections, "POST", "/v1/sessions",
-		`{"username":"bench{u}","password":"`+benchPassword+`"}`, "application/json", "", strconv.Itoa(n))
-	if err != nil {
-		return nil, err
-	}
-	ceiling := before.mean(measureHashRefsAfter()).ceiling
-	label := fmt.Sprintf("%d users", n)
 	of := func(share, baseShare float64) string {
 		return fmt.Sprintf("%.0f%% of the %d-user run", 100*share/baseShare, cfg.users)
 	}
-	return []row{
-		{name: "GET /v1/me, " + label, conns: cfg.connections, res: me, ratio: of(me.rps()/ref.rps(), base.me)},
-		{name: "POST /v1/sessions, " + label, conns: cfg.connections, res: login, ratio: of(login.rps()/ceiling, base.login)},
-	}, nil
+	var scaled []row
+	for _, r := range rows {
+		switch r.name {
+		case meScenario:
+			r.name, r.ratio = fmt.Sprintf("GET /v1/me, %d users", n), of(big.me, base.me)
+		case loginScenario:
+			r.name, r.ratio = fmt.Sprintf("POST /v1/sessions, %d users", n), of(big.login, base.login)
+		default: // the bare handler's runs beside GET /v1/me
+			continue
+		}
+		scaled = append(scaled, r)
+	}
+	return scaled, nil
 }
 
 const benchPassword = "correct horse battery staple"
