@@ -161,11 +161,12 @@ const (
 )
 
 // measureRoster runs the scenarios whose names include accepts against a
-// fresh roster on a database of users. GET /v1/me runs cfg.rounds times, each right after a run of the bare
-// handler, and the median run of each is reported: the two share the machine
-// with wrk, so measuring them side by side keeps their ratio honest. For the
-// same reason each hashing scenario is compared with the hashing ceiling
-// measured right before and right after it (see hashRefs).
+// fresh roster on a database of users. GET /v1/me runs cfg.rounds times, each
+// right after a run of the bare handler, and the median run of each is
+// reported: the two share the machine with wrk, so measuring them side by
+// side keeps their ratio honest. For the same reason each hashing scenario is
+// compared with the hashing references measured right before and right after
+// it (see hashRefs).
 func measureRoster(cfg config, dir, binary, script string, users int, bare *process, include func(name string) bool) ([]row, baseline, error) {
 	var base baseline
 	srv, token, err := startRoster(dir, binary, users)
