@@ -4,6 +4,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -37,16 +38,6 @@ const (
 	// information; a shorter file is not an initialized wal-index.
 	shmMinSize = 2*walIndexHdrSize + 40
 )
-
-// walModeQuery is asked once, on the watch's connection, before the -shm file
-// is mapped: the journal mode must be WAL, and the file is the database's name
-// as SQLite resolved it (symbolic links followed), to which it adds "-shm".
-// Reading sqlite_schema makes the connection open the WAL and the -shm file,
-// which it keeps open until it is closed. It is the one statement outside
-// sql/queries on unix besides backup.go's: sqlc knows no pragma table
-// functions, and it runs on a bare driver connection.
-const walModeQuery = "SELECT (SELECT journal_mode FROM pragma_journal_mode), " +
-	"(SELECT file FROM pragma_database_list WHERE name = 'main'), (SELECT count(*) FROM sqlite_schema)"
 
 // walIndexHdr is one copy of the WAL-index header, as 32-bit words. Only
 // equality matters, so the fields are not decoded.
@@ -105,12 +96,14 @@ func changedSince(shm []byte, seen *seenHdr) (hdr walIndexHdr, torn, changed boo
 // since, and what the caller read is still current. Extra counts, such as for
 // a checkpoint's new salts, only cost a cache miss.
 type changeWatch struct {
-	// conn is never used after Open. It holds the -shm file in use, as any
-	// open connection in WAL mode does: SQLite truncates and reinitializes the
-	// file only when a process opens the database while no connection in any
-	// process has it open, and reading a mapping past the end of a truncated
-	// file is SIGBUS. It is closed only after the mapping is gone.
-	conn driver.Conn
+	// conn, the one connection of pool, is never used after Open. It holds
+	// the -shm file in use, as any open connection in WAL mode does: SQLite
+	// truncates and reinitializes the file only when a process opens the
+	// database while no connection in any process has it open, and reading a
+	// mapping past the end of a truncated file is SIGBUS. It is closed only
+	// after the mapping is gone.
+	pool *sql.DB
+	conn *sql.Conn
 	file *os.File // the -shm file; see shmFiles before closing it
 
 	// mu is read-held while the mapping is read; close write-holds it, so it
@@ -130,14 +123,16 @@ type seenHdr struct {
 	n    uint64
 }
 
-// openChangeWatch opens a connection with dsn, checks that the database is in
-// WAL mode and maps its -shm file. Call holdShmFiles first.
+// openChangeWatch opens a connection of d with dsn, checks that the database
+// is in WAL mode and maps its -shm file. Call holdShmFiles first.
 func openChangeWatch(ctx context.Context, d driver.Driver, dsn string) (*changeWatch, error) {
-	conn, err := d.Open(dsn)
+	w := &changeWatch{pool: sql.OpenDB(dsnConnector{d, dsn})}
+	w.pool.SetMaxOpenConns(1)
+	conn, err := w.pool.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, w.pool.Close())
 	}
-	w := &changeWatch{conn: conn}
+	w.conn = conn
 	if err := w.mapShm(ctx); err != nil {
 		return nil, errors.Join(err, w.close(), w.release())
 	}
@@ -170,20 +165,15 @@ func (w *changeWatch) mapShm(ctx context.Context) error {
 	return nil
 }
 
-// shmPath asks conn for the journal mode and the database file, and names the
-// -shm file.
-func shmPath(ctx context.Context, conn driver.Conn) (string, error) {
-	rows, err := conn.(driver.QueryerContext).QueryContext(ctx, walModeQuery, nil)
+// shmPath asks conn for the journal mode and the database file (WALFile), and
+// names the -shm file.
+func shmPath(ctx context.Context, conn *sql.Conn) (string, error) {
+	wal, err := New(conn).WALFile(ctx)
 	if err != nil {
 		return "", err
 	}
-	dest := make([]driver.Value, 3)
-	err = rows.Next(dest)
-	if err := errors.Join(err, rows.Close()); err != nil {
-		return "", err
-	}
-	mode, _ := dest[0].(string)
-	file, _ := dest[1].(string)
+	mode, _ := wal.JournalMode.(string)
+	file, _ := wal.File.(string)
 	if mode != "wal" {
 		return "", fmt.Errorf("db: journal_mode is %q, want wal: the change watch needs the -shm file", mode)
 	}
@@ -235,18 +225,31 @@ func (w *changeWatch) read(seen *seenHdr) (hdr walIndexHdr, torn, changed bool, 
 // Call release once the store's other connections are closed too.
 func (w *changeWatch) close() error {
 	w.mu.Lock()
-	shm, conn := w.shm, w.conn
-	w.shm, w.conn = nil, nil
+	shm, conn, pool := w.shm, w.conn, w.pool
+	w.shm, w.conn, w.pool = nil, nil, nil
 	w.mu.Unlock()
 	var errs []error
 	if shm != nil {
 		errs = append(errs, unix.Munmap(shm))
 	}
 	if conn != nil {
-		errs = append(errs, conn.Close())
+		errs = append(errs, conn.Close()) // back to pool, which closes it
+	}
+	if pool != nil {
+		errs = append(errs, pool.Close())
 	}
 	return errors.Join(errs...)
 }
+
+// dsnConnector opens d's connections with dsn: the watch's pool shares the
+// store's driver.
+type dsnConnector struct {
+	d   driver.Driver
+	dsn string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.d }
 
 // release hands the -shm file back to shmFiles, which closes it when that can
 // no longer drop another connection's locks.

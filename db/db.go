@@ -189,6 +189,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.voidUserTokensStmt, err = db.PrepareContext(ctx, voidUserTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query VoidUserTokens: %w", err)
 	}
+	if q.wALFileStmt, err = db.PrepareContext(ctx, wALFile); err != nil {
+		return nil, fmt.Errorf("error preparing query WALFile: %w", err)
+	}
 	return &q, nil
 }
 
@@ -469,6 +472,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing voidUserTokensStmt: %w", cerr)
 		}
 	}
+	if q.wALFileStmt != nil {
+		if cerr := q.wALFileStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing wALFileStmt: %w", cerr)
+		}
+	}
 	return err
 }
 
@@ -563,6 +571,7 @@ type Queries struct {
 	upsertLoginPairStmt          *sql.Stmt
 	usernameKeyExistsStmt        *sql.Stmt
 	voidUserTokensStmt           *sql.Stmt
+	wALFileStmt                  *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
@@ -624,5 +633,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		upsertLoginPairStmt:          q.upsertLoginPairStmt,
 		usernameKeyExistsStmt:        q.usernameKeyExistsStmt,
 		voidUserTokensStmt:           q.voidUserTokensStmt,
+		wALFileStmt:                  q.wALFileStmt,
 	}
 }

@@ -20,3 +20,28 @@ func (q *Queries) SQLiteVersion(ctx context.Context) (string, error) {
 	err := row.Scan(&sqlite_version)
 	return sqlite_version, err
 }
+
+const wALFile = `-- name: WALFile :one
+SELECT (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode,
+       (SELECT file FROM pragma_database_list WHERE name = 'main') AS file,
+       (SELECT count(*) FROM sqlite_schema) AS schema_objects
+`
+
+type WALFileRow struct {
+	JournalMode   interface{}
+	File          interface{}
+	SchemaObjects interface{}
+}
+
+// WALFile is asked once by the change watch (changes_unix.go), on its own
+// connection, before it maps the -shm file: the journal mode must be wal, and
+// file is the database's name as SQLite resolved it (symbolic links
+// followed), to which SQLite adds "-shm". Counting sqlite_schema makes the
+// connection open the WAL and the -shm file, which it keeps open until it is
+// closed.
+func (q *Queries) WALFile(ctx context.Context) (WALFileRow, error) {
+	row := q.queryRow(ctx, q.wALFileStmt, wALFile)
+	var i WALFileRow
+	err := row.Scan(&i.JournalMode, &i.File, &i.SchemaObjects)
+	return i, err
+}
