@@ -143,7 +143,10 @@ const (
 // session" without open). Refused credentials are audited as login.failure
 // with the reason; a throttled or unverifiable attempt is not audited.
 // Settling here rather than in a transaction of its own saves each login a
-// commit, and with it a wait for the disk.
+// commit, and with it a wait for the disk. Whatever the outcome, an admitted
+// attempt's answer thus follows a commit that waits for the disk (this
+// transaction, the login.failure record, or check's refund), which lets the
+// throttle's charge skip that wait (attempt.flushedLater).
 func (s *Service) signIn(ctx context.Context, login, password, ip string,
 	open func(q *db.Queries, user db.User) (detail string, err error)) (db.User, error) {
 	actor := Actor{IP: ip}
@@ -224,6 +227,7 @@ func (s *Service) checkPassword(ctx context.Context, login, password, ip string)
 		return db.User{}, a, "", err
 	}
 	a = newAttempt(loginKey, ip, user, found)
+	a.flushedLater = true // by signIn's transaction, failure record or the refund in check
 	ok, rehash, reason, err := s.check(ctx, a, user, found, pw)
 	if err != nil {
 		return db.User{}, a, "", err

@@ -58,6 +58,10 @@ type attempt struct {
 	account string // the account-wide key: userKey, or login for no account
 	network string // the client's IPv4 address or IPv6 /64
 	userID  int64  // 0 when the login names no account
+	// flushedLater: whatever the outcome, the caller commits through Tx or
+	// Write before it answers (signIn does), which makes the charge durable
+	// too, so admit's own commit need not wait for the disk (TxNoSync).
+	flushedLater bool
 }
 
 // newAttempt is the attempt of a login with loginKey (see lookup) from ip,
@@ -90,7 +94,11 @@ func retryDelay(failures int64) time.Duration {
 // with a *ThrottledError.
 func (s *Service) admit(ctx context.Context, a attempt) error {
 	now := s.now()
-	return s.Store.Tx(ctx, func(q *db.Queries) error {
+	tx := s.Store.Tx
+	if a.flushedLater {
+		tx = s.Store.TxNoSync
+	}
+	return tx(ctx, func(q *db.Queries) error {
 		if err := q.DeleteStaleLoginPairs(ctx, now.Add(-pairMemory)); err != nil {
 			return err
 		}

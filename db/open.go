@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -170,7 +171,46 @@ func (s *Store) Close() error {
 // Tx runs fn in one write transaction (BEGIN IMMEDIATE) and commits if fn
 // returns nil. Keep fn short: no hashing, mail or network inside it.
 func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
+	return s.tx(ctx, s.writer, fn)
+}
+
+// TxNoSync is Tx with a commit that does not wait for the disk: it is
+// visible to every connection at once and survives a crash of the process,
+// but survives power loss only once a commit by Tx or Write follows, since
+// that flushes the whole WAL, in order, with it. Use it only for a write
+// whose caller always commits through Tx or Write before it answers, so that
+// nothing it acknowledges can be lost: a login's throttle charge, taken
+// before the hash and followed by the login's own transaction, its failure
+// record or its refund. It saves that request one wait for the disk.
+//
+// synchronous cannot change inside a transaction, so it is lowered around
+// this one on the writer connection and set back to FULL after; a connection
+// that cannot be set back is closed, and its replacement gets FULL from the
+// DSN.
+func (s *Store) TxNoSync(ctx context.Context, fn func(q *Queries) error) (err error) {
+	conn, err := s.writer.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer func() {
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); rerr != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, fmt.Errorf("db: restore synchronous=FULL: %w", rerr))
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return err
+	}
+	return s.tx(ctx, conn, fn)
+}
+
+// tx runs fn in a write transaction begun on b, the writer pool or its one
+// connection.
+func (s *Store) tx(ctx context.Context, b interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, fn func(q *Queries) error) error {
+	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
