@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 )
 
-// The two statements in this file, TxNoSync's PRAGMA synchronous and,
-// outside unix, changes_other.go's PRAGMA data_version are the only SQL
-// outside sql/queries: sqlc's SQLite grammar refuses a bound parameter in
-// VACUUM INTO, and it skips PRAGMA statements without generating code for
-// them.
+// Backup's VACUUM INTO, TxNoSync's PRAGMA synchronous and, outside unix,
+// changes_other.go's PRAGMA data_version are the only SQL outside
+// sql/queries: sqlc's SQLite grammar refuses a bound parameter in VACUUM
+// INTO, and it skips PRAGMA statements without generating code for them.
 
 // Backup writes a consistent copy of the database at src to the new file dst
 // with VACUUM INTO, which reads one snapshot while other connections, such as
@@ -51,32 +49,20 @@ func Backup(ctx context.Context, src, dst string) error {
 	return nil
 }
 
-// IntegrityCheck opens the database file at path read-only and runs
-// PRAGMA integrity_check on it.
+// IntegrityCheck opens the database file at path read-only and runs SQLite's
+// integrity_check on it.
 func IntegrityCheck(ctx context.Context, path string) error {
 	conn, err := sql.Open("sqlite", dsn(path, "mode=ro"))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	rows, err := conn.QueryContext(ctx, "PRAGMA integrity_check")
+	problems, err := New(conn).IntegrityCheck(ctx)
 	if err != nil {
 		return fmt.Errorf("integrity check of %s: %w", path, err)
 	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return err
-		}
-		problems = append(problems, line)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("integrity check of %s: %w", path, err)
-	}
-	if len(problems) != 1 || problems[0] != "ok" {
-		return fmt.Errorf("integrity check of %s failed: %s", path, strings.Join(problems, "; "))
+	if problems != "ok" {
+		return fmt.Errorf("integrity check of %s failed: %v", path, problems)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -62,5 +63,34 @@ func TestIntegrityCheckRefusesGarbage(t *testing.T) {
 	}
 	if err := db.IntegrityCheck(context.Background(), path); err == nil {
 		t.Fatal("IntegrityCheck on a garbage file: err = nil, want an error")
+	}
+}
+
+// TestIntegrityCheckReportsDamage: a file that opens, with an index that no
+// longer matches its table, fails the check with SQLite's findings.
+func TestIntegrityCheckReportsDamage(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "damaged.db")
+	conn, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetMaxOpenConns(1)
+	for _, stmt := range []string{
+		"CREATE TABLE t (x INTEGER, y INTEGER)",
+		"CREATE INDEX t_x ON t (x)",
+		"INSERT INTO t VALUES (1, 10), (2, 20), (3, 30)",
+		// The index holds x, but the schema now says it holds y.
+		"PRAGMA writable_schema = ON",
+		"UPDATE sqlite_schema SET sql = 'CREATE INDEX t_x ON t (y)' WHERE name = 't_x'",
+	} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	conn.Close()
+	err = db.IntegrityCheck(ctx, path)
+	if err == nil || !strings.Contains(err.Error(), "failed: ") || !strings.Contains(err.Error(), "t_x") {
+		t.Fatalf("IntegrityCheck on a damaged file: %v, want its findings about t_x", err)
 	}
 }

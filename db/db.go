@@ -123,6 +123,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.importUserStmt, err = db.PrepareContext(ctx, importUser); err != nil {
 		return nil, fmt.Errorf("error preparing query ImportUser: %w", err)
 	}
+	if q.integrityCheckStmt, err = db.PrepareContext(ctx, integrityCheck); err != nil {
+		return nil, fmt.Errorf("error preparing query IntegrityCheck: %w", err)
+	}
 	if q.knownLoginIPExistsStmt, err = db.PrepareContext(ctx, knownLoginIPExists); err != nil {
 		return nil, fmt.Errorf("error preparing query KnownLoginIPExists: %w", err)
 	}
@@ -362,6 +365,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing importUserStmt: %w", cerr)
 		}
 	}
+	if q.integrityCheckStmt != nil {
+		if cerr := q.integrityCheckStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing integrityCheckStmt: %w", cerr)
+		}
+	}
 	if q.knownLoginIPExistsStmt != nil {
 		if cerr := q.knownLoginIPExistsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing knownLoginIPExistsStmt: %w", cerr)
@@ -549,6 +557,7 @@ type Queries struct {
 	getUserByLiveTokenStmt       *sql.Stmt
 	getUserByUsernameKeyStmt     *sql.Stmt
 	importUserStmt               *sql.Stmt
+	integrityCheckStmt           *sql.Stmt
 	knownLoginIPExistsStmt       *sql.Stmt
 	listAuditEventsStmt          *sql.Stmt
 	listAuditEventsAfterStmt     *sql.Stmt
@@ -611,6 +620,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getUserByLiveTokenStmt:       q.getUserByLiveTokenStmt,
 		getUserByUsernameKeyStmt:     q.getUserByUsernameKeyStmt,
 		importUserStmt:               q.importUserStmt,
+		integrityCheckStmt:           q.integrityCheckStmt,
 		knownLoginIPExistsStmt:       q.knownLoginIPExistsStmt,
 		listAuditEventsStmt:          q.listAuditEventsStmt,
 		listAuditEventsAfterStmt:     q.listAuditEventsAfterStmt,

@@ -9,6 +9,19 @@ import (
 	"context"
 )
 
+const integrityCheck = `-- name: IntegrityCheck :one
+SELECT (SELECT group_concat(integrity_check, '; ') FROM pragma_integrity_check) AS problems
+`
+
+// IntegrityCheck runs SQLite's integrity_check on the database: problems is
+// "ok" for a sound file, or what is wrong with it, one finding after another.
+func (q *Queries) IntegrityCheck(ctx context.Context) (interface{}, error) {
+	row := q.queryRow(ctx, q.integrityCheckStmt, integrityCheck)
+	var problems interface{}
+	err := row.Scan(&problems)
+	return problems, err
+}
+
 const sQLiteVersion = `-- name: SQLiteVersion :one
 SELECT sqlite_version()
 `

@@ -12,3 +12,8 @@ SELECT sqlite_version();
 SELECT (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode,
        (SELECT file FROM pragma_database_list WHERE name = 'main') AS file,
        (SELECT count(*) FROM sqlite_schema) AS schema_objects;
+
+-- name: IntegrityCheck :one
+-- IntegrityCheck runs SQLite's integrity_check on the database: problems is
+-- "ok" for a sound file, or what is wrong with it, one finding after another.
+SELECT (SELECT group_concat(integrity_check, '; ') FROM pragma_integrity_check) AS problems;
