@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -20,22 +21,17 @@ func TestTxNoSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	writerSync := func() int {
-		t.Helper()
-		var level int
-		if err := store.writer.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil {
-			t.Fatal(err)
-		}
-		return level
-	}
-	events := func() int {
+	// scalar is the one integer the query answers on pool.
+	scalar := func(pool *sql.DB, query string) int {
 		t.Helper()
 		var n int
-		if err := store.reader.QueryRowContext(ctx, "SELECT count(*) FROM audit_events").Scan(&n); err != nil {
+		if err := pool.QueryRowContext(ctx, query).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
+	writerSync := func() int { return scalar(store.writer, "PRAGMA synchronous") }
+	events := func() int { return scalar(store.reader, "SELECT count(*) FROM audit_events") }
 	event := func(q *Queries, action string) error {
 		return q.CreateAuditEvent(ctx, CreateAuditEventParams{CreatedAt: Now(time.Now()), Action: action})
 	}
