@@ -182,6 +182,9 @@ func (s *Service) signIn(ctx context.Context, login, password, ip string,
 		}
 	}
 	if errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrEmailUnverified) {
+		// For a wrong password this is the flushed commit that makes the
+		// throttle's unflushed charge durable (attempt.flushedLater): it must
+		// stay a commit of its own, before the answer.
 		if aerr := s.audit(ctx, s.Store.Write, actor, user.ID, ActionLoginFailure, reason); aerr != nil {
 			return db.User{}, aerr
 		}

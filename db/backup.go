@@ -9,10 +9,11 @@ import (
 	"os"
 )
 
-// Backup's VACUUM INTO, TxNoSync's PRAGMA synchronous and, outside unix,
-// changes_other.go's PRAGMA data_version are the only SQL outside
-// sql/queries: sqlc's SQLite grammar refuses a bound parameter in VACUUM
-// INTO, and it skips PRAGMA statements without generating code for them.
+// Backup's VACUUM INTO, the two PRAGMA synchronous statements of TxNoSync
+// and, outside unix, changes_other.go's PRAGMA data_version are the only SQL
+// outside sql/queries: sqlc's SQLite grammar refuses a bound parameter in
+// VACUUM INTO, and it skips PRAGMA statements without generating code for
+// them.
 
 // Backup writes a consistent copy of the database at src to the new file dst
 // with VACUUM INTO, which reads one snapshot while other connections, such as

@@ -185,24 +185,32 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) error {
 //
 // synchronous cannot change inside a transaction, so it is lowered around
 // this one on the writer connection and set back to FULL after; a connection
-// that cannot be set back is closed, and its replacement gets FULL from the
-// DSN.
-func (s *Store) TxNoSync(ctx context.Context, fn func(q *Queries) error) (err error) {
+// that cannot be set back is closed instead (the commit stands), and its
+// replacement gets FULL from the DSN.
+func (s *Store) TxNoSync(ctx context.Context, fn func(q *Queries) error) error {
 	conn, err := s.writer.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	defer func() {
-		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); rerr != nil {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); err != nil {
 			conn.Raw(func(any) error { return driver.ErrBadConn })
-			err = errors.Join(err, fmt.Errorf("db: restore synchronous=FULL: %w", rerr))
 		}
 	}()
 	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
 		return err
 	}
-	return s.tx(ctx, conn, fn)
+	// Bound to ctx, the transaction would be rolled back in the background
+	// when ctx is cancelled, perhaps only after the restore above had failed
+	// inside it. Unbound, it ends before the restore: fn's statements still
+	// fail on a cancelled ctx, and ctx is checked again before the commit.
+	return s.tx(context.WithoutCancel(ctx), conn, func(q *Queries) error {
+		if err := fn(q); err != nil {
+			return err
+		}
+		return ctx.Err()
+	})
 }
 
 // tx runs fn in a write transaction begun on b, the writer pool or its one
@@ -214,6 +222,7 @@ func (s *Store) tx(ctx context.Context, b interface {
 	if err != nil {
 		return err
 	}
+	defer tx.Rollback() // if fn panics; a no-op once the transaction ended
 	if err := fn(s.Write.WithTx(tx)); err != nil {
 		return errors.Join(err, tx.Rollback())
 	}
