@@ -245,10 +245,9 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 			slices.SortFunc(order, func(a, b int) int { return cmp.Compare(share(a), share(b)) })
 			i := order[(len(order)-1)/2]
 			r.res = runs[i]
-			res, refs := runs[i], ceilings[i]
-			r.ratio = refs.shares(res)
+			r.ratio = ceilings[i].shares(r.res)
 			if sc.name == loginScenario {
-				base.login = res.rps() / refs.ceiling
+				base.login = share(i)
 			}
 		}
 		rows = append(rows, r)
