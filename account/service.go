@@ -383,7 +383,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, d
 		return db.Session{}, db.User{}, ErrUnauthenticated
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
-		if err := s.Store.Write.TouchSession(ctx, db.TouchSessionParams{LastSeenAt: now, TokenHash: sess.TokenHash}); err != nil {
+		// Unflushed: a touch lost to power failure only ages the session,
+		// so it can never outlive its idle lifetime because of the loss.
+		if err := s.Store.TxNoSync(ctx, func(q *db.Queries) error {
+			return q.TouchSession(ctx, db.TouchSessionParams{LastSeenAt: now, TokenHash: sess.TokenHash})
+		}); err != nil {
 			return db.Session{}, db.User{}, err
 		}
 		sess.LastSeenAt = now

@@ -178,10 +178,12 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) error {
 // visible to every connection at once and survives a crash of the process,
 // but survives power loss only once a commit by Tx or Write follows, since
 // that flushes the whole WAL, in order, with it. Use it only for a write
-// whose caller always commits through Tx or Write before it answers, so that
-// nothing it acknowledges can be lost: a login's throttle charge, taken
+// that nothing acknowledged depends on: one whose caller always commits
+// through Tx or Write before it answers (a login's throttle charge, taken
 // before the hash and followed by the login's own transaction, its failure
-// record or its refund. It saves that request one wait for the disk.
+// record or its refund), or one whose loss is harmless (a session's activity
+// touch, which only makes the session look idle for longer). It saves that
+// request one wait for the disk.
 //
 // synchronous cannot change inside a transaction, so it is lowered around
 // this one on the writer connection and set back to FULL after; a connection
