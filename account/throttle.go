@@ -21,7 +21,7 @@ import (
 //     are separate pairs, so a pair's answer never links the two, nor tells
 //     whether an account exists. After freeFailures consecutive
 //     failures each further attempt waits firstDelay, doubling per failure up
-//     to maxDelay. A success resets the pair; a pair idle for pairMemory
+//     to maxDelay (at least: see waitUntil). A success resets the pair; a pair idle for pairMemory
 //     starts over. No lock is permanent.
 //   - Per account, across all networks, a generic cell rate algorithm: each
 //     failure adds failureInterval of debt, and an attempt that would take the
@@ -93,7 +93,8 @@ func retryDelay(failures int64) time.Duration {
 // admit charges one failure to the attempt's pair and account, or refuses it
 // with a *ThrottledError.
 func (s *Service) admit(ctx context.Context, a attempt) error {
-	now := s.now()
+	wall := s.Now()
+	now := db.Now(wall)
 	tx := s.Store.Tx
 	if a.flushedLater {
 		tx = s.Store.TxNoSync
@@ -135,8 +136,18 @@ func (s *Service) admit(ctx context.Context, a attempt) error {
 		}
 		failures := pair.Failures + 1
 		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: a.login, Ip: a.network,
-			Failures: failures, BlockedUntil: now.Add(retryDelay(failures)), UpdatedAt: now})
+			Failures: failures, BlockedUntil: waitUntil(wall, retryDelay(failures)), UpdatedAt: now})
 	})
+}
+
+// waitUntil is when an attempt at wall that must wait d ends its wait. Stored
+// times are whole seconds, so a wait rounds up to the next one: rounded down,
+// it could end up to a second early, and a 1 s wait at once.
+func waitUntil(wall time.Time, d time.Duration) time.Time {
+	if d == 0 {
+		return db.Now(wall)
+	}
+	return db.Now(wall.Add(d + time.Second - time.Nanosecond))
 }
 
 // settle closes an admitted attempt in a transaction of its own: a wrong

@@ -92,6 +92,34 @@ func TestThrottlePairBackoff(t *testing.T) {
 	}
 }
 
+// TestThrottleWaitRoundsUp: stored times are whole seconds, yet no wait is
+// cut short: five failures just before a second begins still make the next
+// attempt wait a whole second, until the one after it.
+func TestThrottleWaitRoundsUp(t *testing.T) {
+	ctx := context.Background()
+	svc, clock := newClocked(t)
+	check := func() error {
+		_, err := svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1")
+		return err
+	}
+	clock.Advance(900 * time.Millisecond)
+	for i := range 5 {
+		if err := check(); !errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("failure %d: err = %v, want ErrBadCredentials", i+1, err)
+		}
+	}
+	clock.Advance(200 * time.Millisecond) // into the next second, 0.2 s into the wait
+	if got := throttled(t, "0.2 s into a 1 s wait", check()); got != time.Second {
+		t.Fatalf("0.2 s into a 1 s wait: Retry-After = %s, want 1s", got)
+	}
+	clock.Advance(800 * time.Millisecond)
+	throttled(t, "1 s after the failure, before the next whole second", check())
+	clock.Advance(100 * time.Millisecond)
+	if err := check(); !errors.Is(err, account.ErrBadCredentials) {
+		t.Fatalf("at the next whole second: err = %v, want ErrBadCredentials", err)
+	}
+}
+
 // TestThrottleSuccessResets: a right password resets the pair's count,
 // unless the account is disabled.
 func TestThrottleSuccessResets(t *testing.T) {
