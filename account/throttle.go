@@ -193,6 +193,9 @@ func (s *Service) settleIn(ctx context.Context, q *db.Queries, a attempt, ok boo
 		return qerr
 	}
 	pair.Failures = max(pair.Failures-1, 0)
+	if pair.Failures < freeFailures { // what is left is free: no wait either
+		pair.BlockedUntil = now
+	}
 	return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams(pair))
 }
 

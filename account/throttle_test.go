@@ -248,7 +248,7 @@ func TestThrottleAccountCap(t *testing.T) {
 }
 
 // TestThrottleRefundsUnverified: an attempt that verified nothing (the
-// hasher was busy) is not counted as a failure.
+// hasher was busy) is not counted as a failure, nor leaves a wait.
 func TestThrottleRefundsUnverified(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := newClocked(t)
@@ -267,6 +267,24 @@ func TestThrottleRefundsUnverified(t *testing.T) {
 	if _, err := svc.CheckPassword(ctx, "alice", password, "192.0.2.1"); err != nil {
 		t.Fatalf("right password after unverified attempts: %v", err)
 	}
+
+	// An unverified fifth attempt leaves four failures, which cost no wait,
+	// though its charge had set one.
+	for i := range 4 {
+		if _, err := svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("failure %d: err = %v, want ErrBadCredentials", i+1, err)
+		}
+	}
+	release = account.FillHashSlots(hasher)
+	if _, err := svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrHashBusy) {
+		t.Fatalf("fifth attempt with a full limiter: err = %v, want ErrHashBusy", err)
+	}
+	release()
+	if _, err := svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+		t.Fatalf("the fifth failure after an unverified attempt: err = %v, want ErrBadCredentials", err)
+	}
+	_, err = svc.CheckPassword(ctx, "alice", password, "192.0.2.1")
+	throttled(t, "after five failures", err)
 }
 
 // TestThrottleOwnPassword: confirming one's own password before a sensitive
