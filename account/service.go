@@ -250,7 +250,7 @@ func (s *Service) checkPassword(ctx context.Context, login, password, ip string)
 // are verify's. A failed attempt is settled here; a match is the caller's to
 // settle (settleIn or settle), in the transaction that acts on it.
 func (s *Service) check(ctx context.Context, a attempt, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
-	if err := s.admit(ctx, a); err != nil {
+	if err := s.admit(ctx, &a); err != nil {
 		return false, false, "", err
 	}
 	ok, rehash, reason, err = s.verify(ctx, user, found, pw)

@@ -62,6 +62,7 @@ type attempt struct {
 	// Write before it answers (signIn does), which makes the charge durable
 	// too, so admit's own commit need not wait for the disk (TxNoSync).
 	flushedLater bool
+	wait         time.Time // the pair's end of wait that admit's charge set
 }
 
 // newAttempt is the attempt of a login with loginKey (see lookup) from ip,
@@ -90,9 +91,9 @@ func retryDelay(failures int64) time.Duration {
 	return min(firstDelay<<n, maxDelay)
 }
 
-// admit charges one failure to the attempt's pair and account, or refuses it
-// with a *ThrottledError.
-func (s *Service) admit(ctx context.Context, a attempt) error {
+// admit charges one failure to the attempt's pair and account, recording in
+// a.wait the wait it set, or refuses it with a *ThrottledError.
+func (s *Service) admit(ctx context.Context, a *attempt) error {
 	wall := s.Now()
 	now := db.Now(wall)
 	tx := s.Store.Tx
@@ -135,8 +136,9 @@ func (s *Service) admit(ctx context.Context, a attempt) error {
 			return err
 		}
 		failures := pair.Failures + 1
+		a.wait = waitUntil(wall, retryDelay(failures))
 		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: a.login, Ip: a.network,
-			Failures: failures, BlockedUntil: waitUntil(wall, retryDelay(failures)), UpdatedAt: now})
+			Failures: failures, BlockedUntil: a.wait, UpdatedAt: now})
 	})
 }
 
@@ -193,7 +195,9 @@ func (s *Service) settleIn(ctx context.Context, q *db.Queries, a attempt, ok boo
 		return qerr
 	}
 	pair.Failures = max(pair.Failures-1, 0)
-	if pair.Failures < freeFailures { // what is left is free: no wait either
+	// What is left is free, so the wait this charge set goes too, unless a
+	// later charge set another.
+	if pair.Failures < freeFailures && pair.BlockedUntil.Equal(a.wait) {
 		pair.BlockedUntil = now
 	}
 	return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams(pair))
