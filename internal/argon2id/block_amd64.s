@@ -100,6 +100,25 @@ TEXT ·compressAVX2(SB), 0, $2048-40
 	PREFETCHT0 832(DX)
 	PREFETCHT0 896(DX)
 	PREFETCHT0 960(DX)
+	// So is out, written at the end: its lines are rarely in the cache
+	// (in the first pass not since the last hash), and each store to one
+	// that is not would wait for it behind the rest.
+	PREFETCHT0 0(DI)
+	PREFETCHT0 64(DI)
+	PREFETCHT0 128(DI)
+	PREFETCHT0 192(DI)
+	PREFETCHT0 256(DI)
+	PREFETCHT0 320(DI)
+	PREFETCHT0 384(DI)
+	PREFETCHT0 448(DI)
+	PREFETCHT0 512(DI)
+	PREFETCHT0 576(DI)
+	PREFETCHT0 640(DI)
+	PREFETCHT0 704(DI)
+	PREFETCHT0 768(DI)
+	PREFETCHT0 832(DI)
+	PREFETCHT0 896(DI)
+	PREFETCHT0 960(DI)
 	VMOVDQU rot24<>(SB), Y14
 	VMOVDQU rot16<>(SB), Y15
 
