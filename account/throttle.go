@@ -19,10 +19,10 @@ import (
 //     normalized ("u:"+username_key or "e:"+email_key, see lookup), whether
 //     or not it names an account: a username and the same account's email
 //     are separate pairs, so a pair's answer never links the two, nor tells
-//     whether an account exists. After freeFailures consecutive
-//     failures each further attempt waits firstDelay, doubling per failure up
-//     to maxDelay (at least: see waitUntil). A success resets the pair; a pair idle for pairMemory
-//     starts over. No lock is permanent.
+//     whether an account exists. After freeFailures consecutive failures
+//     each further attempt waits firstDelay, doubling per failure up to
+//     maxDelay (at least: see waitUntil). A success resets the pair; a pair
+//     idle for pairMemory starts over. No lock is permanent.
 //   - Per account, across all networks, a generic cell rate algorithm: each
 //     failure adds failureInterval of debt, and an attempt that would take the
 //     debt past burst intervals is refused. In any hour an account thus sees

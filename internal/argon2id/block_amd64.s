@@ -74,6 +74,25 @@ GLOBL rot16<>(SB), (NOPTR+RODATA), $32
 	STORECOL(R10, 512, Y2, X2);  \
 	STORECOL(R10, 768, Y3, X3)
 
+// PREFETCH_BLOCK asks for the 16 cache lines of the block at p.
+#define PREFETCH_BLOCK(p) \
+	PREFETCHT0 0(p); \
+	PREFETCHT0 64(p); \
+	PREFETCHT0 128(p); \
+	PREFETCHT0 192(p); \
+	PREFETCHT0 256(p); \
+	PREFETCHT0 320(p); \
+	PREFETCHT0 384(p); \
+	PREFETCHT0 448(p); \
+	PREFETCHT0 512(p); \
+	PREFETCHT0 576(p); \
+	PREFETCHT0 640(p); \
+	PREFETCHT0 704(p); \
+	PREFETCHT0 768(p); \
+	PREFETCHT0 832(p); \
+	PREFETCHT0 896(p); \
+	PREFETCHT0 960(p)
+
 // func compressAVX2(out, x, y *block, xor bool, next *nextRef)
 // The frame holds R = x ^ y (0–1023) and the block being permuted, Q
 // (1024–2047); out is written only at the end, so it may alias x or y.
@@ -84,41 +103,11 @@ TEXT ·compressAVX2(SB), 0, $2048-40
 	MOVBLZX xor+24(FP), R9
 	// y is a block from anywhere in memory: ask for all of it at once
 	// instead of a line at a time as the rows reach it.
-	PREFETCHT0 0(DX)
-	PREFETCHT0 64(DX)
-	PREFETCHT0 128(DX)
-	PREFETCHT0 192(DX)
-	PREFETCHT0 256(DX)
-	PREFETCHT0 320(DX)
-	PREFETCHT0 384(DX)
-	PREFETCHT0 448(DX)
-	PREFETCHT0 512(DX)
-	PREFETCHT0 576(DX)
-	PREFETCHT0 640(DX)
-	PREFETCHT0 704(DX)
-	PREFETCHT0 768(DX)
-	PREFETCHT0 832(DX)
-	PREFETCHT0 896(DX)
-	PREFETCHT0 960(DX)
+	PREFETCH_BLOCK(DX)
 	// So is out, written at the end: its lines are rarely in the cache
 	// (in the first pass not since the last hash), and each store to one
 	// that is not would wait for it behind the rest.
-	PREFETCHT0 0(DI)
-	PREFETCHT0 64(DI)
-	PREFETCHT0 128(DI)
-	PREFETCHT0 192(DI)
-	PREFETCHT0 256(DI)
-	PREFETCHT0 320(DI)
-	PREFETCHT0 384(DI)
-	PREFETCHT0 448(DI)
-	PREFETCHT0 512(DI)
-	PREFETCHT0 576(DI)
-	PREFETCHT0 640(DI)
-	PREFETCHT0 704(DI)
-	PREFETCHT0 768(DI)
-	PREFETCHT0 832(DI)
-	PREFETCHT0 896(DI)
-	PREFETCHT0 960(DI)
+	PREFETCH_BLOCK(DI)
 	VMOVDQU rot24<>(SB), Y14
 	VMOVDQU rot16<>(SB), Y15
 
@@ -185,22 +174,7 @@ known:
 fetch:
 	SHLQ $10, BX
 	ADDQ 0(R8), BX
-	PREFETCHT0 0(BX)
-	PREFETCHT0 64(BX)
-	PREFETCHT0 128(BX)
-	PREFETCHT0 192(BX)
-	PREFETCHT0 256(BX)
-	PREFETCHT0 320(BX)
-	PREFETCHT0 384(BX)
-	PREFETCHT0 448(BX)
-	PREFETCHT0 512(BX)
-	PREFETCHT0 576(BX)
-	PREFETCHT0 640(BX)
-	PREFETCHT0 704(BX)
-	PREFETCHT0 768(BX)
-	PREFETCHT0 832(BX)
-	PREFETCHT0 896(BX)
-	PREFETCHT0 960(BX)
+	PREFETCH_BLOCK(BX)
 
 columns:
 	MOVQ $7, CX
