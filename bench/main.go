@@ -200,6 +200,7 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 		}
 		var refs, runs []result
 		var ceilings []hashRefs
+		var loads []hashLoad
 		for round := range cfg.rounds {
 			// {n} makes the sign-up names unique; wrk counts from 0 every run.
 			body := strings.ReplaceAll(sc.body, "{n}", fmt.Sprintf("{n}r%d", round))
@@ -211,8 +212,12 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 				refs = append(refs, ref)
 			}
 			var before hashRefs
+			var work hashWork
 			if !sc.vsBare {
 				before = measureHashRefs()
+				if work, err = scrapeHashWork(srv); err != nil {
+					return nil, base, err
+				}
 			}
 			res, err := wrk(cfg, script, srv, sc.conns, sc.method, sc.path, body, sc.ctype, sc.auth, strconv.Itoa(users))
 			if err != nil {
@@ -220,6 +225,11 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 			}
 			runs = append(runs, res)
 			if !sc.vsBare {
+				after, err := scrapeHashWork(srv)
+				if err != nil {
+					return nil, base, err
+				}
+				loads = append(loads, work.until(after))
 				ceilings = append(ceilings, before.mean(measureHashRefsAfter()))
 			}
 		}
@@ -245,7 +255,7 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 			slices.SortFunc(order, func(a, b int) int { return cmp.Compare(share(a), share(b)) })
 			i := order[(len(order)-1)/2]
 			r.res = runs[i]
-			r.ratio = ceilings[i].shares(r.res)
+			r.ratio = ceilings[i].shares(r.res) + "; " + loads[i].split(ceilings[i])
 			if sc.name == loginScenario {
 				base.login = share(i)
 			}
@@ -403,6 +413,77 @@ func (h hashRefs) mean(o hashRefs) hashRefs {
 func (h hashRefs) shares(r result) string {
 	return fmt.Sprintf("%.0f%% of hashing ceiling (%.0f/s); %.0f%% of parallel hashing (%.0f/s)",
 		100*r.rps()/h.ceiling, h.ceiling, 100*r.rps()/h.parallel, h.parallel)
+}
+
+// hashWork is what the server's hash duration histogram
+// (roster_password_hash_duration_seconds, every op) held at one moment.
+type hashWork struct {
+	at    time.Time
+	sum   float64 // seconds spent hashing, all slots together
+	count float64
+}
+
+// hashLoad is a hashing run seen from the server: how busy its hashing slots
+// were, and how long one hash took beside everything else it was doing.
+type hashLoad struct {
+	busy float64 // share of the slots' time spent hashing
+	hash time.Duration
+}
+
+// until is the load between w and a later scrape. The server has as many
+// slots as GOMAXPROCS, its -hash-concurrency default, here as there.
+func (w hashWork) until(later hashWork) hashLoad {
+	sum, n := later.sum-w.sum, later.count-w.count
+	slots := float64(runtime.GOMAXPROCS(0))
+	return hashLoad{busy: sum / (slots * later.at.Sub(w.at).Seconds()),
+		hash: time.Duration(sum / max(n, 1) * float64(time.Second))}
+}
+
+// split tells the server's loss from the machine's: a run's share of the
+// ceiling is its slots' busy share divided by how much slower a hash ran in
+// the server than alone (the ceiling's hash time). Parallel hashing's own
+// slowdown is shown beside it: the part that two hashes at once cost.
+func (l hashLoad) split(refs hashRefs) string {
+	slots := float64(runtime.GOMAXPROCS(0))
+	alone := slots / refs.ceiling
+	return fmt.Sprintf("slots busy %.0f%%, a hash %.1f ms: %.2f× alone (parallel hashing %.2f×)",
+		100*l.busy, float64(l.hash.Microseconds())/1000, l.hash.Seconds()/alone, slots/refs.parallel/alone)
+}
+
+// scrapeHashWork reads the hash duration histogram's sum and count from the
+// server's /metrics.
+func scrapeHashWork(p *process) (hashWork, error) {
+	res, err := http.Get(p.url + "/metrics")
+	if err != nil {
+		return hashWork{}, err
+	}
+	defer res.Body.Close()
+	w := hashWork{at: time.Now()}
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		name, value, _ := strings.Cut(sc.Text(), " ")
+		var dst *float64
+		switch {
+		case strings.HasPrefix(name, "roster_password_hash_duration_seconds_sum{"):
+			dst = &w.sum
+		case strings.HasPrefix(name, "roster_password_hash_duration_seconds_count{"):
+			dst = &w.count
+		default:
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return hashWork{}, fmt.Errorf("/metrics: %q: %v", sc.Text(), err)
+		}
+		*dst += v
+	}
+	if err := sc.Err(); err != nil {
+		return hashWork{}, err
+	}
+	if res.StatusCode != http.StatusOK || w.count == 0 {
+		return hashWork{}, fmt.Errorf("/metrics: status %d, %g hashes recorded", res.StatusCode, w.count)
+	}
+	return w, nil
 }
 
 // medianHashTime times n argon2id hashes with the service's parameters.
