@@ -229,7 +229,11 @@ func measureRoster(cfg config, dir, binary, script string, users int, bare *proc
 				if err != nil {
 					return nil, base, err
 				}
-				loads = append(loads, work.until(after))
+				load, err := work.until(after)
+				if err != nil {
+					return nil, base, fmt.Errorf("%s: %v", sc.name, err)
+				}
+				loads = append(loads, load)
 				ceilings = append(ceilings, before.mean(measureHashRefsAfter()))
 			}
 		}
@@ -327,8 +331,11 @@ func startRoster(dir, binary string, n int) (*process, string, error) {
 	}
 	// All load comes from one loopback address: lift the per-IP rate limits,
 	// or the runs would measure 429s instead of the handlers.
+	// As many hashing slots as GOMAXPROCS, stated so that the environment's
+	// ROSTER_HASH_CONCURRENCY cannot change what hashLoad counts on.
 	srv, err := startProcess(binary, "serve", "-addr", "127.0.0.1:0", "-db", path,
-		"-login-rate", "1000000000/1s", "-signup-rate", "1000000000/1s")
+		"-login-rate", "1000000000/1s", "-signup-rate", "1000000000/1s",
+		"-hash-concurrency", strconv.Itoa(runtime.GOMAXPROCS(0)))
 	if err != nil {
 		return nil, "", err
 	}
@@ -430,34 +437,43 @@ type hashLoad struct {
 	hash time.Duration
 }
 
-// until is the load between w and a later scrape. The server has as many
-// slots as GOMAXPROCS, its -hash-concurrency default, here as there.
-func (w hashWork) until(later hashWork) hashLoad {
+// until is the load between w and a later scrape; startRoster gives the
+// server GOMAXPROCS slots.
+func (w hashWork) until(later hashWork) (hashLoad, error) {
 	sum, n := later.sum-w.sum, later.count-w.count
+	if n < 1 {
+		return hashLoad{}, errors.New("the server recorded no hash during the run")
+	}
 	slots := float64(runtime.GOMAXPROCS(0))
 	return hashLoad{busy: sum / (slots * later.at.Sub(w.at).Seconds()),
-		hash: time.Duration(sum / max(n, 1) * float64(time.Second))}
+		hash: time.Duration(sum / n * float64(time.Second))}, nil
 }
 
-// split tells the server's loss from the machine's: a run's share of the
-// ceiling is its slots' busy share divided by how much slower a hash ran in
-// the server than alone (the ceiling's hash time). Parallel hashing's own
-// slowdown is shown beside it: the part that two hashes at once cost.
+// split is a hashing run's share of the ceiling in two: its slots' busy
+// share, divided by how much longer a hash took in the server than alone
+// (the ceiling's hash time). That time is the hash's wall time, so it holds
+// both the other hash's memory contention and the moments its core gave to
+// the server's other work, the kernel and wrk; parallel hashing's ratio is
+// shown beside it for the first.
 func (l hashLoad) split(refs hashRefs) string {
-	slots := float64(runtime.GOMAXPROCS(0))
-	alone := slots / refs.ceiling
+	alone := float64(runtime.GOMAXPROCS(0)) / refs.ceiling
 	return fmt.Sprintf("slots busy %.0f%%, a hash %.1f ms: %.2f× alone (parallel hashing %.2f×)",
-		100*l.busy, float64(l.hash.Microseconds())/1000, l.hash.Seconds()/alone, slots/refs.parallel/alone)
+		100*l.busy, float64(l.hash.Microseconds())/1000, l.hash.Seconds()/alone, refs.ceiling/refs.parallel)
 }
 
 // scrapeHashWork reads the hash duration histogram's sum and count from the
 // server's /metrics.
 func scrapeHashWork(p *process) (hashWork, error) {
-	res, err := http.Get(p.url + "/metrics")
+	res, err := metricsClient.Get(p.url + "/metrics")
 	if err != nil {
 		return hashWork{}, err
 	}
 	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return hashWork{}, fmt.Errorf("/metrics: status %d", res.StatusCode)
+	}
+	// No line yet is no hash yet: the histogram has a series per op once
+	// that op has been observed.
 	w := hashWork{at: time.Now()}
 	sc := bufio.NewScanner(res.Body)
 	for sc.Scan() {
@@ -477,14 +493,10 @@ func scrapeHashWork(p *process) (hashWork, error) {
 		}
 		*dst += v
 	}
-	if err := sc.Err(); err != nil {
-		return hashWork{}, err
-	}
-	if res.StatusCode != http.StatusOK || w.count == 0 {
-		return hashWork{}, fmt.Errorf("/metrics: status %d, %g hashes recorded", res.StatusCode, w.count)
-	}
-	return w, nil
+	return w, sc.Err()
 }
+
+var metricsClient = &http.Client{Timeout: 10 * time.Second}
 
 // medianHashTime times n argon2id hashes with the service's parameters.
 func medianHashTime(n int) time.Duration {
@@ -648,7 +660,7 @@ func render(cfg config, rows []row, hashTime time.Duration, ceiling, parallel fl
 	fmt.Fprintf(&b, "Hashing ceiling: GOMAXPROCS / one argon2id hash (m=19456 KiB, t=2, p=1; median %.1f ms) = %.0f hashes/s at the start. "+
 		"Each hashing run is compared with the ceiling measured again right before and right after it (their mean, in brackets): "+
 		"this machine's speed drifts from minute to minute. It is also compared with parallel hashing, measured at the same times: GOMAXPROCS goroutines "+
-		"hashing at once in the harness for 2 s, with nothing else running. That rate is the most the server could reach: at the start, over 5 s, it was %.0f hashes/s "+
+		"hashing at once in the harness for 2 s, with nothing else running. That rate is about the most the server could reach (give or take the drift between measurements): at the start, over 5 s, it was %.0f hashes/s "+
 		"(%.0f%% of the ceiling; argon2id is memory-bound, so concurrent hashes slow each other).\n\n",
 		float64(hashTime.Microseconds())/1000, ceiling, parallel, 100*parallel/ceiling)
 	fmt.Fprintln(&b, "| scenario | conns | requests/s | p50 | p99 | 2xx | 4xx | 5xx | socket errors | peak RSS | ratio |")
