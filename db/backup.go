@@ -63,7 +63,7 @@ func IntegrityCheck(ctx context.Context, path string) error {
 		return fmt.Errorf("integrity check of %s: %w", path, err)
 	}
 	if problems != "ok" {
-		return fmt.Errorf("integrity check of %s failed: %v", path, problems)
+		return fmt.Errorf("integrity check of %s failed: %s", path, problems)
 	}
 	return nil
 }

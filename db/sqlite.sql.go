@@ -10,14 +10,14 @@ import (
 )
 
 const integrityCheck = `-- name: IntegrityCheck :one
-SELECT (SELECT group_concat(integrity_check, '; ') FROM pragma_integrity_check) AS problems
+SELECT CAST((SELECT group_concat(integrity_check, '; ') FROM pragma_integrity_check) AS TEXT) AS problems
 `
 
 // IntegrityCheck runs SQLite's integrity_check on the database: problems is
 // "ok" for a sound file, or what is wrong with it, one finding after another.
-func (q *Queries) IntegrityCheck(ctx context.Context) (interface{}, error) {
+func (q *Queries) IntegrityCheck(ctx context.Context) (string, error) {
 	row := q.queryRow(ctx, q.integrityCheckStmt, integrityCheck)
-	var problems interface{}
+	var problems string
 	err := row.Scan(&problems)
 	return problems, err
 }

@@ -16,4 +16,4 @@ SELECT (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode,
 -- name: IntegrityCheck :one
 -- IntegrityCheck runs SQLite's integrity_check on the database: problems is
 -- "ok" for a sound file, or what is wrong with it, one finding after another.
-SELECT (SELECT group_concat(integrity_check, '; ') FROM pragma_integrity_check) AS problems;
+SELECT CAST((SELECT group_concat(integrity_check, '; ') FROM pragma_integrity_check) AS TEXT) AS problems;
