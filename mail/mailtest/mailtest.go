@@ -40,17 +40,17 @@ type Received struct {
 }
 
 // Server is a running SMTP server. Stop and Start simulate an outage: while
-// stopped, connections are refused.
+// stopped, each connection is closed as soon as it is accepted. The port stays
+// bound throughout, so no other socket can take it before Start.
 type Server struct {
 	tb     testing.TB
 	opts   Options
-	addr   string
+	addr   net.Addr
 	tls    *tls.Config
 	client *tls.Config
 
 	mu      sync.Mutex
-	srv     *smtp.Server
-	ln      net.Listener
+	up      *handoff // the running smtp.Server's listener; nil while stopped
 	msgs    []Received
 	reject  int
 	arrived chan struct{}
@@ -73,35 +73,74 @@ func Start(tb testing.TB, opts Options) *Server {
 		s.client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 		hts.Close()
 	}
-	s.listen(opts.Host + ":0")
-	tb.Cleanup(s.Stop)
+	var ln net.Listener
+	var err error
+	if opts.Implicit {
+		ln, err = tls.Listen("tcp", opts.Host+":0", s.tls)
+	} else {
+		ln, err = net.Listen("tcp", opts.Host+":0")
+	}
+	if err != nil {
+		tb.Fatalf("mailtest: listen: %v", err)
+	}
+	s.addr = ln.Addr()
+	s.Start()
+	go s.accept(ln)
+	tb.Cleanup(func() {
+		ln.Close()
+		s.Stop()
+	})
 	return s
 }
 
-func (s *Server) listen(addr string) {
-	var ln net.Listener
-	var err error
-	if s.opts.Implicit {
-		ln, err = tls.Listen("tcp", addr, s.tls)
-	} else {
-		ln, err = net.Listen("tcp", addr)
+// accept hands each connection to the running smtp.Server, or closes it
+// while stopped.
+func (s *Server) accept(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		up := s.up
+		s.mu.Unlock()
+		if up == nil {
+			c.Close()
+			continue
+		}
+		select {
+		case up.conns <- c:
+		case <-up.closed:
+			c.Close()
+		}
 	}
-	if err != nil {
-		s.tb.Fatalf("mailtest: listen %s: %v", addr, err)
-	}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
-	srv.Domain = "mailtest.invalid"
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.AllowInsecureAuth = true // so a test can show that roster refuses to send a password in clear
-	if s.opts.StartTLS {
-		srv.TLSConfig = s.tls
-	}
-	s.mu.Lock()
-	s.srv, s.ln, s.addr = srv, ln, ln.Addr().String()
-	s.mu.Unlock()
-	go srv.Serve(ln)
 }
+
+// handoff is the listener an smtp.Server serves: it yields the connections
+// accept hands it until the server closes it.
+type handoff struct {
+	srv    *smtp.Server
+	addr   net.Addr
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (h *handoff) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.conns:
+		return c, nil
+	case <-h.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handoff) Close() error {
+	h.once.Do(func() { close(h.closed) })
+	return nil
+}
+
+func (h *handoff) Addr() net.Addr { return h.addr }
 
 // URL is the smtp:// (or smtps://) URL of the server, with credentials when
 // it requires them.
@@ -113,30 +152,45 @@ func (s *Server) URL() string {
 	if s.opts.User != "" {
 		scheme += s.opts.User + ":" + s.opts.Pass + "@"
 	}
-	return scheme + s.addr
+	return scheme + s.addr.String()
 }
 
 // ClientTLS is a TLS configuration that trusts the server's certificate.
 func (s *Server) ClientTLS() *tls.Config { return s.client.Clone() }
 
-// Stop closes the server; connections are refused until Start.
+// Stop closes the server and its open connections; new connections are
+// closed on arrival until Start.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv, ln := s.srv, s.ln
-	s.srv, s.ln = nil, nil
+	up := s.up
+	s.up = nil
 	s.mu.Unlock()
-	if srv != nil {
-		// Close the listener too: Serve may not have registered it with
-		// the server yet.
-		ln.Close()
-		srv.Close()
+	if up != nil {
+		// Close the handoff too: Serve may not have registered it with the
+		// server yet.
+		up.Close()
+		up.srv.Close()
 	}
 }
 
-// Start listens again on the same address after Stop.
+// Start serves again after Stop, on the same address; it does nothing while
+// the server is running.
 func (s *Server) Start() {
-	s.tb.Helper()
-	s.listen(s.addr)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.up != nil {
+		return
+	}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	srv.Domain = "mailtest.invalid"
+	srv.ErrorLog = log.New(io.Discard, "", 0)
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	srv.AllowInsecureAuth = true // so a test can show that roster refuses to send a password in clear
+	if s.opts.StartTLS {
+		srv.TLSConfig = s.tls
+	}
+	s.up = &handoff{srv: srv, addr: s.addr, conns: make(chan net.Conn), closed: make(chan struct{})}
+	go srv.Serve(s.up)
 }
 
 // RejectRecipients makes RCPT answer with the given SMTP code (0 accepts again).
