@@ -190,9 +190,13 @@ func TestSMTPErrorsTemporaryOrPermanent(t *testing.T) {
 	if err := s.Send(ctx, bad); !mail.IsPermanent(err) {
 		t.Errorf("Send(unrenderable) = %v, want a permanent error", err)
 	}
-	srv.Stop()
+	srv.Stop() // the server accepts and hangs up at once
 	if err := s.Send(ctx, message("hi")); err == nil || mail.IsPermanent(err) {
 		t.Errorf("Send while the server is down = %v, want a temporary error", err)
+	}
+	refused, _ := mail.NewSMTP("smtp://127.0.0.1:1") // nothing listens on port 1
+	if err := refused.Send(ctx, message("hi")); err == nil || mail.IsPermanent(err) {
+		t.Errorf("Send to a port that refuses connections = %v, want a temporary error", err)
 	}
 	srv.Start()
 	if err := s.Send(ctx, message("hi")); err != nil {

@@ -51,6 +51,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	up      *handoff // the running smtp.Server's listener; nil while stopped
+	ended   bool     // the test has ended: Start does nothing
 	msgs    []Received
 	reject  int
 	arrived chan struct{}
@@ -87,6 +88,9 @@ func Start(tb testing.TB, opts Options) *Server {
 	s.Start()
 	go s.accept(ln)
 	tb.Cleanup(func() {
+		s.mu.Lock()
+		s.ended = true
+		s.mu.Unlock()
 		ln.Close()
 		s.Stop()
 	})
@@ -117,26 +121,47 @@ func (s *Server) accept(ln net.Listener) {
 }
 
 // handoff is the listener an smtp.Server serves: it yields the connections
-// accept hands it until the server closes it.
+// accept hands it until it is closed.
 type handoff struct {
 	srv    *smtp.Server
 	addr   net.Addr
 	conns  chan net.Conn
 	closed chan struct{}
-	once   sync.Once
+
+	mu    sync.Mutex
+	given []net.Conn // every connection Accept returned
+	done  bool
 }
 
 func (h *handoff) Accept() (net.Conn, error) {
 	select {
 	case c := <-h.conns:
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.done {
+			c.Close()
+			return nil, net.ErrClosed
+		}
+		h.given = append(h.given, c)
 		return c, nil
 	case <-h.closed:
 		return nil, net.ErrClosed
 	}
 }
 
+// Close ends Accept and closes every connection it returned: smtp.Server's
+// Close misses one whose goroutine has not registered it yet, which a stopped
+// server would then go on serving.
 func (h *handoff) Close() error {
-	h.once.Do(func() { close(h.closed) })
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.done {
+		h.done = true
+		close(h.closed)
+		for _, c := range h.given {
+			c.Close()
+		}
+	}
 	return nil
 }
 
@@ -166,19 +191,19 @@ func (s *Server) Stop() {
 	s.up = nil
 	s.mu.Unlock()
 	if up != nil {
-		// Close the handoff too: Serve may not have registered it with the
-		// server yet.
+		// Close the handoff itself too: Serve may not have registered it
+		// with the server yet.
 		up.Close()
 		up.srv.Close()
 	}
 }
 
 // Start serves again after Stop, on the same address; it does nothing while
-// the server is running.
+// the server is running or once the test has ended.
 func (s *Server) Start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.up != nil {
+	if s.up != nil || s.ended {
 		return
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
