@@ -107,6 +107,9 @@ func (s *Server) accept(ln net.Listener) {
 		}
 		s.mu.Lock()
 		up := s.up
+		if up != nil {
+			up.given = append(up.given, c)
+		}
 		s.mu.Unlock()
 		if up == nil {
 			c.Close()
@@ -114,8 +117,7 @@ func (s *Server) accept(ln net.Listener) {
 		}
 		select {
 		case up.conns <- c:
-		case <-up.closed:
-			c.Close()
+		case <-up.closed: // Stop closes c
 		}
 	}
 }
@@ -123,45 +125,24 @@ func (s *Server) accept(ln net.Listener) {
 // handoff is the listener an smtp.Server serves: it yields the connections
 // accept hands it until it is closed.
 type handoff struct {
-	srv    *smtp.Server
 	addr   net.Addr
 	conns  chan net.Conn
 	closed chan struct{}
-
-	mu    sync.Mutex
-	given []net.Conn // every connection Accept returned
-	done  bool
+	once   sync.Once
+	given  []net.Conn // every connection accept handed on, guarded by Server.mu
 }
 
 func (h *handoff) Accept() (net.Conn, error) {
 	select {
 	case c := <-h.conns:
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if h.done {
-			c.Close()
-			return nil, net.ErrClosed
-		}
-		h.given = append(h.given, c)
 		return c, nil
 	case <-h.closed:
 		return nil, net.ErrClosed
 	}
 }
 
-// Close ends Accept and closes every connection it returned: smtp.Server's
-// Close misses one whose goroutine has not registered it yet, which a stopped
-// server would then go on serving.
 func (h *handoff) Close() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.done {
-		h.done = true
-		close(h.closed)
-		for _, c := range h.given {
-			c.Close()
-		}
-	}
+	h.once.Do(func() { close(h.closed) })
 	return nil
 }
 
@@ -188,13 +169,17 @@ func (s *Server) ClientTLS() *tls.Config { return s.client.Clone() }
 func (s *Server) Stop() {
 	s.mu.Lock()
 	up := s.up
-	s.up = nil
+	s.up = nil // accept hands up no more connections
 	s.mu.Unlock()
-	if up != nil {
-		// Close the handoff itself too: Serve may not have registered it
-		// with the server yet.
-		up.Close()
-		up.srv.Close()
+	if up == nil {
+		return
+	}
+	// Closing the handoff ends Serve. Its connections are closed here, not by
+	// smtp.Server's Close, which misses one whose goroutine has not
+	// registered it yet.
+	up.Close()
+	for _, c := range up.given {
+		c.Close()
 	}
 }
 
@@ -214,7 +199,7 @@ func (s *Server) Start() {
 	if s.opts.StartTLS {
 		srv.TLSConfig = s.tls
 	}
-	s.up = &handoff{srv: srv, addr: s.addr, conns: make(chan net.Conn), closed: make(chan struct{})}
+	s.up = &handoff{addr: s.addr, conns: make(chan net.Conn), closed: make(chan struct{})}
 	go srv.Serve(s.up)
 }
 
