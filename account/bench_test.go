@@ -67,7 +67,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 // the last_seen_at write.
 func BenchmarkAuthenticateTouch(b *testing.B) {
 	ctx := context.Background()
-	clock := accounttest.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	clock := accounttest.NewClock(epoch)
 	svc, token := benchSession(b, clock.Now)
 	svc.SessionTTL = 100 * 365 * 24 * time.Hour // a minute per call never reaches it
 	b.ReportAllocs()
