@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func TestSIGTERMDuringSignup(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "roster")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "roster").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	dbPath := filepath.Join(dir, "roster.db")
