@@ -49,21 +49,9 @@ type NewUser struct {
 // *ConflictError naming the taken username or email.
 func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.User, error) {
 	var errs fieldErrors
-	usernameKey, err := Username(in.Username)
+	id := s.checkIdentity(&errs, in.Username, in.Email, in.Role)
+	password, err := s.Policy.Check("password", in.Password, in.Username, id.email)
 	errs.add(err)
-	email, emailKey, err := Email(in.Email)
-	errs.add(err)
-	if email == nil && err == nil && s.RequireVerifiedEmail {
-		errs.add(invalid("validation", "email", "is required: accounts must verify an email address"))
-	}
-	password, err := s.Policy.Check("password", in.Password, in.Username, email)
-	errs.add(err)
-	if in.Role == "" {
-		in.Role = RoleUser
-	}
-	if !ValidRole(in.Role) {
-		errs.add(invalid("validation", "role", "must be user or admin"))
-	}
 	if err := errs.err(); err != nil {
 		return db.User{}, err
 	}
@@ -76,8 +64,8 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 	err = s.mailTx(ctx, func(q *db.Queries) error {
 		var err error
 		user, err = q.CreateUser(ctx, db.CreateUserParams{
-			Username: in.Username, UsernameKey: usernameKey, Email: email, EmailKey: emailKey,
-			PasswordHash: hash, Role: in.Role, CreatedAt: s.now(),
+			Username: id.username, UsernameKey: id.usernameKey, Email: id.email, EmailKey: id.emailKey,
+			PasswordHash: hash, Role: id.role, CreatedAt: s.now(),
 		})
 		if err != nil {
 			return err
@@ -90,9 +78,39 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 		return s.audit(ctx, q, actor, user.ID, ActionUserCreate, "role="+user.Role)
 	})
 	if db.IsUniqueViolation(err) {
-		return db.User{}, Conflict(ctx, s.Store.Write, usernameKey)
+		return db.User{}, Conflict(ctx, s.Store.Write, id.usernameKey)
 	}
 	return user, err
+}
+
+// identity is what every new account has, checked by checkIdentity.
+type identity struct {
+	username, usernameKey string
+	email, emailKey       *string
+	role                  string
+}
+
+// checkIdentity applies the rules every new account passes, whether it
+// signs up, an admin creates it or it is imported: the username, the email
+// (required when verified email is), and the role, RoleUser when empty.
+// Refused fields are added to errs.
+func (s *Service) checkIdentity(errs *fieldErrors, username, email, role string) identity {
+	id := identity{username: username, role: role}
+	var err error
+	id.usernameKey, err = Username(username)
+	errs.add(err)
+	id.email, id.emailKey, err = Email(email)
+	errs.add(err)
+	if id.email == nil && err == nil && s.RequireVerifiedEmail {
+		errs.add(invalid("validation", "email", "is required: accounts must verify an email address"))
+	}
+	if id.role == "" {
+		id.role = RoleUser
+	}
+	if !ValidRole(id.role) {
+		errs.add(invalid("validation", "role", "must be user or admin"))
+	}
+	return id
 }
 
 // Conflict returns the *ConflictError for a unique violation when writing an

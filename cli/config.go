@@ -8,12 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"runtime"
 	"strings"
-	"time"
 
 	"roster/account"
-	"roster/mail"
+	rosterhttp "roster/http"
 	"roster/outbox"
 )
 
@@ -134,81 +132,58 @@ func (c *dbConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.path, "db", "roster.db", "SQLite database file")
 }
 
-// accountConfig holds the account rules' settings.
-type accountConfig struct {
-	minPasswordLen  int
-	hashConcurrency int
-	hashWait        time.Duration
-	sessionTTL      time.Duration
-	idleTTL         time.Duration
-	publicURL       string
-	requireVerified bool
-}
+// The register functions below bind flags to the fields of each package's
+// Config; the flag defaults are the values c holds, which the caller sets to
+// the package's DefaultConfig. Each package validates its own Config.
 
-func (c *accountConfig) register(fs *flag.FlagSet) {
-	fs.IntVar(&c.minPasswordLen, "min-password-length", account.DefaultMinPasswordLen,
+// registerAccount binds the account rules' flags to c.
+func registerAccount(fs *flag.FlagSet, c *account.Config) {
+	fs.IntVar(&c.MinPasswordLen, "min-password-length", c.MinPasswordLen,
 		"minimum password length in characters (at least 8)")
-	fs.IntVar(&c.hashConcurrency, "hash-concurrency", runtime.GOMAXPROCS(0),
-		"password hashes run at once (each argon2id hash holds 19 MiB)")
-	fs.DurationVar(&c.hashWait, "hash-wait", 2*time.Second,
-		"longest a request waits for a hashing slot before 503")
-	fs.DurationVar(&c.sessionTTL, "session-ttl", account.DefaultSessionTTL, "absolute session lifetime")
-	fs.DurationVar(&c.idleTTL, "session-idle-ttl", account.DefaultIdleTTL, "a session unused this long expires")
-	fs.StringVar(&c.publicURL, "public-url", "http://localhost:8080",
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", c.HashConcurrency,
+		"password hashes run at once (each argon2id hash holds 19 MiB); default: one per CPU")
+	fs.DurationVar(&c.HashWait, "hash-wait", c.HashWait, "longest a request waits for a hashing slot before 503")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "absolute session lifetime")
+	fs.DurationVar(&c.IdleTTL, "session-idle-ttl", c.IdleTTL, "a session unused this long expires")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL,
 		"base URL of the links in mail, which open the web console's /ui/verify-email and /ui/reset-password/confirm")
-	fs.BoolVar(&c.requireVerified, "require-verified-email", false,
+	fs.BoolVar(&c.RequireVerifiedEmail, "require-verified-email", c.RequireVerifiedEmail,
 		"refuse login (403 email_unverified) until the account has verified its email address; sign-up then requires one")
 }
 
-func (c *accountConfig) validate() error {
-	if c.sessionTTL <= 0 || c.idleTTL <= 0 {
-		return usageError{"session lifetimes must be positive"}
-	}
-	if c.hashWait < 0 {
-		return usageError{"-hash-wait must not be negative"}
-	}
-	if _, err := account.NewPolicy(c.minPasswordLen); err != nil {
-		return usageError{err.Error()}
-	}
-	if c.hashConcurrency < 1 {
-		return usageError{"-hash-concurrency must be at least 1"}
-	}
-	if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.RawQuery != "" || u.Fragment != "" {
-		return usageError{"-public-url must be an http(s) URL such as https://roster.example.com"}
-	}
-	return nil
-}
-
-// mailConfig holds the settings of mail delivery, for roster serve.
-type mailConfig struct {
-	smtpURL     string
-	from        string
-	retryMin    time.Duration
-	giveUpAfter time.Duration
-}
-
-func (c *mailConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.smtpURL, "smtp-url", "",
+// registerMail binds mail delivery's flags to c.
+func registerMail(fs *flag.FlagSet, c *outbox.Config) {
+	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL,
 		"SMTP server as smtp://user:pass@host:587 (STARTTLS when offered) or smtps://…:465; empty writes mail to the log")
-	fs.StringVar(&c.from, "mail-from", "Roster <roster@localhost>", "From address of the mail roster sends")
-	fs.DurationVar(&c.retryMin, "mail-retry-min", outbox.DefaultRetryMin,
+	fs.StringVar(&c.From, "mail-from", c.From, "From address of the mail roster sends")
+	fs.DurationVar(&c.RetryMin, "mail-retry-min", c.RetryMin,
 		"wait before retrying a failed delivery; it doubles with each failure up to an hour")
-	fs.DurationVar(&c.giveUpAfter, "mail-give-up", outbox.DefaultGiveUpAfter,
+	fs.DurationVar(&c.GiveUpAfter, "mail-give-up", c.GiveUpAfter,
 		"a message still undelivered this long after it was queued is marked failed")
 }
 
-func (c *mailConfig) validate() error {
-	if c.smtpURL != "" {
-		if _, err := mail.NewSMTP(c.smtpURL); err != nil {
-			return usageError{"-smtp-url: " + err.Error()}
-		}
+// registerHTTP binds the HTTP server's limit, abuse and browser flags to c.
+func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
+	t := &c.Timeouts
+	fs.DurationVar(&t.ReadHeader, "read-header-timeout", t.ReadHeader, "longest time to read a request's headers")
+	fs.DurationVar(&t.Read, "read-timeout", t.Read, "longest time to read a whole request")
+	fs.DurationVar(&t.Write, "write-timeout", t.Write, "longest time to handle a request and write the answer")
+	fs.DurationVar(&t.Idle, "idle-timeout", t.Idle, "longest time a keep-alive connection waits for its next request")
+	fs.Var(&c.SignupRate, "signup-rate", "sign-ups allowed per client IP, as requests/window")
+	fs.Var(&c.LoginRate, "login-rate", "login requests allowed per client IP, as requests/window")
+	fs.Var(&c.TrustedProxies, "trusted-proxies",
+		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
+	fs.Var(&c.CORSOrigins, "cors-origins", "comma-separated origins allowed to call the API from a browser")
+	fs.Var(&c.MailRate, "mail-rate", "requests to the routes that send mail allowed per client IP, as requests/window")
+	fs.Var(&c.MailTargetRate, "mail-target-rate",
+		"reset requests, verification resends and email changes allowed per target name or address, and reset mails per account, as requests/window")
+	fs.BoolVar(&c.UI, "ui", c.UI, "serve the web console under /ui/ (GET / redirects there); -ui=false serves the API alone")
+}
+
+// validated turns a package's Validate error into a usage error of one line.
+func validated(err error) error {
+	if err == nil {
+		return nil
 	}
-	if d, err := mail.Domain(c.from); err != nil || d == "" {
-		return usageError{"-mail-from must be an address such as \"Roster <roster@example.com>\""}
-	}
-	if c.retryMin < time.Second || c.giveUpAfter < c.retryMin {
-		return usageError{"-mail-retry-min must be at least 1s and -mail-give-up at least as long"}
-	}
-	return nil
+	return usageError{strings.ReplaceAll(err.Error(), "\n", "; ")}
 }

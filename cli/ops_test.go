@@ -130,8 +130,7 @@ func TestBadConfigurationIsOneLine(t *testing.T) {
 
 func TestLogConfigRedactsSecrets(t *testing.T) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var cfg serveConfig
-	cfg.register(fs)
+	cfg := serveFlags(fs)
 	fs.String("smtp-password", "", "")
 	fs.String("api-token", "", "")
 	if _, err := parseFlags(fs, []string{"-smtp-password", "hunter2hunter2", "-addr", "127.0.0.1:9",

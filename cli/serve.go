@@ -17,10 +17,11 @@ import (
 	"roster/account"
 	"roster/db"
 	rosterhttp "roster/http"
-	"roster/mail"
 	"roster/outbox"
 )
 
+// serveConfig is every setting of roster serve: its own listeners and
+// lifecycle, and each package's Config.
 type serveConfig struct {
 	addr            string
 	metricsAddr     string
@@ -29,49 +30,16 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	housekeeping    time.Duration
 	log             logFlags
-	timeouts        timeouts
 	http            rosterhttp.Config
 	db              dbConfig
-	account         accountConfig
-	mail            mailConfig
+	account         account.Config
+	mail            outbox.Config
 }
 
-// timeouts bound how long one client may hold a connection.
-type timeouts struct {
-	readHeader, read, write, idle time.Duration
-}
-
-func (t *timeouts) register(fs *flag.FlagSet) {
-	fs.DurationVar(&t.readHeader, "read-header-timeout", 5*time.Second, "longest time to read a request's headers")
-	fs.DurationVar(&t.read, "read-timeout", 15*time.Second, "longest time to read a whole request")
-	fs.DurationVar(&t.write, "write-timeout", 30*time.Second, "longest time to handle a request and write the answer")
-	fs.DurationVar(&t.idle, "idle-timeout", 120*time.Second, "longest time a keep-alive connection waits for its next request")
-}
-
-func (t *timeouts) validate() error {
-	if t.readHeader <= 0 || t.read <= 0 || t.write <= 0 || t.idle <= 0 {
-		return usageError{"timeouts must be positive"}
-	}
-	return nil
-}
-
-func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
-	c.SignupRate = rosterhttp.Rate{Requests: 20, Per: time.Hour}
-	c.LoginRate = rosterhttp.Rate{Requests: 20, Per: time.Minute}
-	fs.Var(&c.SignupRate, "signup-rate", "sign-ups allowed per client IP, as requests/window")
-	fs.Var(&c.LoginRate, "login-rate", "login requests allowed per client IP, as requests/window")
-	fs.Var(&c.TrustedProxies, "trusted-proxies",
-		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
-	fs.Var(&c.CORSOrigins, "cors-origins", "comma-separated origins allowed to call the API from a browser")
-	c.MailRate = rosterhttp.Rate{Requests: 20, Per: time.Hour}
-	c.MailTargetRate = rosterhttp.Rate{Requests: 5, Per: time.Hour}
-	fs.Var(&c.MailRate, "mail-rate", "requests to the routes that send mail allowed per client IP, as requests/window")
-	fs.Var(&c.MailTargetRate, "mail-target-rate",
-		"reset requests, verification resends and email changes allowed per target name or address, and reset mails per account, as requests/window")
-	fs.BoolVar(&c.UI, "ui", true, "serve the web console under /ui/ (GET / redirects there); -ui=false serves the API alone")
-}
-
-func (c *serveConfig) register(fs *flag.FlagSet) {
+// serveFlags registers serve's flags on fs, each defaulting to its package's
+// DefaultConfig, and returns the config they fill.
+func serveFlags(fs *flag.FlagSet) *serveConfig {
+	c := &serveConfig{http: rosterhttp.DefaultConfig(), account: account.DefaultConfig(), mail: outbox.DefaultConfig()}
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve GET /metrics on this address instead of on -addr")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address, such as 127.0.0.1:6060 (off when empty)")
@@ -81,11 +49,11 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 		"longest wait for in-flight requests at shutdown; then their connections are closed")
 	fs.DurationVar(&c.housekeeping, "housekeeping-interval", time.Minute, "how often expired sessions are deleted")
 	c.log.register(fs)
-	c.timeouts.register(fs)
 	registerHTTP(fs, &c.http)
 	c.db.register(fs)
-	c.account.register(fs)
-	c.mail.register(fs)
+	registerAccount(fs, &c.account)
+	registerMail(fs, &c.mail)
+	return c
 }
 
 func (c *serveConfig) validate() error {
@@ -95,7 +63,7 @@ func (c *serveConfig) validate() error {
 	if c.pprofAddr != "" && !isLoopback(c.pprofAddr) {
 		return usageError{"-pprof-addr must be a loopback address such as 127.0.0.1:6060: profiles expose internals"}
 	}
-	return errors.Join(c.log.validate(), c.timeouts.validate(), c.account.validate(), c.mail.validate())
+	return validated(errors.Join(c.log.validate(), c.http.Validate(), c.account.Validate(), c.mail.Validate()))
 }
 
 // isLoopback reports whether addr (host:port) names a loopback host.
@@ -123,9 +91,8 @@ func pprofHandler() http.Handler {
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	var cfg serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	cfg.register(fs)
+	cfg := serveFlags(fs)
 	if _, err := parseFlags(fs, args, getenv, stderr); err != nil {
 		return err
 	}
@@ -140,7 +107,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	cfg.http.AccessLog = cfg.log.logger(batch)
 	logConfig(log, fs)
 	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit(cfg.account.hashConcurrency, account.DefaultParams))
+		debug.SetMemoryLimit(memoryLimit(cfg.account.HashConcurrency, cfg.account.Hash))
 		if getenv("GOGC") == "" {
 			// Collect only as the heap nears the limit, which already
 			// makes room for the hashing slots' work areas: garbage may
@@ -150,7 +117,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	accounts, err := openAccounts(ctx, cfg.db, cfg.account, account.DefaultParams)
+	accounts, err := openAccounts(ctx, cfg.db, cfg.account)
 	if err != nil {
 		return err
 	}
@@ -165,7 +132,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// Background work: the outbox worker, the reset queue and housekeeping
 	// run until the HTTP server has shut down, so nothing a request queued is
 	// left behind; they stop before the database closes.
-	worker, err := newMailWorker(accounts.Store, cfg.mail, log)
+	worker, err := outbox.New(accounts.Store, cfg.mail, log)
 	if err != nil {
 		return err
 	}
@@ -180,7 +147,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Info("background workers stopped")
 	}()
 	wg.Go(func() {
-		ticker := time.NewTicker(min(mailPoll, cfg.mail.retryMin))
+		ticker := time.NewTicker(min(mailPoll, cfg.mail.RetryMin))
 		defer ticker.Stop()
 		worker.Run(background, ticker.C)
 	})
@@ -190,17 +157,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	cfg.http.Resets = resets
 	cfg.http.SeparateMetrics = cfg.metricsAddr != ""
 	srv := rosterhttp.NewServer(accounts, log, cfg.http)
-	servers := []*http.Server{newHTTPServer(srv, cfg.timeouts, log)}
+	servers := []*http.Server{cfg.http.Timeouts.Server(srv, log)}
 	addrs, names := []string{cfg.addr}, []string{"addr"}
 	if cfg.metricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", srv.MetricsHandler())
-		servers = append(servers, newHTTPServer(mux, cfg.timeouts, log))
+		servers = append(servers, cfg.http.Timeouts.Server(mux, log))
 		addrs, names = append(addrs, cfg.metricsAddr), append(names, "metrics_addr")
 	}
 	if cfg.pprofAddr != "" {
 		// Profiling takes up to -seconds; the write timeout would cut it off.
-		ps := newHTTPServer(pprofHandler(), cfg.timeouts, log)
+		ps := cfg.http.Timeouts.Server(pprofHandler(), log)
 		ps.WriteTimeout = 0
 		servers = append(servers, ps)
 		addrs, names = append(addrs, cfg.pprofAddr), append(names, "pprof_addr")
@@ -236,19 +203,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info("stopped serving")
 	return nil
-}
-
-// newHTTPServer wraps h with the timeouts that cut off slow clients.
-func newHTTPServer(h http.Handler, t timeouts, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: t.readHeader,
-		ReadTimeout:       t.read,
-		WriteTimeout:      t.write,
-		IdleTimeout:       t.idle,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 }
 
 // shutdown closes the servers' listeners and waits up to timeout for their
@@ -311,50 +265,18 @@ const mailPoll = 5 * time.Second
 // resetQueueSize bounds the password-reset requests waiting for the background.
 const resetQueueSize = 256
 
-// newMailWorker builds the outbox worker: SMTP when -smtp-url is set,
-// otherwise the log.
-func newMailWorker(store *db.Store, c mailConfig, log *slog.Logger) (*outbox.Worker, error) {
-	var sender mail.Sender = mail.Log{Log: log}
-	if c.smtpURL == "" {
-		// Issue 5 asks for the links and codes in the log so a local run works
-		// without a mail server; say loudly that this is for development only.
-		log.Warn("no -smtp-url: mail is written to this log, not sent, INCLUDING password-reset and " +
-			"verification codes; for development only: set -smtp-url in production")
-	} else {
-		s, err := mail.NewSMTP(c.smtpURL)
-		if err != nil {
-			return nil, err
-		}
-		log.Info("mail goes through " + s.String())
-		sender = s
-	}
-	w, err := outbox.NewWorker(store, sender, c.from, log)
-	if err != nil {
-		return nil, err
-	}
-	w.RetryMin, w.GiveUpAfter = c.retryMin, c.giveUpAfter
-	return w, nil
-}
-
 // openAccounts opens the database and builds the account service on it.
-func openAccounts(ctx context.Context, dbc dbConfig, ac accountConfig, params account.Params) (*account.Service, error) {
+func openAccounts(ctx context.Context, dbc dbConfig, ac account.Config) (*account.Service, error) {
 	store, err := db.Open(ctx, dbc.path)
 	if err != nil {
 		return nil, err
 	}
-	policy, err := account.NewPolicy(ac.minPasswordLen)
+	accounts, err := account.New(store, ac)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	hasher, err := account.NewHasher(params, ac.hashConcurrency, ac.hashWait)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	return &account.Service{Store: store, Hasher: hasher, Policy: policy,
-		SessionTTL: ac.sessionTTL, IdleTTL: ac.idleTTL, Now: time.Now,
-		Mail: account.MailSettings{PublicURL: ac.publicURL}, RequireVerifiedEmail: ac.requireVerified}, nil
+	return accounts, nil
 }
 
 func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -99,17 +98,17 @@ func TestImportReportsBadLinesAndExportRoundTrips(t *testing.T) {
 	if err := run(ctx, []string{"export", "-db", dbPath, out}, env(nil), nil, io.Discard, io.Discard); err != nil {
 		t.Fatalf("export: %v", err)
 	}
-	var got []userRecord
+	var got []account.Record
 	sc := bufio.NewScanner(bytes.NewReader([]byte(readFile(t, out))))
 	for sc.Scan() {
-		var rec userRecord
+		var rec account.Record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, rec)
 	}
 	verified := time.Date(2024, 3, 2, 8, 0, 0, 0, time.UTC)
-	wantRecs := []userRecord{
+	wantRecs := []account.Record{
 		{Username: "ann", Email: "ann@example.com", EmailVerifiedAt: &verified, Role: "user", Status: "active", CreatedAt: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), PasswordHash: hash},
 		{Username: "Bob", Role: "admin", Status: "disabled", CreatedAt: time.Date(2023, 12, 31, 23, 59, 59, 0, time.UTC),
 			PasswordHash: "$2a$04$7V1r0dXHaGg0qQe9Gx3rvOmHkE1hS5V0Xz0K2yqT8m8hXxCk4qg8K"},
@@ -236,48 +235,5 @@ func TestImportedHashesRehashOnLogin(t *testing.T) {
 		if _, err := svc.CheckPassword(ctx, name, password, "127.0.0.1"); err != nil {
 			t.Errorf("%s: CheckPassword after the rehash = %v", name, err)
 		}
-	}
-}
-
-// cpuTime is the user and system CPU time this process has used.
-func cpuTime(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// BenchmarkImport imports 200,000 users into a fresh database per iteration
-// and reports the rate. Run it with
-// go test -run '^$' -bench Import -benchtime 1x .
-func BenchmarkImport(b *testing.B) {
-	const n = 200_000
-	hash := cheapHash(b, "correct horse battery staple")
-	var buf bytes.Buffer
-	for i := range n {
-		fmt.Fprintf(&buf, `{"username":"user%d","email":"user%d@example.com","role":"user","status":"active","created_at":"2024-03-01T10:00:00Z","password_hash":%q}`+"\n", i, i, hash)
-	}
-	b.ResetTimer()
-	for range b.N {
-		b.StopTimer()
-		store, err := db.Open(context.Background(), filepath.Join(b.TempDir(), "roster.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		start, cpu := time.Now(), cpuTime(b)
-		res, err := importUsers(context.Background(), store, bytes.NewReader(buf.Bytes()), 10000, db.Now(start),
-			func(line int, err error) { b.Fatalf("line %d: %v", line, err) })
-		if err != nil || res.imported != n {
-			b.Fatalf("importUsers = %+v, %v", res, err)
-		}
-		b.ReportMetric(n/time.Since(start).Seconds(), "users/s")
-		// The machine may be shared: the rate per CPU second is what one
-		// free core would reach.
-		b.ReportMetric(n/(cpuTime(b)-cpu).Seconds(), "users/cpu-s")
-		b.StopTimer()
-		store.Close()
-		b.StartTimer()
 	}
 }

@@ -37,7 +37,7 @@ to the database's outbox; the running server delivers it within seconds.
 // ones it uses.
 type userFlags struct {
 	db            dbConfig
-	account       accountConfig
+	account       account.Config
 	admin         bool
 	email         string
 	passwordStdin bool
@@ -54,10 +54,10 @@ func cmdUser(ctx context.Context, args []string, getenv func(string) string, std
 		return usageError{"user: missing command"}
 	}
 	sub, args := args[0], args[1:]
-	var cfg userFlags
+	cfg := userFlags{account: account.DefaultConfig()}
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
 	cfg.db.register(fs)
-	cfg.account.register(fs)
+	registerAccount(fs, &cfg.account)
 	positional := []string{"name"}
 	switch sub {
 	case "create":
@@ -82,13 +82,13 @@ func cmdUser(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	if err := cfg.account.validate(); err != nil {
+	if err := validated(cfg.account.Validate()); err != nil {
 		return err
 	}
 	if (cfg.status != "" && !account.ValidStatus(cfg.status)) || (cfg.role != "" && !account.ValidRole(cfg.role)) {
 		return usageError{"-status must be active or disabled, -role user or admin"}
 	}
-	accounts, err := openAccounts(ctx, cfg.db, cfg.account, account.DefaultParams)
+	accounts, err := openAccounts(ctx, cfg.db, cfg.account)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package http
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -12,10 +14,13 @@ import (
 	"roster/account"
 )
 
-// Config holds the HTTP layer's abuse, browser and metrics settings. The zero
-// value trusts no proxy, limits no rate, allows no cross-origin caller and
-// serves /metrics on the API router.
+// Config holds the HTTP layer's limits, abuse, browser and metrics settings.
+// DefaultConfig gives the defaults a server runs with; the zero value, which
+// tests use, trusts no proxy, limits no rate, allows no cross-origin caller,
+// serves /metrics on the API router and has no connection timeouts.
 type Config struct {
+	// Timeouts bound how long one client may hold a connection.
+	Timeouts Timeouts
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies Prefixes
 	// SignupRate and LoginRate bound requests per client IP (IPv6: per /64)
@@ -42,6 +47,60 @@ type Config struct {
 	// AccessLog receives the line written for each request; nil means the
 	// server's log.
 	AccessLog *slog.Logger
+}
+
+// DefaultConfig returns the settings a server runs with unless told
+// otherwise: 20 sign-ups an hour and 20 login requests a minute per client
+// IP, 20 mail-sending requests an hour per IP and 5 per target, the web
+// console on, and DefaultTimeouts.
+func DefaultConfig() Config {
+	return Config{
+		Timeouts:       DefaultTimeouts(),
+		SignupRate:     Rate{Requests: 20, Per: time.Hour},
+		LoginRate:      Rate{Requests: 20, Per: time.Minute},
+		MailRate:       Rate{Requests: 20, Per: time.Hour},
+		MailTargetRate: Rate{Requests: 5, Per: time.Hour},
+		UI:             true,
+	}
+}
+
+// Validate reports a setting out of range. Rates, proxies and origins are
+// checked as they are parsed (Rate.Set, Prefixes.Set, Origins.Set).
+func (c Config) Validate() error {
+	t := c.Timeouts
+	if t.ReadHeader <= 0 || t.Read <= 0 || t.Write <= 0 || t.Idle <= 0 {
+		return errors.New("timeouts must be positive")
+	}
+	return nil
+}
+
+// Timeouts bound how long one client may hold a connection: a slow client
+// that sends one header byte every few seconds is cut off by ReadHeader.
+type Timeouts struct {
+	ReadHeader time.Duration // to read a request's headers
+	Read       time.Duration // to read a whole request
+	Write      time.Duration // to handle a request and write the answer
+	Idle       time.Duration // a keep-alive connection waiting for its next request
+}
+
+// DefaultTimeouts are 5 s for the headers, 15 s for the whole request, 30 s
+// to answer, and 2 minutes between requests on one connection.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 120 * time.Second}
+}
+
+// Server returns an http.Server serving h within t, logging its own errors
+// (TLS handshakes, panics outside handlers) to log at warning level.
+func (t Timeouts) Server(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // Rate is a number of requests per window; as a flag it reads "20/1m".
