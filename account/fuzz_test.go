@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -87,6 +88,32 @@ func FuzzValidToken(f *testing.F) {
 		if len(s) != len(token) || !strings.HasPrefix(s, account.TokenPrefix) ||
 			strings.ContainsAny(s[len(account.TokenPrefix):], "+/=") {
 			t.Fatalf("ValidToken(%q) = true for a string not shaped like %q", s, token)
+		}
+	})
+}
+
+// FuzzParseRecord: an import line is refused, or it passes every rule a new
+// account passes: the username has the key sign-up gives it, the role and
+// status are known, the hash is one roster can verify.
+func FuzzParseRecord(f *testing.F) {
+	for _, s := range []string{
+		`{"username":"ann","email":"ann@example.com","role":"admin","status":"disabled","created_at":"2024-03-01T10:00:00Z","password_hash":"$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"}`,
+		`{"username":"Ｂｏｂ","password_hash":"$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U"}`,
+		`{"username":"a@b","role":"root"}`, `{} {}`, `[]`, `null`, "",
+	} {
+		f.Add([]byte(s))
+	}
+	svc := &account.Service{Now: time.Now}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		username, key, role, status, hash, err := svc.ParseRecord(line)
+		if err != nil {
+			return
+		}
+		if want, err := account.Username(username); err != nil || want != key {
+			t.Fatalf("accepted username %q with key %q; Username gives %q, %v", username, key, want, err)
+		}
+		if !account.ValidRole(role) || !account.ValidStatus(status) || account.CheckHash(hash) != nil {
+			t.Fatalf("accepted role %q, status %q, hash %q", role, status, hash)
 		}
 	})
 }
