@@ -54,7 +54,9 @@ const (
 	ActionPasswordReset        = "password.reset"
 )
 
-// Actions lists every audit action, for validating filters.
+// Actions lists every audit action: filters are validated against it, and
+// the OpenAPI AuditAction enum and docs/api.md's "Audit actions" table are
+// checked against it.
 var Actions = []string{
 	ActionLoginSuccess, ActionLoginFailure, ActionLogout, ActionSessionRevoke, ActionSessionsRevoke,
 	ActionPasswordChange, ActionPasswordSet, ActionUserCreate, ActionUserUpdate, ActionUserRole,

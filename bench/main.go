@@ -5,7 +5,7 @@
 // (GOMAXPROCS / the time of one argon2id hash). It prints a Markdown table.
 //
 //	go run ./bench                  # the table on stdout
-//	go run ./bench -readme          # and into README.md's Performance section
+//	go run ./bench -readme          # and into docs/performance.md, between its markers
 //
 // It needs wrk (Debian: apt-get install wrk).
 package main
@@ -66,7 +66,7 @@ func run() error {
 	flag.IntVar(&cfg.flood, "flood-connections", 64, "wrk connections for the login flood")
 	flag.IntVar(&cfg.users, "users", 1000, "users seeded before the load")
 	flag.BoolVar(&cfg.million, "million", false, "also compare GET /v1/me and login with 1,000,000 users")
-	flag.BoolVar(&cfg.readme, "readme", false, "write the table into README.md between the Performance markers")
+	flag.BoolVar(&cfg.readme, "readme", false, "write the table into "+performanceDoc+" between its bench markers")
 	flag.StringVar(&cfg.bare, "serve-bare", "", "internal: serve the bare reference handler on this address")
 	only := flag.String("run", "", "run only the roster scenarios whose names match this regular expression (not with -readme or -million)")
 	flag.Parse()
@@ -134,7 +134,7 @@ func run() error {
 	table := render(cfg, rows, hashTime, ceiling, parallel)
 	fmt.Print(table)
 	if cfg.readme {
-		return updateReadme("README.md", table)
+		return updateTable(performanceDoc, table)
 	}
 	return nil
 }
@@ -684,12 +684,14 @@ func us(v int64) string {
 }
 
 const (
-	beginMarker = "<!-- bench:begin -->"
-	endMarker   = "<!-- bench:end -->"
+	// performanceDoc, relative to the repository root, holds the table -readme writes.
+	performanceDoc = "docs/performance.md"
+	beginMarker    = "<!-- bench:begin -->"
+	endMarker      = "<!-- bench:end -->"
 )
 
-// updateReadme replaces the text between the Performance markers.
-func updateReadme(path, table string) error {
+// updateTable replaces the text between the bench markers of the file at path.
+func updateTable(path, table string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -112,5 +114,34 @@ func TestScrapeHashWorkRefusesMissingHistogram(t *testing.T) {
 	status.Store(http.StatusServiceUnavailable)
 	if w, err := scrapeHashWork(p); err == nil {
 		t.Errorf("scrape of a 503 = %+v, want an error", w)
+	}
+}
+
+// -readme writes into docs/performance.md: the file has the markers, and
+// updateTable replaces what lies between them and nothing else.
+func TestUpdateTableInPerformanceDoc(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", performanceDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	i, j := strings.Index(doc, beginMarker), strings.Index(doc, endMarker)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no %s … %s section", performanceDoc, beginMarker, endMarker)
+	}
+	path := filepath.Join(t.TempDir(), "performance.md")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := updateTable(path, "| new table |\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := doc[:i+len(beginMarker)] + "\n| new table |\n" + doc[j:]
+	if string(got) != want {
+		t.Errorf("after updateTable:\n%s\nwant:\n%s", got, want)
 	}
 }

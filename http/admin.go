@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -221,7 +222,7 @@ func auditFilter(r *http.Request) (userID *int64, action *string, err error) {
 	}
 	if v := q.Get("action"); v != "" {
 		if !account.ValidAction(v) {
-			return nil, nil, invalidQuery("action must be one of the audit actions listed in the README")
+			return nil, nil, invalidQuery("action must be one of " + strings.Join(account.Actions, ", "))
 		}
 		action = &v
 	}

@@ -388,7 +388,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 }
 
 // TestBrowserScreens checks the pages at 320 px and on a desktop, and with
-// ROSTER_SCREENSHOTS=dir writes the README's screenshots there (a relative
+// ROSTER_SCREENSHOTS=dir writes docs/console.md's screenshots there (a relative
 // dir is taken from the repository root).
 func TestBrowserScreens(t *testing.T) {
 	c := newConsole(t)
