@@ -1,4 +1,4 @@
-package main
+package docs_test
 
 import (
 	"io/fs"
@@ -10,8 +10,8 @@ import (
 	"unicode"
 )
 
-// repoRoot is the repository's root, relative to this package.
-const repoRoot = "."
+// repoRoot is the repository's root, relative to this directory.
+const repoRoot = ".."
 
 // docFiles returns README.md and every docs/*.md, as paths from repoRoot.
 func docFiles(t *testing.T) []string {

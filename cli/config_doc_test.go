@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -17,7 +17,7 @@ import (
 )
 
 // configurationDoc is the flag reference, relative to this package.
-const configurationDoc = "docs/configuration.md"
+const configurationDoc = "../docs/configuration.md"
 
 // docFlag is one flag as a command's -h lists it, or as a table row of
 // configurationDoc gives it.
