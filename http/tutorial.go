@@ -17,7 +17,7 @@ import (
 // two bytes "ok" as text/html; charset=utf-8 (a view returning a str), POST
 // /login "[[<id>]]\n" or "[]\n" as application/json (a view returning the
 // rows list, which Flask jsonifies). A refusal is a one-line reason in
-// text/plain with a 4xx status (writeError).
+// text/plain with a 4xx or 5xx status (writeError).
 
 // isFormRoute reports whether r is for one of the tutorial's form routes,
 // whose errors are plain text.
@@ -45,8 +45,7 @@ func (s *Server) handleTutorialAdd(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "ok")
 }
