@@ -53,7 +53,7 @@ func TestServeTutorialRoundTripAndShutdown(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || string(body) != "ok\n" {
+	if res.StatusCode != 200 || string(body) != "ok" {
 		t.Fatalf("POST /add: %d %q, want 200 ok (min length 8 from the flag)", res.StatusCode, body)
 	}
 	if err := stop(); err != nil {

@@ -56,7 +56,7 @@ func TestTutorialFormsAgainstBinary(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b)
 	}
-	if code, body := post("/add", url.Values{"user": {"xena"}, "email": {"xena@example.com"}, "pass": {password}}); code != 200 || body != "ok\n" {
+	if code, body := post("/add", url.Values{"user": {"xena"}, "email": {"xena@example.com"}, "pass": {password}}); code != 200 || body != "ok" {
 		t.Fatalf("POST /add = %d %q", code, body)
 	}
 	if code, body := post("/add", url.Values{"user": {"Xena"}, "pass": {password}}); code != 409 || strings.Count(body, "\n") != 1 {

@@ -3,6 +3,7 @@ package http
 import (
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -11,8 +12,12 @@ import (
 	"roster/account"
 )
 
-// The tutorial's routes answer in plain text: "ok", "[[<id>]]" or "[]" on
-// success, and a one-line reason with a 4xx status otherwise.
+// The tutorial's routes answer success with the bytes its Flask views sent
+// (TestTutorialMatchesFlask compares them with Debian's Flask): POST /add the
+// two bytes "ok" as text/html; charset=utf-8 (a view returning a str), POST
+// /login "[[<id>]]\n" or "[]\n" as application/json (a view returning the
+// rows list, which Flask jsonifies). A refusal is a one-line reason in
+// text/plain with a 4xx or 5xx status (writeError).
 
 // isFormRoute reports whether r is for one of the tutorial's form routes,
 // whose errors are plain text.
@@ -40,7 +45,9 @@ func (s *Server) handleTutorialAdd(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeText(w, http.StatusOK, "ok")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, "ok")
 }
 
 // handleTutorialLogin checks form fields user and pass: [[<id>]] when they
@@ -61,14 +68,14 @@ func (s *Server) handleTutorialLogin(w http.ResponseWriter, r *http.Request) {
 	user, err := s.accounts.CheckPassword(r.Context(), form.Get("user"), form.Get("pass"), clientIP(r))
 	s.metrics.logins.WithLabelValues(outcome(err)).Inc()
 	if errors.Is(err, account.ErrBadCredentials) {
-		writeText(w, http.StatusOK, "[]")
+		encode(w, http.StatusOK, [][]int64{})
 		return
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeText(w, http.StatusOK, fmt.Sprintf("[[%d]]", user.ID))
+	encode(w, http.StatusOK, [][]int64{{user.ID}})
 }
 
 // readForm parses a urlencoded or multipart form of at most authBodyLimit
@@ -105,6 +112,7 @@ func readForm(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Va
 	return r.PostForm, nil
 }
 
+// writeText answers body as one line of text/plain: a form route's refusal.
 func writeText(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)

@@ -20,11 +20,11 @@ func TestTutorialFlow(t *testing.T) {
 	ts := newTestServer(t)
 
 	r := ts.form("/add", url.Values{"user": {"mia"}, "email": {"mia@example.com"}, "pass": {goodPassword}})
-	if r.status != 200 || r.body != "ok\n" {
+	if r.status != 200 || r.body != "ok" {
 		t.Fatalf("POST /add: %d %q, want 200 ok", r.status, r.body)
 	}
 	r = ts.form("/add", url.Values{"user": {"noemail"}, "pass": {goodPassword}})
-	if r.status != 200 || r.body != "ok\n" {
+	if r.status != 200 || r.body != "ok" {
 		t.Fatalf("POST /add without email: %d %q, want 200 ok", r.status, r.body)
 	}
 
@@ -57,7 +57,7 @@ func TestTutorialMultipartForm(t *testing.T) {
 	mw.WriteField("pass", goodPassword)
 	mw.Close()
 	r := ts.do("POST", "/add", mw.FormDataContentType(), buf.String())
-	if r.status != 200 || r.body != "ok\n" {
+	if r.status != 200 || r.body != "ok" {
 		t.Fatalf("multipart POST /add: %d %q, want 200 ok", r.status, r.body)
 	}
 }
