@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"roster/db"
 )
@@ -357,15 +359,27 @@ type ClientInfo struct {
 // maxUserAgentLen bounds what a client can make roster store per session.
 const maxUserAgentLen = 512
 
+// storedUserAgent is ua as a session keeps it: valid UTF-8 (each run of
+// invalid bytes becomes U+FFFD) of at most maxUserAgentLen bytes, cut at a
+// character boundary.
+func storedUserAgent(ua string) string {
+	ua = strings.ToValidUTF8(ua, "\uFFFD")
+	if len(ua) <= maxUserAgentLen {
+		return ua
+	}
+	n := maxUserAgentLen
+	for !utf8.RuneStart(ua[n]) {
+		n--
+	}
+	return ua[:n]
+}
+
 // Login checks the password and mints a new session (see signIn). The token
 // is returned once; only its hash is stored. Success and refused credentials
 // are both audited, the latter with the reason.
 func (s *Service) Login(ctx context.Context, login, password string, client ClientInfo) (token string, session db.Session, user db.User, err error) {
 	token, hash := NewToken()
-	ua := client.UserAgent
-	if len(ua) > maxUserAgentLen {
-		ua = ua[:maxUserAgentLen]
-	}
+	ua := storedUserAgent(client.UserAgent)
 	user, err = s.signIn(ctx, login, password, client.IP, func(q *db.Queries, user db.User) (string, error) {
 		now := s.now()
 		session = db.Session{TokenHash: hash, ID: newSessionID(), UserID: user.ID, CreatedAt: now,

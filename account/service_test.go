@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"roster/account"
 	"roster/account/accounttest"
@@ -159,6 +161,42 @@ func TestPlaintextPasswordNeverStored(t *testing.T) {
 			if bytes.Contains(b, []byte(pw)) {
 				t.Errorf("plaintext password found in %s", []string{"the database file", "the WAL"}[i])
 			}
+		}
+	}
+}
+
+// TestLoginStoresUserAgent: the session keeps at most 512 bytes of the
+// User-Agent, cut before a character that straddles byte 512, and as valid
+// UTF-8 even when the header is not.
+func TestLoginStoresUserAgent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc := accounttest.New(t)
+	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "uma", Password: goodPassword}); err != nil {
+		t.Fatal(err)
+	}
+	a := strings.Repeat
+	for _, tc := range []struct{ sent, stored string }{
+		{"Mozilla/5.0", "Mozilla/5.0"},
+		{a("a", 512) + "tail", a("a", 512)},
+		{a("a", 511) + "é", a("a", 511)},        // é is bytes 511-512
+		{a("a", 510) + "€x", a("a", 510)},       // € is bytes 510-512
+		{a("a", 509) + "😀", a("a", 509)},        // 😀 is bytes 509-512
+		{a("a", 508) + "😀x", a("a", 508) + "😀"}, // 😀 ends at byte 511
+		{"Mozilla\xff\xfe/5.0 \xc3", "Mozilla\uFFFD/5.0 \uFFFD"},
+		{a("\xff", 600) + "x", "\uFFFDx"},
+		{a("a", 511) + "\xff", a("a", 511)}, // the U+FFFD would straddle byte 512
+	} {
+		token, _, _, err := svc.Login(ctx, "uma", goodPassword, account.ClientInfo{UserAgent: tc.sent, IP: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _, err := svc.Authenticate(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.UserAgent != tc.stored || !utf8.ValidString(s.UserAgent) || len(s.UserAgent) > 512 {
+			t.Errorf("User-Agent %q stored as %q, want %q", tc.sent, s.UserAgent, tc.stored)
 		}
 	}
 }

@@ -2,11 +2,13 @@ package http_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -422,7 +424,7 @@ func TestAuditLog(t *testing.T) {
 	tok := ts.login("fay", goodPassword)
 	want(t, "DELETE /v1/sessions/current", ts.json("DELETE", "/v1/sessions/current", nil, tok), http.StatusNoContent)
 
-	// Newest first, paged with an opaque cursor.
+	// Newest first, paged with a cursor.
 	var all []auditEvent
 	cursor := ""
 	for {
@@ -462,5 +464,43 @@ func TestAuditLog(t *testing.T) {
 	}
 	for _, q := range []string{"user_id=x", "user_id=0", "action=nope", "after=zz", "limit=500"} {
 		want(t, "GET /v1/admin/audit?"+q, ts.json("GET", "/v1/admin/audit?"+q, nil, adminToken), http.StatusBadRequest)
+	}
+}
+
+// TestListCursors: every admin list takes back its own next_cursor, which
+// is the base64url of the page's last id, as documented; a cursor of any
+// other form is a 400 invalid_query problem, never a 500; a well-formed
+// cursor naming no row is a page.
+func TestListCursors(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	_, adminToken := ts.admin("root")
+	for _, name := range []string{"ivy", "jon", "kai"} {
+		ts.signup(name, "", goodPassword)
+	}
+	r := ts.json("GET", "/v1/admin/users?limit=2", nil, adminToken)
+	want(t, "GET /v1/admin/users?limit=2", r, http.StatusOK)
+	page := decodeAs[struct {
+		Users      []user `json:"users"`
+		NextCursor string `json:"next_cursor"`
+	}](t, r)
+	if want := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(page.Users[1].ID, 10))); page.NextCursor != want {
+		t.Errorf("next_cursor = %q, want %q, the base64url of the last id %d", page.NextCursor, want, page.Users[1].ID)
+	}
+	b64 := func(s string) string { return url.QueryEscape(base64.RawURLEncoding.EncodeToString([]byte(s))) }
+	malformed := []string{"!!", "zz", "MA" /* 0 */, b64("-1"), b64("01"), b64("+1"), b64("1 "), b64("1e3"), b64("x"),
+		b64("9223372036854775808"), "MQ==" /* padded */, "MR" /* non-canonical */, url.QueryEscape("MQ\n"),
+		url.QueryEscape("+/"), strings.Repeat("M", 10000)}
+	for _, path := range []string{"/v1/admin/users", "/v1/admin/audit", "/v1/admin/outbox"} {
+		for _, c := range malformed {
+			r := ts.json("GET", path+"?after="+c, nil, adminToken)
+			want(t, "GET "+path+"?after="+c, r, http.StatusBadRequest)
+			if p := decodeAs[problem](t, r); p.Code != "invalid_query" || !strings.Contains(p.Detail, "next_cursor") {
+				t.Errorf("GET %s?after=%s: problem %+v, want invalid_query naming next_cursor", path, c, p)
+			}
+		}
+		for _, id := range []string{"1", "9223372036854775807"} { // an end of every list
+			want(t, "GET "+path+"?after="+b64(id), ts.json("GET", path+"?after="+b64(id), nil, adminToken), http.StatusOK)
+		}
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
+
+	"roster/account"
 )
 
 // Body size limits.
@@ -111,9 +114,12 @@ func jsonKind(goKind string) string {
 const maxJSONDepth = 8
 
 // checkJSONObject accepts exactly one JSON object with no duplicate keys at
-// any depth (keys that differ only in case count as duplicates) and nothing
-// after it. encoding/json alone would let the last of
-// two duplicate keys win, which a proxy or validator may read differently.
+// any depth (keys that differ only in case count as duplicates), no string
+// that is invalid UTF-8 or escapes an unpaired surrogate, and nothing after
+// it. encoding/json alone would let the last of two duplicate keys win, which
+// a proxy or validator may read differently, and would turn each invalid
+// byte or lone surrogate into U+FFFD, so that two different passwords became
+// one (the form routes refuse the same bytes).
 func checkJSONObject(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -124,7 +130,7 @@ func checkJSONObject(body []byte) error {
 	if tok != json.Delim('{') {
 		return badRequest("request body must be a JSON object")
 	}
-	if err := checkObject(dec, 1); err != nil {
+	if err := checkObject(dec, body, 1); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -146,20 +152,26 @@ func foldKey(key string) string {
 	}, key)
 }
 
-// checkObject walks the members of an object whose '{' was just read.
-func checkObject(dec *json.Decoder, depth int) error {
+// checkObject walks the members of an object whose '{' was just read from
+// body.
+func checkObject(dec *json.Decoder, body []byte, depth int) error {
 	seen := map[string]bool{}
 	for dec.More() {
+		start := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
 			return badRequest("malformed JSON")
+		}
+		if !validJSONText(body[start:dec.InputOffset()]) {
+			return &problemError{status: http.StatusUnprocessableEntity, code: "invalid_encoding",
+				detail: "a field name is not valid UTF-8"}
 		}
 		key := tok.(string) // object keys are always strings
 		if seen[foldKey(key)] {
 			return badRequest(fmt.Sprintf("duplicate field %q", key))
 		}
 		seen[foldKey(key)] = true
-		if err := checkValue(dec, depth); err != nil {
+		if err := checkValue(dec, body, depth, key); err != nil {
 			return err
 		}
 	}
@@ -169,10 +181,17 @@ func checkObject(dec *json.Decoder, depth int) error {
 	return nil
 }
 
-func checkValue(dec *json.Decoder, depth int) error {
+// checkValue walks the value of field, which comes next in body.
+func checkValue(dec *json.Decoder, body []byte, depth int, field string) error {
+	start := dec.InputOffset()
 	tok, err := dec.Token()
 	if err != nil {
 		return badRequest("malformed JSON")
+	}
+	if _, ok := tok.(string); ok && !validJSONText(body[start:dec.InputOffset()]) {
+		// Worded as the form routes word it.
+		return &account.ValidationError{Code: "invalid_encoding",
+			Errors: []account.FieldError{{Field: field, Message: "is not valid UTF-8"}}}
 	}
 	switch tok {
 	case json.Delim('{'), json.Delim('['):
@@ -180,10 +199,10 @@ func checkValue(dec *json.Decoder, depth int) error {
 			return badRequest("JSON nested too deeply")
 		}
 		if tok == json.Delim('{') {
-			return checkObject(dec, depth+1)
+			return checkObject(dec, body, depth+1)
 		}
 		for dec.More() {
-			if err := checkValue(dec, depth+1); err != nil {
+			if err := checkValue(dec, body, depth+1, field); err != nil {
 				return err
 			}
 		}
@@ -192,4 +211,43 @@ func checkValue(dec *json.Decoder, depth int) error {
 		}
 	}
 	return nil
+}
+
+// validJSONText reports whether raw, the input up to and including a string
+// token, is valid UTF-8 and escapes no unpaired UTF-16 surrogate. A backslash
+// can only stand in a string here: the decoder has accepted the token.
+func validJSONText(raw []byte) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character; a \u escape is followed by 4 hex digits
+		if raw[i] != 'u' {
+			continue
+		}
+		switch r := hex4(raw[i+1:]); {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return false // a low surrogate with no high one before it
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+10 >= len(raw) || raw[i+5] != '\\' || raw[i+6] != 'u' {
+				return false
+			}
+			if lo := hex4(raw[i+7:]); lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			i += 10
+		default:
+			i += 4
+		}
+	}
+	return true
+}
+
+// hex4 is the value of the 4 hex digits b starts with.
+func hex4(b []byte) rune {
+	n, _ := strconv.ParseUint(string(b[:4]), 16, 16)
+	return rune(n)
 }

@@ -6,16 +6,20 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecodeJSON: any body and Content-Type is decoded or refused with a
-// 4xx problem; nothing panics or maps to a 500.
+// 4xx problem; nothing panics or maps to a 500. A decoded value holds only
+// valid UTF-8, and no U+FFFD that the body did not spell itself: no invalid
+// byte or lone surrogate escape reaches a handler as a replacement character.
 func FuzzDecodeJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"username":"alice","password":"correct horse battery staple"}`,
 		`{"username":"alice","username":"bob"}`, `{"username":"alice"} {}`, `{"role":"admin"}`,
 		`{"username":5}`, `{"username":{"a":[1,{"b":null}]}}`, `[` + strings.Repeat(`{"a":[`, 20), `"x"`, `{`, ``,
 		`{"cookie":"yes"}`, `{"password":"\ud800"}`, "{\"username\":\"\xff\"}",
+		`{"password":"\ud83d\ude00 \uFFFD"}`, "{\"password\":\"\xef\xbf\xbd\xc0\"}", `{"password":"\\udc00"}`,
 	} {
 		f.Add("application/json", s)
 	}
@@ -24,8 +28,14 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType, body string) {
 		r := httptest.NewRequest("POST", "/v1/sessions", strings.NewReader(body))
 		r.Header.Set("Content-Type", contentType)
-		_, err := decode[LoginRequest](httptest.NewRecorder(), r, authBodyLimit)
+		v, err := decode[LoginRequest](httptest.NewRecorder(), r, authBodyLimit)
 		if err == nil {
+			spelled := strings.Count(body, "\uFFFD") + strings.Count(strings.ToLower(body), `\ufffd`)
+			for _, s := range []string{v.Username, v.Password} {
+				if !utf8.ValidString(s) || strings.Count(s, "\uFFFD") > spelled {
+					t.Fatalf("decode(%q) accepted %q: invalid UTF-8 or a U+FFFD the body does not hold", body, s)
+				}
+			}
 			return
 		}
 		if p, _ := problemFor(err); p.Status < 400 || p.Status >= 500 {

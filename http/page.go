@@ -41,8 +41,11 @@ func readPage(r *http.Request) (pageRequest, error) {
 	return p, nil
 }
 
-// cursorEncoding makes cursors opaque: clients pass them back unchanged and
-// must not build them. A cursor holds the last id of a page.
+// cursorEncoding encodes a cursor: the unpadded base64url of the decimal
+// id of a page's last item, documented as such. It is not sealed: every id
+// it could hold is in the responses already, any id is a valid place to
+// start a page, and the lists are admin-only, so a key shared by every
+// replica would protect nothing. decodeCursor refuses every other form.
 var cursorEncoding = base64.RawURLEncoding.Strict()
 
 func encodeCursor(id int64) string {
@@ -55,7 +58,9 @@ func decodeCursor(s string) (int64, error) {
 		return 0, err
 	}
 	id, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || id < 1 || strconv.FormatInt(id, 10) != string(b) {
+	// Only the one form encodeCursor gives: no sign, no leading zero, and no
+	// line break, which base64 decoding skips.
+	if err != nil || id < 1 || encodeCursor(id) != s {
 		return 0, strconv.ErrSyntax
 	}
 	return id, nil

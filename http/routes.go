@@ -71,7 +71,7 @@ func (s *Server) uiRoutes(r chi.Router, signupLimit, loginLimit, mailLimit func(
 	r.Get("/", redirectTo("/ui/"))
 	r.Route("/ui", func(r chi.Router) {
 		r.Use(s.uiGuard)
-		r.Handle("/static/*", handleUIStatic())
+		r.Handle("/static/*", s.handleUIStatic())
 		r.Get("/sign-in", s.handleUISignIn)
 		r.With(loginLimit).Post("/sign-in", s.handleUISignInPost)
 		r.Get("/sign-up", s.handleUISignUp)

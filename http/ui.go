@@ -288,11 +288,20 @@ func device(ua string) string {
 	return browser
 }
 
-// handleUIStatic serves the console's style sheet.
-func handleUIStatic() http.Handler {
+// handleUIStatic serves the console's style sheet: files only, so a
+// directory path is the console's 404, not a listing.
+func (s *Server) handleUIStatic() http.Handler {
 	static, err := fs.Sub(ui.FS, "static")
 	if err != nil {
 		panic(err)
 	}
-	return http.StripPrefix("/ui/static/", http.FileServerFS(static))
+	files := http.StripPrefix("/ui/static/", http.FileServerFS(static))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/ui/static/")
+		if st, err := fs.Stat(static, name); err != nil || st.IsDir() {
+			s.handleNotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }

@@ -14,7 +14,7 @@ import (
 
 // The console's admin pages, behind requireSession and requireAdmin like
 // /v1/admin. Lists page by keyset in both directions: ?after= (the next page)
-// and ?before= (the previous one) hold opaque cursors, as next_cursor does.
+// and ?before= (the previous one) hold cursors of the same form as next_cursor.
 
 // uiPager links a list page to its neighbours; an empty link means none.
 type uiPager struct {

@@ -119,6 +119,13 @@ func TestUIRoutingAndHeaders(t *testing.T) {
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/css") {
 		t.Errorf("GET /ui/static/style.css: status = %d, Content-Type = %q", r.status, r.header.Get("Content-Type"))
 	}
+	for _, dir := range []string{"/ui/static/", "/ui/static/.", "/ui/static//", "/ui/static/./"} {
+		r = ts.page("GET", dir, nil, "")
+		wantPage(t, "GET "+dir, r, http.StatusNotFound, "no such page")
+		if strings.Contains(r.body, `<a href="style.css">`) {
+			t.Errorf("GET %s lists the directory: %s", dir, r.body)
+		}
+	}
 }
 
 func TestUISignIn(t *testing.T) {

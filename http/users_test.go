@@ -3,6 +3,7 @@ package http_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -185,4 +186,46 @@ func TestMe(t *testing.T) {
 			t.Errorf("%s: 401 without WWW-Authenticate", tt.name)
 		}
 	}
+}
+
+// TestInvalidUTF8Passwords: sign-up, login and password change refuse a
+// JSON password holding bytes that are not UTF-8 (or escaping a lone
+// surrogate) with 422 invalid_encoding, as the form routes refuse them, so two
+// different invalid sequences can no longer both become U+FFFD U+FFFD U+FFFD
+// and be the same password.
+func TestInvalidUTF8Passwords(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	const prefix = "correct horse battery "
+	// The password the invalid ones used to collapse into, typed as text.
+	ts.signup("una", "una@example.com", prefix+"\ufffd\ufffd\ufffd")
+	token := ts.login("una", prefix+"\ufffd\ufffd\ufffd")
+	refused := func(what string, r response) {
+		t.Helper()
+		want(t, what, r, http.StatusUnprocessableEntity)
+		p := decodeAs[problem](t, r)
+		if p.Code != "invalid_encoding" || p.Type != "urn:roster:problem:invalid_encoding" || len(p.Errors) != 1 ||
+			!strings.HasSuffix(p.Errors[0].Field, "password") || p.Errors[0].Message != "is not valid UTF-8" {
+			t.Errorf("%s: problem = %+v, want invalid_encoding naming the password field", what, p)
+		}
+	}
+	for _, bad := range []string{"\xff\xfe\xfd", "\xc0\xc1\xf5", `\ud800\udbff\udc00`} {
+		login := `{"username":"una","password":"` + prefix + bad + `"}`
+		refused("POST /v1/sessions with "+bad, ts.do("POST", "/v1/sessions", "application/json", login))
+		signup := `{"username":"vic","email":"vic@example.com","password":"` + prefix + bad + `"}`
+		refused("POST /v1/users with "+bad, ts.do("POST", "/v1/users", "application/json", signup))
+		change := `{"current_password":"` + prefix + `\ufffd\ufffd\ufffd","new_password":"` + prefix + bad + `"}`
+		refused("PUT /v1/me/password with "+bad, ts.do("PUT", "/v1/me/password", "application/json", change,
+			"Authorization", "Bearer "+token))
+	}
+	// The form route words its refusal the same way.
+	r := ts.do("POST", "/add", "application/x-www-form-urlencoded",
+		"user=vic&pass="+url.QueryEscape(prefix+"\xff\xfe\xfd"))
+	if r.status != http.StatusUnprocessableEntity || r.body != "password: is not valid UTF-8\n" {
+		t.Errorf("POST /add with invalid UTF-8: %d %q, want 422 %q", r.status, r.body, "password: is not valid UTF-8\n")
+	}
+	if n, _ := ts.accounts.Store.Read.CountUsers(t.Context()); n != 1 {
+		t.Errorf("users = %d, want 1", n)
+	}
+	ts.login("una", prefix+"\ufffd\ufffd\ufffd") // the password did not change
 }

@@ -9,7 +9,8 @@
 // first pass writes every block before any block is read, so it needs no
 // clearing between hashes. On amd64 with AVX2 the block function is vector
 // code (block_amd64.s); elsewhere it is plain Go. Key returns exactly what
-// argon2.IDKey returns for threads = 1, which the tests check.
+// argon2.IDKey returns for threads = 1, which the tests check, as they check
+// the reference implementation's known answers and RFC 9106's H0.
 package argon2id
 
 import (
@@ -52,20 +53,18 @@ func (w *Work) Memory() uint32 { return w.memory }
 // Key derives a keyLen-byte key from password and salt with passes over w's
 // memory: argon2.IDKey(password, salt, passes, w.Memory(), 1, keyLen).
 func (w *Work) Key(password, salt []byte, passes, keyLen uint32) []byte {
+	return w.key(password, salt, nil, nil, passes, keyLen)
+}
+
+// key is Key with RFC 9106's optional secret value K and associated data X,
+// which roster does not use; they enter only H0.
+func (w *Work) key(password, salt, secret, ad []byte, passes, keyLen uint32) []byte {
 	if passes < 1 || keyLen < 1 {
 		panic("argon2id: passes and key length must be at least 1")
 	}
-	h0 := w.initialHash(password, salt, passes, keyLen)
-	var seed [blake2b.Size + 8]byte
-	copy(seed[:], h0[:])
-	for i := range 2 { // B[0][0] and B[0][1]: H0 || LE32(column) || LE32(lane 0)
-		binary.LittleEndian.PutUint32(seed[blake2b.Size:], uint32(i))
-		var b [blockWords * 8]byte
-		variableHash(b[:], seed[:])
-		for j := range w.blocks[i] {
-			w.blocks[i][j] = binary.LittleEndian.Uint64(b[8*j:])
-		}
-	}
+	h0 := initialHash(1, keyLen, w.memory, passes, password, salt, secret, ad)
+	initialBlock(&w.blocks[0], &h0, 0, 0)
+	initialBlock(&w.blocks[1], &h0, 1, 0)
 	w.fill(passes)
 	var last [blockWords * 8]byte
 	for j, v := range w.blocks[len(w.blocks)-1] {
@@ -76,20 +75,33 @@ func (w *Work) Key(password, salt []byte, passes, keyLen uint32) []byte {
 	return key
 }
 
-// initialHash is H0: BLAKE2b-512 over the parameters and inputs, with no
-// secret and no associated data.
-func (w *Work) initialHash(password, salt []byte, passes, keyLen uint32) [blake2b.Size]byte {
+// initialHash is H0: BLAKE2b-512 over the parameters and inputs.
+func initialHash(lanes, keyLen, memory, passes uint32, password, salt, secret, ad []byte) [blake2b.Size]byte {
 	h, _ := blake2b.New512(nil)
-	for _, v := range []uint32{1, keyLen, w.memory, passes, Version, typeID} {
+	for _, v := range []uint32{lanes, keyLen, memory, passes, Version, typeID} {
 		writeUint32(h, v)
 	}
-	for _, s := range [][]byte{password, salt, nil, nil} {
+	for _, s := range [][]byte{password, salt, secret, ad} {
 		writeUint32(h, uint32(len(s)))
 		h.Write(s)
 	}
 	var h0 [blake2b.Size]byte
 	h.Sum(h0[:0])
 	return h0
+}
+
+// initialBlock sets b to B[lane][column], column 0 or 1, which are
+// H'(H0 || LE32(column) || LE32(lane)).
+func initialBlock(b *block, h0 *[blake2b.Size]byte, column, lane uint32) {
+	var seed [blake2b.Size + 8]byte
+	copy(seed[:], h0[:])
+	binary.LittleEndian.PutUint32(seed[blake2b.Size:], column)
+	binary.LittleEndian.PutUint32(seed[blake2b.Size+4:], lane)
+	var out [blockWords * 8]byte
+	variableHash(out[:], seed[:])
+	for j := range b {
+		b[j] = binary.LittleEndian.Uint64(out[8*j:])
+	}
 }
 
 // fill computes every block after the first two, pass by pass and segment
