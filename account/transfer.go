@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"roster/db"
 )
@@ -36,6 +37,11 @@ const MaxRecordLen = 64 << 10
 // refused record gives a *ValidationError listing every refused field, worded
 // as sign-up words it.
 func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, error) {
+	// encoding/json would turn invalid bytes into U+FFFD, so that two
+	// different names could import as one; refuse them as the API does.
+	if !utf8.Valid(line) {
+		return db.ImportUserParams{}, errors.New("not valid UTF-8")
+	}
 	var rec Record
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()

@@ -115,6 +115,19 @@ func TestImportRefusesImportOnlyFields(t *testing.T) {
 	}
 }
 
+// TestImportRefusesInvalidUTF8: a line with invalid UTF-8 is refused whole,
+// not imported with U+FFFD in place of the bytes.
+func TestImportRefusesInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	svc := accounttest.New(t)
+	line := []byte(`{"username":"ann","email":"ann` + "\xff" + `@example.com","password_hash":"$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"}`)
+	var reported error
+	res, err := svc.Import(context.Background(), bytes.NewReader(line), 10, func(_ int, err error) { reported = err })
+	if err != nil || res.Imported != 0 || reported == nil || !strings.Contains(reported.Error(), "UTF-8") {
+		t.Fatalf("Import = %+v, %v; reported %v; want the line refused as not valid UTF-8", res, err, reported)
+	}
+}
+
 // cpuTime is the user and system CPU time this process has used.
 func cpuTime(tb testing.TB) time.Duration {
 	var ru syscall.Rusage
