@@ -46,7 +46,8 @@ type NewUser struct {
 // CreateUser validates the input, hashes the password and stores the account
 // with its audit record and, when it has an email address, a verification
 // mail. It returns a *ValidationError listing every refused field, or a
-// *ConflictError naming the taken username or email.
+// *ConflictError naming the taken username or email, or saying that the
+// username looks like an existing account's.
 func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.User, error) {
 	var errs fieldErrors
 	usernameKey, err := Username(in.Username)
@@ -72,11 +73,12 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 	if err != nil {
 		return db.User{}, err
 	}
+	skeleton := UsernameSkeleton(usernameKey)
 	var user db.User
 	err = s.mailTx(ctx, func(q *db.Queries) error {
 		var err error
 		user, err = q.CreateUser(ctx, db.CreateUserParams{
-			Username: in.Username, UsernameKey: usernameKey, Email: email, EmailKey: emailKey,
+			Username: in.Username, UsernameKey: usernameKey, UsernameSkeleton: &skeleton, Email: email, EmailKey: emailKey,
 			PasswordHash: hash, Role: in.Role, CreatedAt: s.now(),
 		})
 		if err != nil {
@@ -96,15 +98,26 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 }
 
 // Conflict returns the *ConflictError for a unique violation when writing an
-// account with usernameKey through q: the username if it is taken, else the
-// email. Pass the transaction's Queries when the write was inside one.
+// account with usernameKey (and its UsernameSkeleton) through q: the
+// username if it is taken, else if it looks like another account's, else
+// the email. An empty usernameKey means the write kept its username. Pass
+// the transaction's Queries when the write was inside one.
 func Conflict(ctx context.Context, q *db.Queries, usernameKey string) error {
-	taken, err := q.UsernameKeyExists(ctx, usernameKey)
-	if err != nil {
-		return err
-	}
-	if taken {
-		return &ConflictError{Field: "username"}
+	if usernameKey != "" {
+		taken, err := q.UsernameKeyExists(ctx, usernameKey)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return &ConflictError{Field: "username"}
+		}
+		lookalike, err := q.UsernameSkeletonExists(ctx, new(UsernameSkeleton(usernameKey)))
+		if err != nil {
+			return err
+		}
+		if lookalike {
+			return &ConflictError{Field: "username", Lookalike: true}
+		}
 	}
 	return &ConflictError{Field: "email"}
 }
