@@ -25,7 +25,11 @@ const (
 	kindReset           = "password_reset"
 	kindPasswordChanged = "password_changed"
 	kindEmailChanged    = "email_changed"
+	kindSignUpAttempt   = "signup_attempt"
 )
+
+// signUpNoticeEvery bounds the notices of sign-up attempts one account gets.
+const signUpNoticeEvery = time.Hour
 
 // MailSettings say how the service's mail looks and is announced.
 type MailSettings struct {
@@ -316,6 +320,60 @@ func (s *Service) emailChanged(ctx context.Context, q *db.Queries, user db.User,
 		return nil
 	}
 	return s.sendVerification(ctx, q, user)
+}
+
+// SignUp is CreateUser for a person creating their own account. With
+// RequireVerifiedEmail it never tells whether an address is registered: for
+// an address that an account has already, it creates nothing, mails that
+// account a notice instead (at most one an hour; every attempt is audited)
+// and returns created=false with no error, so the caller answers exactly as
+// for a new account, which cannot sign in before confirming its address
+// either. Both paths hash the password and commit once. Without
+// RequireVerifiedEmail a taken address is a *ConflictError, as in
+// CreateUser: the new account could be used at once, so its owner must
+// learn that it was not made.
+func (s *Service) SignUp(ctx context.Context, actor Actor, in NewUser) (user db.User, created bool, err error) {
+	user, err = s.CreateUser(ctx, actor, in)
+	var ce *ConflictError
+	if !s.RequireVerifiedEmail || !errors.As(err, &ce) || ce.Field != "email" {
+		return user, err == nil, err
+	}
+	return db.User{}, false, s.signUpAttempted(ctx, actor, in.Email)
+}
+
+// signUpAttempted tells the account with address raw that someone tried to
+// sign up with it.
+func (s *Service) signUpAttempted(ctx context.Context, actor Actor, raw string) error {
+	_, key, err := Email(raw)
+	if err != nil || key == nil {
+		return err // CreateUser accepted raw, so never
+	}
+	return s.mailTx(ctx, func(q *db.Queries) error {
+		owner, err := q.GetUserByEmailKey(ctx, key)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // the address changed hands since: nobody to tell
+		}
+		if err != nil {
+			return err
+		}
+		n, err := q.CountAuditEventsAfter(ctx, db.CountAuditEventsAfterParams{
+			TargetID: &owner.ID, Action: ActionSignUpAttempt, After: s.now().Add(-signUpNoticeEvery)})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			err := s.enqueue(ctx, q, owner, kindSignUpAttempt, "Someone tried to sign up with your address", fmt.Sprintf(
+				"someone, perhaps you, tried to create a new account with %s, which is the address of your "+
+					"account %s already. No account was created.\n\n"+
+					"If it was you, sign in as %s instead; if you forgot your password, reset it here: %s\n\n"+
+					"If it was not you, ignore this mail: nothing changed.\n",
+				*owner.Email, owner.Username, owner.Username, s.link(resetPasswordPath)))
+			if err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, q, actor, owner.ID, ActionSignUpAttempt, "")
+	})
 }
 
 // Limit is at most N events per Per; a zero N is no limit.
