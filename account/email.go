@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -386,16 +387,31 @@ type Limit struct {
 // returns at once and the same way whether or not the account exists, and
 // Run does the lookup and queues the mail in the background. The queue is
 // bounded; when it is full a request is dropped and logged, never waited on.
+//
+// Run starts on a request only Delay (plus up to Delay more, at random)
+// after it was submitted. Serving a request costs more for a real account
+// (a write transaction and a wait for the disk) than for an unknown one; begun
+// at once, that work competed with the request's own answer for the CPU and
+// made real accounts answer measurably slower. Delayed, it falls on whatever
+// the server does later, for real and unknown names alike.
 type ResetQueue struct {
+	// Delay is the least time between Submit and the start of serving the
+	// request, DefaultResetDelay unless changed before Run.
+	Delay    time.Duration
 	svc      *Service
 	log      *slog.Logger
 	perUser  Limit
 	requests chan resetRequest
 }
 
+// DefaultResetDelay is a ResetQueue's Delay: long enough for the answer
+// to a reset request to be on its way, short beside a mail's delivery.
+const DefaultResetDelay = 50 * time.Millisecond
+
 type resetRequest struct {
 	login string
 	actor Actor
+	at    time.Time // submitted
 }
 
 // NewResetQueue returns a queue of at most size waiting requests that mails
@@ -408,37 +424,56 @@ type resetRequest struct {
 // limit by account instead would need the lookup on the request path, where
 // its answer or its latency would tell existing accounts from unknown ones.
 func NewResetQueue(svc *Service, log *slog.Logger, size int, perUser Limit) *ResetQueue {
-	return &ResetQueue{svc: svc, log: log, perUser: perUser, requests: make(chan resetRequest, size)}
+	return &ResetQueue{Delay: DefaultResetDelay, svc: svc, log: log, perUser: perUser,
+		requests: make(chan resetRequest, size)}
 }
 
 // Submit queues a reset for the account named by login (a username or an
 // email address), asked for by actor. It never blocks.
 func (q *ResetQueue) Submit(login string, actor Actor) {
 	select {
-	case q.requests <- resetRequest{login: login, actor: actor}:
+	case q.requests <- resetRequest{login: login, actor: actor, at: time.Now()}:
 	default:
 		q.log.Warn("password reset queue full; request dropped", slog.String("ip", actor.IP))
 	}
 }
 
 // Run serves submitted requests until ctx is done and none is left queued.
-// Stop submitting first (shut the HTTP server down), then cancel ctx.
+// Stop submitting first (shut the HTTP server down), then cancel ctx: the
+// requests left are then served without their delay.
 func (q *ResetQueue) Run(ctx context.Context) {
 	work := context.WithoutCancel(ctx) // a queued request is served even during shutdown
 	for {
 		select {
 		case r := <-q.requests:
-			q.handle(work, r)
+			q.serve(ctx, work, r)
 			continue
 		default:
 		}
 		select {
 		case r := <-q.requests:
-			q.handle(work, r)
+			q.serve(ctx, work, r)
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// serve handles r once its delay has passed, or at once when ctx is done.
+func (q *ResetQueue) serve(ctx, work context.Context, r resetRequest) {
+	delay := q.Delay
+	if delay > 0 {
+		delay += rand.N(delay)
+	}
+	if wait := time.Until(r.at.Add(delay)); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	q.handle(work, r)
 }
 
 // handle mails a reset token if login names an active account with an
