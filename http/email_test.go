@@ -586,6 +586,11 @@ func TestSignupDoesNotTellTakenAddresses(t *testing.T) {
 		TargetID: &ann.ID, Action: account.ActionSignUpAttempt}); err != nil || n != 2 {
 		t.Errorf("%d email.signup_attempt audit events on ann (err %v), want 2", n, err)
 	}
+	// The Go client (and so `roster signup`) reads the 202 as pending.
+	if _, err := rosterhttp.NewClient(e.URL, e.Client()).Signup(context.Background(),
+		rosterhttp.SignupRequest{Username: "fred", Email: "ann@example.com", Password: goodPassword}); !errors.Is(err, rosterhttp.ErrSignupPending) {
+		t.Errorf("Client.Signup with a taken address = %v, want ErrSignupPending", err)
+	}
 	// The tutorial's form answers the same way too.
 	for _, email := range []string{"ann@example.com", "eve@example.com"} {
 		r := e.form("/add", url.Values{"user": {"x" + strings.Split(email, "@")[0]}, "email": {email}, "pass": {goodPassword}})
