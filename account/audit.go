@@ -52,6 +52,9 @@ const (
 	// ActionPasswordResetRequest records a reset mail queued for the account.
 	ActionPasswordResetRequest = "password.reset_request"
 	ActionPasswordReset        = "password.reset"
+	// ActionSignUpAttempt records a sign-up refused, without telling, for
+	// an address the target account has (see SignUp).
+	ActionSignUpAttempt = "email.signup_attempt"
 )
 
 // Actions lists every audit action: filters are validated against it, and
@@ -61,7 +64,7 @@ var Actions = []string{
 	ActionLoginSuccess, ActionLoginFailure, ActionLogout, ActionSessionRevoke, ActionSessionsRevoke,
 	ActionPasswordChange, ActionPasswordSet, ActionUserCreate, ActionUserUpdate, ActionUserRole,
 	ActionUserDisable, ActionUserEnable, ActionUserDelete, ActionEmailVerify, ActionEmailVerifyRequest,
-	ActionPasswordResetRequest, ActionPasswordReset,
+	ActionPasswordResetRequest, ActionPasswordReset, ActionSignUpAttempt,
 }
 
 // ValidAction reports whether a is an audit action.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -25,7 +26,11 @@ const (
 	kindReset           = "password_reset"
 	kindPasswordChanged = "password_changed"
 	kindEmailChanged    = "email_changed"
+	kindSignUpAttempt   = "signup_attempt"
 )
+
+// signUpNoticeEvery bounds the notices of sign-up attempts one account gets.
+const signUpNoticeEvery = time.Hour
 
 // MailSettings say how the service's mail looks and is announced.
 type MailSettings struct {
@@ -318,6 +323,60 @@ func (s *Service) emailChanged(ctx context.Context, q *db.Queries, user db.User,
 	return s.sendVerification(ctx, q, user)
 }
 
+// SignUp is CreateUser for a person creating their own account. With
+// RequireVerifiedEmail it never tells whether an address is registered: for
+// an address that an account has already, it creates nothing, mails that
+// account a notice instead (at most one an hour; every attempt is audited)
+// and returns created=false with no error, so the caller answers exactly as
+// for a new account, which cannot sign in before confirming its address
+// either. Both paths hash the password and commit once. Without
+// RequireVerifiedEmail a taken address is a *ConflictError, as in
+// CreateUser: the new account could be used at once, so its owner must
+// learn that it was not made.
+func (s *Service) SignUp(ctx context.Context, actor Actor, in NewUser) (user db.User, created bool, err error) {
+	user, err = s.CreateUser(ctx, actor, in)
+	var ce *ConflictError
+	if !s.RequireVerifiedEmail || !errors.As(err, &ce) || ce.Field != "email" {
+		return user, err == nil, err
+	}
+	return db.User{}, false, s.signUpAttempted(ctx, actor, in.Email)
+}
+
+// signUpAttempted tells the account with address raw that someone tried to
+// sign up with it.
+func (s *Service) signUpAttempted(ctx context.Context, actor Actor, raw string) error {
+	_, key, err := Email(raw)
+	if err != nil || key == nil {
+		return err // CreateUser accepted raw, so never
+	}
+	return s.mailTx(ctx, func(q *db.Queries) error {
+		owner, err := q.GetUserByEmailKey(ctx, key)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // the address changed hands since: nobody to tell
+		}
+		if err != nil {
+			return err
+		}
+		n, err := q.CountAuditEventsAfter(ctx, db.CountAuditEventsAfterParams{
+			TargetID: &owner.ID, Action: ActionSignUpAttempt, After: s.now().Add(-signUpNoticeEvery)})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			err := s.enqueue(ctx, q, owner, kindSignUpAttempt, "Someone tried to sign up with your address", fmt.Sprintf(
+				"someone, perhaps you, tried to create a new account with %s, which is the address of your "+
+					"account %s already. No account was created.\n\n"+
+					"If it was you, sign in as %s instead; if you forgot your password, reset it here: %s\n\n"+
+					"If it was not you, ignore this mail: nothing changed.\n",
+				*owner.Email, owner.Username, owner.Username, s.link(resetPasswordPath)))
+			if err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, q, actor, owner.ID, ActionSignUpAttempt, "")
+	})
+}
+
 // Limit is at most N events per Per; a zero N is no limit.
 type Limit struct {
 	N   int
@@ -328,16 +387,31 @@ type Limit struct {
 // returns at once and the same way whether or not the account exists, and
 // Run does the lookup and queues the mail in the background. The queue is
 // bounded; when it is full a request is dropped and logged, never waited on.
+//
+// Run starts on a request only Delay (plus up to Delay more, at random)
+// after it was submitted. Serving a request costs more for a real account
+// (a write transaction and a wait for the disk) than for an unknown one; begun
+// at once, that work competed with the request's own answer for the CPU and
+// made real accounts answer measurably slower. Delayed, it falls on whatever
+// the server does later, for real and unknown names alike.
 type ResetQueue struct {
+	// Delay is the least time between Submit and the start of serving the
+	// request, DefaultResetDelay unless changed before Run.
+	Delay    time.Duration
 	svc      *Service
 	log      *slog.Logger
 	perUser  Limit
 	requests chan resetRequest
 }
 
+// DefaultResetDelay is a ResetQueue's Delay: long enough for the answer
+// to a reset request to be on its way, short beside a mail's delivery.
+const DefaultResetDelay = 50 * time.Millisecond
+
 type resetRequest struct {
 	login string
 	actor Actor
+	at    time.Time // submitted
 }
 
 // NewResetQueue returns a queue of at most size waiting requests that mails
@@ -350,37 +424,56 @@ type resetRequest struct {
 // limit by account instead would need the lookup on the request path, where
 // its answer or its latency would tell existing accounts from unknown ones.
 func NewResetQueue(svc *Service, log *slog.Logger, size int, perUser Limit) *ResetQueue {
-	return &ResetQueue{svc: svc, log: log, perUser: perUser, requests: make(chan resetRequest, size)}
+	return &ResetQueue{Delay: DefaultResetDelay, svc: svc, log: log, perUser: perUser,
+		requests: make(chan resetRequest, size)}
 }
 
 // Submit queues a reset for the account named by login (a username or an
 // email address), asked for by actor. It never blocks.
 func (q *ResetQueue) Submit(login string, actor Actor) {
 	select {
-	case q.requests <- resetRequest{login: login, actor: actor}:
+	case q.requests <- resetRequest{login: login, actor: actor, at: time.Now()}:
 	default:
 		q.log.Warn("password reset queue full; request dropped", slog.String("ip", actor.IP))
 	}
 }
 
 // Run serves submitted requests until ctx is done and none is left queued.
-// Stop submitting first (shut the HTTP server down), then cancel ctx.
+// Stop submitting first (shut the HTTP server down), then cancel ctx: the
+// requests left are then served without their delay.
 func (q *ResetQueue) Run(ctx context.Context) {
 	work := context.WithoutCancel(ctx) // a queued request is served even during shutdown
 	for {
 		select {
 		case r := <-q.requests:
-			q.handle(work, r)
+			q.serve(ctx, work, r)
 			continue
 		default:
 		}
 		select {
 		case r := <-q.requests:
-			q.handle(work, r)
+			q.serve(ctx, work, r)
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// serve handles r once its delay has passed, or at once when ctx is done.
+func (q *ResetQueue) serve(ctx, work context.Context, r resetRequest) {
+	delay := q.Delay
+	if delay > 0 {
+		delay += rand.N(delay)
+	}
+	if wait := time.Until(r.at.Add(delay)); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	q.handle(work, r)
 }
 
 // handle mails a reset token if login names an active account with an

@@ -62,12 +62,20 @@ func invalid(code, field, message string) *ValidationError {
 	return &ValidationError{Code: code, Errors: []FieldError{{Field: field, Message: message}}}
 }
 
-// ConflictError reports that a unique value (username or email) is taken.
+// ConflictError reports that a unique value (username or email) is taken,
+// or, with Lookalike, that the username looks like an existing account's
+// (the same UTS #39 skeleton, as "аdmin" with a Cyrillic "а" for "admin").
 type ConflictError struct {
-	Field string
+	Field     string
+	Lookalike bool
 }
 
-func (e *ConflictError) Error() string { return e.Field + " is already taken" }
+func (e *ConflictError) Error() string {
+	if e.Lookalike {
+		return e.Field + " looks like an existing account's name"
+	}
+	return e.Field + " is already taken"
+}
 
 var (
 	// ErrBadCredentials is the one answer for an unknown account, a wrong

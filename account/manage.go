@@ -27,16 +27,21 @@ type UserChange struct {
 // write transaction that also checks the last-admin rule, revokes every
 // session when the account is disabled, and audits each kind of change. A
 // new email address is unverified: it gets a verification mail, and the old
-// address a notice. It
+// address a notice. A new username key must meet the script rule (see
+// Username); a name that predates the rule may still change its case. It
 // returns ErrNotFound, ErrLastAdmin, a *ValidationError or a *ConflictError.
 func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch UserChange) (db.User, error) {
 	var errs fieldErrors
-	var usernameKey string
+	var newName string // the username key asked for
+	var mixed error    // the script rule's verdict on newName
 	var email, emailKey *string
 	var err error
 	if ch.Username != nil {
-		usernameKey, err = Username(*ch.Username)
+		newName, err = usernameKey(*ch.Username)
 		errs.add(err)
+		if err == nil {
+			mixed = mixedScript(newName)
+		}
 	}
 	if ch.Email != nil {
 		email, emailKey, err = Email(*ch.Email)
@@ -59,14 +64,19 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch User
 		if err != nil {
 			return err
 		}
-		p := db.UpdateUserParams{ID: id, Username: old.Username, UsernameKey: old.UsernameKey, Email: old.Email,
-			EmailKey: old.EmailKey, Status: old.Status, Role: old.Role, UpdatedAt: s.now()}
+		p := db.UpdateUserParams{ID: id, Username: old.Username, UsernameKey: old.UsernameKey,
+			UsernameSkeleton: old.UsernameSkeleton, Email: old.Email, EmailKey: old.EmailKey, Status: old.Status,
+			Role: old.Role, UpdatedAt: s.now()}
 		var profile []string
 		if ch.Username != nil && *ch.Username != old.Username {
-			p.Username, p.UsernameKey = *ch.Username, usernameKey
+			p.Username, p.UsernameKey = *ch.Username, newName
 			profile = append(profile, "username")
-			if usernameKey != old.UsernameKey {
-				newKey = usernameKey
+			if newName != old.UsernameKey {
+				if mixed != nil {
+					return mixed
+				}
+				newKey = newName
+				p.UsernameSkeleton = new(UsernameSkeleton(newName))
 			}
 		}
 		if ch.Email != nil && !equalPtr(email, old.Email) {
@@ -342,7 +352,7 @@ func optional(s string) *string {
 
 // UserByName returns the account with the given username, or ErrNotFound.
 func (s *Service) UserByName(ctx context.Context, name string) (db.User, error) {
-	key, err := Username(name)
+	key, err := usernameKey(name)
 	if err != nil {
 		return db.User{}, ErrNotFound
 	}

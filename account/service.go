@@ -48,7 +48,8 @@ type NewUser struct {
 // CreateUser validates the input, hashes the password and stores the account
 // with its audit record and, when it has an email address, a verification
 // mail. It returns a *ValidationError listing every refused field, or a
-// *ConflictError naming the taken username or email.
+// *ConflictError naming the taken username or email, or saying that the
+// username looks like an existing account's.
 func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.User, error) {
 	var errs fieldErrors
 	id := s.checkIdentity(&errs, in.Username, in.Email, in.Role)
@@ -66,8 +67,8 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 	err = s.mailTx(ctx, func(q *db.Queries) error {
 		var err error
 		user, err = q.CreateUser(ctx, db.CreateUserParams{
-			Username: id.username, UsernameKey: id.usernameKey, Email: id.email, EmailKey: id.emailKey,
-			PasswordHash: hash, Role: id.role, CreatedAt: s.now(),
+			Username: id.username, UsernameKey: id.usernameKey, UsernameSkeleton: &id.usernameSkeleton,
+			Email: id.email, EmailKey: id.emailKey, PasswordHash: hash, Role: id.role, CreatedAt: s.now(),
 		})
 		if err != nil {
 			return err
@@ -88,6 +89,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 // identity is what every new account has, checked by checkIdentity.
 type identity struct {
 	username, usernameKey string
+	usernameSkeleton      string // what the name looks like: UsernameSkeleton of the key
 	email, emailKey       *string
 	role                  string
 }
@@ -101,6 +103,7 @@ func (s *Service) checkIdentity(errs *fieldErrors, username, email, role string)
 	var err error
 	id.usernameKey, err = Username(username)
 	errs.add(err)
+	id.usernameSkeleton = UsernameSkeleton(id.usernameKey)
 	id.email, id.emailKey, err = Email(email)
 	errs.add(err)
 	if id.email == nil && err == nil && s.RequireVerifiedEmail {
@@ -116,15 +119,26 @@ func (s *Service) checkIdentity(errs *fieldErrors, username, email, role string)
 }
 
 // Conflict returns the *ConflictError for a unique violation when writing an
-// account with usernameKey through q: the username if it is taken, else the
-// email. Pass the transaction's Queries when the write was inside one.
+// account with usernameKey (and its UsernameSkeleton) through q: the
+// username if it is taken, else if it looks like another account's, else
+// the email. An empty usernameKey means the write kept its username. Pass
+// the transaction's Queries when the write was inside one.
 func Conflict(ctx context.Context, q *db.Queries, usernameKey string) error {
-	taken, err := q.UsernameKeyExists(ctx, usernameKey)
-	if err != nil {
-		return err
-	}
-	if taken {
-		return &ConflictError{Field: "username"}
+	if usernameKey != "" {
+		taken, err := q.UsernameKeyExists(ctx, usernameKey)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return &ConflictError{Field: "username"}
+		}
+		lookalike, err := q.UsernameSkeletonExists(ctx, new(UsernameSkeleton(usernameKey)))
+		if err != nil {
+			return err
+		}
+		if lookalike {
+			return &ConflictError{Field: "username", Lookalike: true}
+		}
 	}
 	return &ConflictError{Field: "email"}
 }

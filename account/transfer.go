@@ -77,7 +77,7 @@ func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, 
 	if !rec.CreatedAt.IsZero() {
 		created = db.Now(rec.CreatedAt)
 	}
-	return db.ImportUserParams{Username: id.username, UsernameKey: id.usernameKey, Email: id.email, EmailKey: id.emailKey,
+	return db.ImportUserParams{Username: id.username, UsernameKey: id.usernameKey, UsernameSkeleton: &id.usernameSkeleton, Email: id.email, EmailKey: id.emailKey,
 		EmailVerifiedAt: verified, PasswordHash: rec.PasswordHash, Status: rec.Status, Role: id.role,
 		CreatedAt: created, UpdatedAt: now}, nil
 }

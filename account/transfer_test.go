@@ -55,6 +55,7 @@ func TestImportRefusesWhatSignUpRefuses(t *testing.T) {
 		username, email string
 		role            string
 		requireVerified bool
+		existing        string // an account both databases hold already
 		refused         bool
 	}{
 		{name: "valid", username: "ann", email: "ann@example.com"},
@@ -67,12 +68,24 @@ func TestImportRefusesWhatSignUpRefuses(t *testing.T) {
 		{name: "unknown role", username: "ann", role: "root", refused: true},
 		{name: "no email when verified email is required", username: "ann", requireVerified: true, refused: true},
 		{name: "several fields", username: "a@b", email: "x", role: "owner", refused: true},
+		{name: "mixed scripts", username: "\u0430dmin", refused: true},
+		{name: "lookalike of an existing name", username: "adm\u0131n", existing: "admin", refused: true},
+		{name: "existing name", username: "Admin", existing: "admin", refused: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			signups, imports := accounttest.New(t), accounttest.New(t)
 			signups.RequireVerifiedEmail, imports.RequireVerifiedEmail = tt.requireVerified, tt.requireVerified
+			for _, svc := range []*account.Service{signups, imports} {
+				if tt.existing == "" {
+					break
+				}
+				if _, err := svc.CreateUser(context.Background(), account.Actor{},
+					account.NewUser{Username: tt.existing, Password: goodPassword}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			_, signupErr := signups.CreateUser(context.Background(), account.Actor{},
 				account.NewUser{Username: tt.username, Email: tt.email, Password: goodPassword, Role: tt.role})
 			importErr := importLine(t, imports, account.Record{Username: tt.username, Email: tt.email, Role: tt.role,
@@ -81,6 +94,13 @@ func TestImportRefusesWhatSignUpRefuses(t *testing.T) {
 				t.Fatalf("sign-up error %v, import error %v; want refused=%v for both", signupErr, importErr, tt.refused)
 			}
 			if !tt.refused {
+				return
+			}
+			var sc, ic *account.ConflictError
+			if errors.As(signupErr, &sc) && errors.As(importErr, &ic) {
+				if *sc != *ic {
+					t.Errorf("sign-up conflict %+v, import conflict %+v: want the same", *sc, *ic)
+				}
 				return
 			}
 			var se, ie *account.ValidationError

@@ -143,6 +143,10 @@ func cmdSignup(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	u, err := rosterhttp.NewClient(server, nil).Signup(ctx, rosterhttp.SignupRequest{Username: pos[0], Email: email, Password: password})
+	if errors.Is(err, rosterhttp.ErrSignupPending) {
+		fmt.Fprintln(stdout, err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

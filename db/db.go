@@ -30,6 +30,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.claimOutboxMessageStmt, err = db.PrepareContext(ctx, claimOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query ClaimOutboxMessage: %w", err)
 	}
+	if q.clearUsernameSkeletonsStmt, err = db.PrepareContext(ctx, clearUsernameSkeletons); err != nil {
+		return nil, fmt.Errorf("error preparing query ClearUsernameSkeletons: %w", err)
+	}
 	if q.consumeUserTokenStmt, err = db.PrepareContext(ctx, consumeUserToken); err != nil {
 		return nil, fmt.Errorf("error preparing query ConsumeUserToken: %w", err)
 	}
@@ -141,6 +144,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listUserSessionsStmt, err = db.PrepareContext(ctx, listUserSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUserSessions: %w", err)
 	}
+	if q.listUsernameKeysStmt, err = db.PrepareContext(ctx, listUsernameKeys); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUsernameKeys: %w", err)
+	}
 	if q.listUsersStmt, err = db.PrepareContext(ctx, listUsers); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUsers: %w", err)
 	}
@@ -168,6 +174,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.setUserEmailVerifiedStmt, err = db.PrepareContext(ctx, setUserEmailVerified); err != nil {
 		return nil, fmt.Errorf("error preparing query SetUserEmailVerified: %w", err)
 	}
+	if q.setUsernameSkeletonStmt, err = db.PrepareContext(ctx, setUsernameSkeleton); err != nil {
+		return nil, fmt.Errorf("error preparing query SetUsernameSkeleton: %w", err)
+	}
 	if q.touchSessionStmt, err = db.PrepareContext(ctx, touchSession); err != nil {
 		return nil, fmt.Errorf("error preparing query TouchSession: %w", err)
 	}
@@ -189,6 +198,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.usernameKeyExistsStmt, err = db.PrepareContext(ctx, usernameKeyExists); err != nil {
 		return nil, fmt.Errorf("error preparing query UsernameKeyExists: %w", err)
 	}
+	if q.usernameSkeletonExistsStmt, err = db.PrepareContext(ctx, usernameSkeletonExists); err != nil {
+		return nil, fmt.Errorf("error preparing query UsernameSkeletonExists: %w", err)
+	}
 	if q.voidUserTokensStmt, err = db.PrepareContext(ctx, voidUserTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query VoidUserTokens: %w", err)
 	}
@@ -208,6 +220,11 @@ func (q *Queries) Close() error {
 	if q.claimOutboxMessageStmt != nil {
 		if cerr := q.claimOutboxMessageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing claimOutboxMessageStmt: %w", cerr)
+		}
+	}
+	if q.clearUsernameSkeletonsStmt != nil {
+		if cerr := q.clearUsernameSkeletonsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing clearUsernameSkeletonsStmt: %w", cerr)
 		}
 	}
 	if q.consumeUserTokenStmt != nil {
@@ -395,6 +412,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listUserSessionsStmt: %w", cerr)
 		}
 	}
+	if q.listUsernameKeysStmt != nil {
+		if cerr := q.listUsernameKeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUsernameKeysStmt: %w", cerr)
+		}
+	}
 	if q.listUsersStmt != nil {
 		if cerr := q.listUsersStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listUsersStmt: %w", cerr)
@@ -440,6 +462,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing setUserEmailVerifiedStmt: %w", cerr)
 		}
 	}
+	if q.setUsernameSkeletonStmt != nil {
+		if cerr := q.setUsernameSkeletonStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setUsernameSkeletonStmt: %w", cerr)
+		}
+	}
 	if q.touchSessionStmt != nil {
 		if cerr := q.touchSessionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing touchSessionStmt: %w", cerr)
@@ -473,6 +500,11 @@ func (q *Queries) Close() error {
 	if q.usernameKeyExistsStmt != nil {
 		if cerr := q.usernameKeyExistsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing usernameKeyExistsStmt: %w", cerr)
+		}
+	}
+	if q.usernameSkeletonExistsStmt != nil {
+		if cerr := q.usernameSkeletonExistsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing usernameSkeletonExistsStmt: %w", cerr)
 		}
 	}
 	if q.voidUserTokensStmt != nil {
@@ -526,6 +558,7 @@ type Queries struct {
 	tx                           *sql.Tx
 	auditImportedUsersStmt       *sql.Stmt
 	claimOutboxMessageStmt       *sql.Stmt
+	clearUsernameSkeletonsStmt   *sql.Stmt
 	consumeUserTokenStmt         *sql.Stmt
 	countActiveAdminsStmt        *sql.Stmt
 	countAuditEventsAfterStmt    *sql.Stmt
@@ -563,6 +596,7 @@ type Queries struct {
 	listAuditEventsAfterStmt     *sql.Stmt
 	listOutboxMessagesStmt       *sql.Stmt
 	listUserSessionsStmt         *sql.Stmt
+	listUsernameKeysStmt         *sql.Stmt
 	listUsersStmt                *sql.Stmt
 	listUsersBeforeStmt          *sql.Stmt
 	markOutboxSentStmt           *sql.Stmt
@@ -572,6 +606,7 @@ type Queries struct {
 	retryOutboxMessageStmt       *sql.Stmt
 	sQLiteVersionStmt            *sql.Stmt
 	setUserEmailVerifiedStmt     *sql.Stmt
+	setUsernameSkeletonStmt      *sql.Stmt
 	touchSessionStmt             *sql.Stmt
 	updateUserStmt               *sql.Stmt
 	updateUserPasswordHashStmt   *sql.Stmt
@@ -579,6 +614,7 @@ type Queries struct {
 	upsertLoginAccountStmt       *sql.Stmt
 	upsertLoginPairStmt          *sql.Stmt
 	usernameKeyExistsStmt        *sql.Stmt
+	usernameSkeletonExistsStmt   *sql.Stmt
 	voidUserTokensStmt           *sql.Stmt
 	wALFileStmt                  *sql.Stmt
 }
@@ -589,6 +625,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		tx:                           tx,
 		auditImportedUsersStmt:       q.auditImportedUsersStmt,
 		claimOutboxMessageStmt:       q.claimOutboxMessageStmt,
+		clearUsernameSkeletonsStmt:   q.clearUsernameSkeletonsStmt,
 		consumeUserTokenStmt:         q.consumeUserTokenStmt,
 		countActiveAdminsStmt:        q.countActiveAdminsStmt,
 		countAuditEventsAfterStmt:    q.countAuditEventsAfterStmt,
@@ -626,6 +663,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listAuditEventsAfterStmt:     q.listAuditEventsAfterStmt,
 		listOutboxMessagesStmt:       q.listOutboxMessagesStmt,
 		listUserSessionsStmt:         q.listUserSessionsStmt,
+		listUsernameKeysStmt:         q.listUsernameKeysStmt,
 		listUsersStmt:                q.listUsersStmt,
 		listUsersBeforeStmt:          q.listUsersBeforeStmt,
 		markOutboxSentStmt:           q.markOutboxSentStmt,
@@ -635,6 +673,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		retryOutboxMessageStmt:       q.retryOutboxMessageStmt,
 		sQLiteVersionStmt:            q.sQLiteVersionStmt,
 		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
+		setUsernameSkeletonStmt:      q.setUsernameSkeletonStmt,
 		touchSessionStmt:             q.touchSessionStmt,
 		updateUserStmt:               q.updateUserStmt,
 		updateUserPasswordHashStmt:   q.updateUserPasswordHashStmt,
@@ -642,6 +681,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		upsertLoginAccountStmt:       q.upsertLoginAccountStmt,
 		upsertLoginPairStmt:          q.upsertLoginPairStmt,
 		usernameKeyExistsStmt:        q.usernameKeyExistsStmt,
+		usernameSkeletonExistsStmt:   q.usernameSkeletonExistsStmt,
 		voidUserTokensStmt:           q.voidUserTokensStmt,
 		wALFileStmt:                  q.wALFileStmt,
 	}

@@ -65,17 +65,18 @@ type Session struct {
 }
 
 type User struct {
-	ID              int64
-	Username        string
-	UsernameKey     string
-	Email           *string
-	EmailKey        *string
-	PasswordHash    string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	Status          string
-	Role            string
-	EmailVerifiedAt *time.Time
+	ID               int64
+	Username         string
+	UsernameKey      string
+	Email            *string
+	EmailKey         *string
+	PasswordHash     string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	Status           string
+	Role             string
+	EmailVerifiedAt  *time.Time
+	UsernameSkeleton *string
 }
 
 type UserToken struct {

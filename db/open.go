@@ -104,7 +104,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("db: open change watch: %w", err)
 	}
-	if s.migrations, err = goose.NewProvider(goose.DialectSQLite3, reader, schema.FS); err != nil {
+	if s.migrations, err = goose.NewProvider(goose.DialectSQLite3, reader, schema.FS, goMigrations()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("db: migrations: %w", err)
 	}
@@ -121,7 +121,7 @@ func (s *Store) init(ctx context.Context) error {
 	if !versionAtLeast(version, MinSQLiteVersion) {
 		return fmt.Errorf("db: SQLite %s is older than the required %s", version, MinSQLiteVersion)
 	}
-	provider, err := goose.NewProvider(goose.DialectSQLite3, s.writer, schema.FS)
+	provider, err := goose.NewProvider(goose.DialectSQLite3, s.writer, schema.FS, goMigrations())
 	if err != nil {
 		return fmt.Errorf("db: migrations: %w", err)
 	}

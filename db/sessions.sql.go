@@ -147,7 +147,7 @@ func (q *Queries) DeleteUserSessionsExcept(ctx context.Context, arg DeleteUserSe
 }
 
 const getSessionWithUser = `-- name: GetSessionWithUser :one
-SELECT sessions.token_hash, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.last_seen_at, sessions.user_agent, sessions.ip, sessions.id, users.id, users.username, users.username_key, users.email, users.email_key, users.password_hash, users.created_at, users.updated_at, users.status, users.role, users.email_verified_at
+SELECT sessions.token_hash, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.last_seen_at, sessions.user_agent, sessions.ip, sessions.id, users.id, users.username, users.username_key, users.email, users.email_key, users.password_hash, users.created_at, users.updated_at, users.status, users.role, users.email_verified_at, users.username_skeleton
 FROM sessions JOIN users ON users.id = sessions.user_id
 WHERE sessions.token_hash = ?
 `
@@ -182,6 +182,7 @@ func (q *Queries) GetSessionWithUser(ctx context.Context, tokenHash []byte) (Get
 		&i.User.Status,
 		&i.User.Role,
 		&i.User.EmailVerifiedAt,
+		&i.User.UsernameSkeleton,
 	)
 	return i, err
 }

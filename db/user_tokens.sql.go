@@ -80,7 +80,7 @@ func (q *Queries) DeleteExpiredUserTokens(ctx context.Context, arg DeleteExpired
 }
 
 const getUserByLiveToken = `-- name: GetUserByLiveToken :one
-SELECT users.id, users.username, users.username_key, users.email, users.email_key, users.password_hash, users.created_at, users.updated_at, users.status, users.role, users.email_verified_at FROM user_tokens JOIN users ON users.id = user_tokens.user_id
+SELECT users.id, users.username, users.username_key, users.email, users.email_key, users.password_hash, users.created_at, users.updated_at, users.status, users.role, users.email_verified_at, users.username_skeleton FROM user_tokens JOIN users ON users.id = user_tokens.user_id
 WHERE user_tokens.token_hash = ?1 AND user_tokens.kind = ?2
   AND user_tokens.used_at IS NULL AND user_tokens.expires_at > ?3
   AND users.email_key = user_tokens.email_key
@@ -114,6 +114,7 @@ func (q *Queries) GetUserByLiveToken(ctx context.Context, arg GetUserByLiveToken
 		&i.User.Status,
 		&i.User.Role,
 		&i.User.EmailVerifiedAt,
+		&i.User.UsernameSkeleton,
 	)
 	return i, err
 }

@@ -10,6 +10,16 @@ import (
 	"time"
 )
 
+const clearUsernameSkeletons = `-- name: ClearUsernameSkeletons :exec
+UPDATE users SET username_skeleton = NULL
+`
+
+// ClearUsernameSkeletons forgets every stored skeleton, before recomputing them.
+func (q *Queries) ClearUsernameSkeletons(ctx context.Context) error {
+	_, err := q.exec(ctx, q.clearUsernameSkeletonsStmt, clearUsernameSkeletons)
+	return err
+}
+
 const countActiveAdmins = `-- name: CountActiveAdmins :one
 SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'
 `
@@ -35,27 +45,32 @@ func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 }
 
 const createUser = `-- name: CreateUser :one
-INSERT INTO users (username, username_key, email, email_key, password_hash, role, created_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at
+INSERT INTO users (username, username_key, username_skeleton, email, email_key, password_hash, role, created_at,
+                   updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
+        ?8)
+RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton
 `
 
 type CreateUserParams struct {
-	Username     string
-	UsernameKey  string
-	Email        *string
-	EmailKey     *string
-	PasswordHash string
-	Role         string
-	CreatedAt    time.Time
+	Username         string
+	UsernameKey      string
+	UsernameSkeleton *string
+	Email            *string
+	EmailKey         *string
+	PasswordHash     string
+	Role             string
+	CreatedAt        time.Time
 }
 
-// CreateUser inserts an account; a taken username_key or email_key fails with
-// a unique-constraint error that the caller maps to a conflict.
+// CreateUser inserts an account; a taken username_key, username_skeleton or
+// email_key fails with a unique-constraint error that the caller maps to a
+// conflict.
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, error) {
 	row := q.queryRow(ctx, q.createUserStmt, createUser,
 		arg.Username,
 		arg.UsernameKey,
+		arg.UsernameSkeleton,
 		arg.Email,
 		arg.EmailKey,
 		arg.PasswordHash,
@@ -75,6 +90,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.Status,
 		&i.Role,
 		&i.EmailVerifiedAt,
+		&i.UsernameSkeleton,
 	)
 	return i, err
 }
@@ -93,7 +109,7 @@ func (q *Queries) DeleteUser(ctx context.Context, id int64) (int64, error) {
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE id = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users WHERE id = ?
 `
 
 // GetUser returns the account with the given id.
@@ -112,12 +128,13 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
 		&i.Status,
 		&i.Role,
 		&i.EmailVerifiedAt,
+		&i.UsernameSkeleton,
 	)
 	return i, err
 }
 
 const getUserByEmailKey = `-- name: GetUserByEmailKey :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE email_key = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users WHERE email_key = ?
 `
 
 // GetUserByEmailKey returns the account whose normalized email matches.
@@ -136,12 +153,13 @@ func (q *Queries) GetUserByEmailKey(ctx context.Context, emailKey *string) (User
 		&i.Status,
 		&i.Role,
 		&i.EmailVerifiedAt,
+		&i.UsernameSkeleton,
 	)
 	return i, err
 }
 
 const getUserByUsernameKey = `-- name: GetUserByUsernameKey :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE username_key = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users WHERE username_key = ?
 `
 
 // GetUserByUsernameKey returns the account whose normalized username matches.
@@ -160,28 +178,30 @@ func (q *Queries) GetUserByUsernameKey(ctx context.Context, usernameKey string) 
 		&i.Status,
 		&i.Role,
 		&i.EmailVerifiedAt,
+		&i.UsernameSkeleton,
 	)
 	return i, err
 }
 
 const importUser = `-- name: ImportUser :exec
-INSERT INTO users (username, username_key, email, email_key, email_verified_at, password_hash, status, role,
-                   created_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
-        ?9, ?10)
+INSERT INTO users (username, username_key, username_skeleton, email, email_key, email_verified_at, password_hash,
+                   status, role, created_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+        ?8, ?9, ?10, ?11)
 `
 
 type ImportUserParams struct {
-	Username        string
-	UsernameKey     string
-	Email           *string
-	EmailKey        *string
-	EmailVerifiedAt *time.Time
-	PasswordHash    string
-	Status          string
-	Role            string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	Username         string
+	UsernameKey      string
+	UsernameSkeleton *string
+	Email            *string
+	EmailKey         *string
+	EmailVerifiedAt  *time.Time
+	PasswordHash     string
+	Status           string
+	Role             string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // ImportUser inserts an account brought from another system, keeping its
@@ -190,6 +210,7 @@ func (q *Queries) ImportUser(ctx context.Context, arg ImportUserParams) error {
 	_, err := q.exec(ctx, q.importUserStmt, importUser,
 		arg.Username,
 		arg.UsernameKey,
+		arg.UsernameSkeleton,
 		arg.Email,
 		arg.EmailKey,
 		arg.EmailVerifiedAt,
@@ -202,8 +223,41 @@ func (q *Queries) ImportUser(ctx context.Context, arg ImportUserParams) error {
 	return err
 }
 
+const listUsernameKeys = `-- name: ListUsernameKeys :many
+SELECT id, username_key FROM users ORDER BY id
+`
+
+type ListUsernameKeysRow struct {
+	ID          int64
+	UsernameKey string
+}
+
+// ListUsernameKeys returns every account's id and username key, oldest first.
+func (q *Queries) ListUsernameKeys(ctx context.Context) ([]ListUsernameKeysRow, error) {
+	rows, err := q.query(ctx, q.listUsernameKeysStmt, listUsernameKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListUsernameKeysRow{}
+	for rows.Next() {
+		var i ListUsernameKeysRow
+		if err := rows.Scan(&i.ID, &i.UsernameKey); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listUsers = `-- name: ListUsers :many
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users
 WHERE id > ?1
   AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
   AND (CAST(?3 AS TEXT) IS NULL OR role = ?3)
@@ -255,6 +309,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 			&i.Status,
 			&i.Role,
 			&i.EmailVerifiedAt,
+			&i.UsernameSkeleton,
 		); err != nil {
 			return nil, err
 		}
@@ -270,7 +325,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 }
 
 const listUsersBefore = `-- name: ListUsersBefore :many
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users
 WHERE id < ?1
   AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
   AND (CAST(?3 AS TEXT) IS NULL OR role = ?3)
@@ -320,6 +375,7 @@ func (q *Queries) ListUsersBefore(ctx context.Context, arg ListUsersBeforeParams
 			&i.Status,
 			&i.Role,
 			&i.EmailVerifiedAt,
+			&i.UsernameSkeleton,
 		); err != nil {
 			return nil, err
 		}
@@ -397,33 +453,56 @@ func (q *Queries) SetUserEmailVerified(ctx context.Context, arg SetUserEmailVeri
 	return result.RowsAffected()
 }
 
+const setUsernameSkeleton = `-- name: SetUsernameSkeleton :execrows
+UPDATE users SET username_skeleton = ?1
+WHERE id = ?2 AND NOT EXISTS (SELECT 1 FROM users WHERE username_skeleton = ?1)
+`
+
+type SetUsernameSkeletonParams struct {
+	UsernameSkeleton interface{}
+	ID               interface{}
+}
+
+// SetUsernameSkeleton stores an account's skeleton unless another account
+// holds it already; zero rows means one does, and the account keeps NULL.
+func (q *Queries) SetUsernameSkeleton(ctx context.Context, arg SetUsernameSkeletonParams) (int64, error) {
+	result, err := q.exec(ctx, q.setUsernameSkeletonStmt, setUsernameSkeleton, arg.UsernameSkeleton, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const updateUser = `-- name: UpdateUser :one
 UPDATE users
-SET username = ?1, username_key = ?2, email = ?3, email_key = ?4,
-    email_verified_at = CASE WHEN email_key IS ?4 THEN email_verified_at END,
-    status = ?5, role = ?6, updated_at = ?7
-WHERE id = ?8
-RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at
+SET username = ?1, username_key = ?2, username_skeleton = ?3,
+    email = ?4, email_key = ?5,
+    email_verified_at = CASE WHEN email_key IS ?5 THEN email_verified_at END,
+    status = ?6, role = ?7, updated_at = ?8
+WHERE id = ?9
+RETURNING id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton
 `
 
 type UpdateUserParams struct {
-	Username    string
-	UsernameKey string
-	Email       *string
-	EmailKey    *string
-	Status      string
-	Role        string
-	UpdatedAt   time.Time
-	ID          int64
+	Username         string
+	UsernameKey      string
+	UsernameSkeleton *string
+	Email            *string
+	EmailKey         *string
+	Status           string
+	Role             string
+	UpdatedAt        time.Time
+	ID               int64
 }
 
-// UpdateUser writes an account's editable fields; a taken username_key or
-// email_key fails with a unique-constraint error. A new email_key clears
+// UpdateUser writes an account's editable fields; a taken username_key,
+// username_skeleton or email_key fails with a unique-constraint error. A new email_key clears
 // email_verified_at (SET expressions see the old row).
 func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, error) {
 	row := q.queryRow(ctx, q.updateUserStmt, updateUser,
 		arg.Username,
 		arg.UsernameKey,
+		arg.UsernameSkeleton,
 		arg.Email,
 		arg.EmailKey,
 		arg.Status,
@@ -444,6 +523,7 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, e
 		&i.Status,
 		&i.Role,
 		&i.EmailVerifiedAt,
+		&i.UsernameSkeleton,
 	)
 	return i, err
 }
@@ -475,6 +555,18 @@ SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?)
 // UsernameKeyExists reports whether a normalized username is taken.
 func (q *Queries) UsernameKeyExists(ctx context.Context, usernameKey string) (bool, error) {
 	row := q.queryRow(ctx, q.usernameKeyExistsStmt, usernameKeyExists, usernameKey)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
+const usernameSkeletonExists = `-- name: UsernameSkeletonExists :one
+SELECT EXISTS (SELECT 1 FROM users WHERE username_skeleton = ?)
+`
+
+// UsernameSkeletonExists reports whether an account's name has this skeleton.
+func (q *Queries) UsernameSkeletonExists(ctx context.Context, usernameSkeleton *string) (bool, error) {
+	row := q.queryRow(ctx, q.usernameSkeletonExistsStmt, usernameSkeletonExists, usernameSkeleton)
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err

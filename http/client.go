@@ -27,6 +27,10 @@ var (
 	ErrValidation   = errors.New("validation failed")
 	ErrThrottled    = errors.New("throttled")
 	ErrUnavailable  = errors.New("service unavailable")
+	// ErrSignupPending is Signup's answer from a server that requires
+	// verified addresses: the address gets a message to follow before the
+	// account can sign in (or, if it has an account already, a notice).
+	ErrSignupPending = errors.New("sign-up accepted: follow the message mailed to the address, then sign in")
 )
 
 // Is reports whether the problem is of the kind target names, so callers can
@@ -87,10 +91,23 @@ func (c *Client) SetToken(token string) {
 }
 
 // Signup creates an account.
+//
+// A server that requires verified addresses answers 202 without the
+// account: Signup then returns ErrSignupPending.
 func (c *Client) Signup(ctx context.Context, req SignupRequest) (User, error) {
+	var raw json.RawMessage
+	status, err := c.callStatus(ctx, http.MethodPost, "/v1/users", req, &raw)
+	if err != nil {
+		return User{}, err
+	}
+	if status == http.StatusAccepted {
+		return User{}, ErrSignupPending
+	}
 	var u User
-	err := c.call(ctx, http.MethodPost, "/v1/users", req, &u)
-	return u, err
+	if err := json.Unmarshal(raw, &u); err != nil {
+		return User{}, fmt.Errorf("POST /v1/users: decode answer: %w", err)
+	}
+	return u, nil
 }
 
 // Login opens a session and keeps its token for later calls.
@@ -279,17 +296,23 @@ func setQuery[T comparable](q url.Values, name string, v T) {
 // call sends in as JSON (when not nil) and decodes a 2xx answer into out
 // (when not nil). Any other answer becomes a *Problem.
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.callStatus(ctx, method, path, in, out)
+	return err
+}
+
+// callStatus is call that also returns the status of a 2xx answer.
+func (c *Client) callStatus(ctx context.Context, method, path string, in, out any) (int, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -300,24 +323,24 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	}
 	res, err := c.hc.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer res.Body.Close()
 	const maxAnswer = 4 << 20
 	b, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
 	if err != nil {
-		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+		return 0, fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		if out == nil || res.StatusCode == http.StatusNoContent {
-			return nil
+			return res.StatusCode, nil
 		}
 		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+			return 0, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 		}
-		return nil
+		return res.StatusCode, nil
 	}
-	return problemFromResponse(res, b)
+	return 0, problemFromResponse(res, b)
 }
 
 // problemFromResponse turns a failed answer into a *Problem, also when the

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -528,5 +530,72 @@ func TestClientEmailCalls(t *testing.T) {
 	list, err := admin.Outbox(ctx, 50, "")
 	if err != nil || len(list.Messages) < 3 {
 		t.Fatalf("Outbox = %+v, %v; want the verification, reset and notice mails", list, err)
+	}
+}
+
+// TestSignupDoesNotTellTakenAddresses: with -require-verified-email a
+// sign-up with an address that belongs to an account answers exactly as one
+// with a free address (202, the same body and headers), makes no account,
+// and mails the address's owner a notice, at most one an hour.
+func TestSignupDoesNotTellTakenAddresses(t *testing.T) {
+	t.Parallel()
+	e := newMailEnv(t, rosterhttp.Config{}, func(s *account.Service) { s.RequireVerifiedEmail = true })
+	signup := func(name, email string) response {
+		r := e.json("POST", "/v1/users", map[string]string{"username": name, "email": email, "password": goodPassword}, "")
+		r.header.Del("Date")
+		r.header.Del("X-Request-Id") // differs on every request by design
+		return r
+	}
+	first := signup("ann", "ann@example.com")
+	want(t, "sign-up with a free address", first, http.StatusAccepted)
+	for _, tc := range []struct{ name, email string }{
+		{"bob", "ANN@example.com"}, // taken, in another case
+		{"cat", "cat@example.com"}, // free
+		{"dan", "ann@example.com"}, // taken again
+	} {
+		r := signup(tc.name, tc.email)
+		if r.status != first.status || r.body != first.body || !maps.EqualFunc(r.header, first.header, slices.Equal) {
+			t.Errorf("sign-up %s <%s>: %d %v %q; want the same as for a free address: %d %v %q",
+				tc.name, tc.email, r.status, r.header, r.body, first.status, first.header, first.body)
+		}
+	}
+	for name, exists := range map[string]bool{"ann": true, "bob": false, "cat": true, "dan": false} {
+		if _, err := e.accounts.UserByName(context.Background(), name); (err == nil) != exists {
+			t.Errorf("account %s: lookup error %v, want exists=%v", name, err, exists)
+		}
+	}
+	m := e.mailTo("ann@example.com", "Someone tried to sign up with your address", 1)
+	if _, body, err := m.Parse(); err != nil || !strings.Contains(body, "No account was created") ||
+		!strings.Contains(body, publicURL+"/ui/reset-password") {
+		t.Errorf("notice to ann: %v\n%s", err, body)
+	}
+	var notices int
+	for _, m := range e.outbox() {
+		if m.Kind == "signup_attempt" {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d sign-up notices queued for two attempts within the hour, want 1", notices)
+	}
+	ann, err := e.accounts.UserByName(context.Background(), "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.accounts.Store.Read.CountAuditEventsAfter(context.Background(), db.CountAuditEventsAfterParams{
+		TargetID: &ann.ID, Action: account.ActionSignUpAttempt}); err != nil || n != 2 {
+		t.Errorf("%d email.signup_attempt audit events on ann (err %v), want 2", n, err)
+	}
+	// The Go client (and so `roster signup`) reads the 202 as pending.
+	if _, err := rosterhttp.NewClient(e.URL, e.Client()).Signup(context.Background(),
+		rosterhttp.SignupRequest{Username: "fred", Email: "ann@example.com", Password: goodPassword}); !errors.Is(err, rosterhttp.ErrSignupPending) {
+		t.Errorf("Client.Signup with a taken address = %v, want ErrSignupPending", err)
+	}
+	// The tutorial's form answers the same way too.
+	for _, email := range []string{"ann@example.com", "eve@example.com"} {
+		r := e.form("/add", url.Values{"user": {"x" + strings.Split(email, "@")[0]}, "email": {email}, "pass": {goodPassword}})
+		if r.status != http.StatusOK || r.body != "ok" {
+			t.Errorf("POST /add with %s: %d %q, want 200 ok", email, r.status, r.body)
+		}
 	}
 }

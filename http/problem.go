@@ -82,6 +82,9 @@ func problemFor(err error) (p Problem, header http.Header) {
 		for _, fe := range ve.Errors {
 			p.Errors = append(p.Errors, FieldError{Field: fe.Field, Message: fe.Message})
 		}
+	case errors.As(err, &ce) && ce.Lookalike:
+		p = Problem{Status: http.StatusConflict, Code: ce.Field + "_confusable", Detail: ce.Error(),
+			Errors: []FieldError{{Field: ce.Field, Message: "looks like an existing account's name"}}}
 	case errors.As(err, &ce):
 		p = Problem{Status: http.StatusConflict, Code: ce.Field + "_taken", Detail: ce.Error(),
 			Errors: []FieldError{{Field: ce.Field, Message: "is already taken"}}}

@@ -37,7 +37,7 @@ func (s *Server) handleTutorialAdd(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("form fields user and pass are required"))
 		return
 	}
-	_, err = s.accounts.CreateUser(r.Context(), account.Actor{IP: clientIP(r)}, account.NewUser{
+	_, _, err = s.accounts.SignUp(r.Context(), account.Actor{IP: clientIP(r)}, account.NewUser{
 		Username: form.Get("user"), Email: form.Get("email"), Password: form.Get("pass"),
 	})
 	s.metrics.signups.WithLabelValues(outcome(err)).Inc()

@@ -89,14 +89,15 @@ func (s *Server) signUpPage(r *http.Request) *uiPage {
 }
 
 // handleUISignUpPost creates an account like POST /v1/users, then sends the
-// user to sign in.
+// user to sign in (the same way for a taken address with
+// -require-verified-email, see account.SignUp).
 func (s *Server) handleUISignUpPost(w http.ResponseWriter, r *http.Request) {
 	form, err := readForm(w, r, "username", "email", "password")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	_, err = s.accounts.CreateUser(r.Context(), account.Actor{IP: clientIP(r)},
+	_, _, err = s.accounts.SignUp(r.Context(), account.Actor{IP: clientIP(r)},
 		account.NewUser{Username: form.Get("username"), Email: form.Get("email"), Password: form.Get("password")})
 	if err != nil {
 		page := s.signUpPage(r)

@@ -38,21 +38,31 @@ type SignupRequest struct {
 	Password string `json:"password"`
 }
 
-// handleUserCreate signs up a new account: 201 with the user.
+// signupAccepted is the one answer to a sign-up with -require-verified-email,
+// the same bytes whether the address was free or belongs to an account.
+var signupAccepted = Accepted{Status: "accepted", Detail: "A message is on its way to the address you gave. " +
+	"Follow it to confirm the address, then sign in."}
+
+// handleUserCreate signs up a new account: 201 with the user, or with
+// -require-verified-email 202 with signupAccepted, whether or not the
+// address belongs to an account already (account.SignUp).
 func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 	req, err := decode[SignupRequest](w, r, authBodyLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	user, err := s.accounts.CreateUser(r.Context(), account.Actor{IP: clientIP(r)},
+	user, _, err := s.accounts.SignUp(r.Context(), account.Actor{IP: clientIP(r)},
 		account.NewUser{Username: req.Username, Email: req.Email, Password: req.Password})
 	s.metrics.signups.WithLabelValues(outcome(err)).Inc()
-	if err != nil {
+	switch {
+	case err != nil:
 		s.writeError(w, r, err)
-		return
+	case s.accounts.RequireVerifiedEmail:
+		encode(w, http.StatusAccepted, signupAccepted)
+	default:
+		encode(w, http.StatusCreated, newUser(user))
 	}
-	encode(w, http.StatusCreated, newUser(user))
 }
 
 // handleMe returns the account behind the session.

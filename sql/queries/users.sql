@@ -1,8 +1,11 @@
 -- name: CreateUser :one
--- CreateUser inserts an account; a taken username_key or email_key fails with
--- a unique-constraint error that the caller maps to a conflict.
-INSERT INTO users (username, username_key, email, email_key, password_hash, role, created_at, updated_at)
-VALUES (@username, @username_key, @email, @email_key, @password_hash, @role, @created_at, @created_at)
+-- CreateUser inserts an account; a taken username_key, username_skeleton or
+-- email_key fails with a unique-constraint error that the caller maps to a
+-- conflict.
+INSERT INTO users (username, username_key, username_skeleton, email, email_key, password_hash, role, created_at,
+                   updated_at)
+VALUES (@username, @username_key, @username_skeleton, @email, @email_key, @password_hash, @role, @created_at,
+        @created_at)
 RETURNING *;
 
 -- name: GetUser :one
@@ -20,6 +23,24 @@ SELECT * FROM users WHERE email_key = ?;
 -- name: UsernameKeyExists :one
 -- UsernameKeyExists reports whether a normalized username is taken.
 SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?);
+
+-- name: UsernameSkeletonExists :one
+-- UsernameSkeletonExists reports whether an account's name has this skeleton.
+SELECT EXISTS (SELECT 1 FROM users WHERE username_skeleton = ?);
+
+-- name: ListUsernameKeys :many
+-- ListUsernameKeys returns every account's id and username key, oldest first.
+SELECT id, username_key FROM users ORDER BY id;
+
+-- name: ClearUsernameSkeletons :exec
+-- ClearUsernameSkeletons forgets every stored skeleton, before recomputing them.
+UPDATE users SET username_skeleton = NULL;
+
+-- name: SetUsernameSkeleton :execrows
+-- SetUsernameSkeleton stores an account's skeleton unless another account
+-- holds it already; zero rows means one does, and the account keeps NULL.
+UPDATE users SET username_skeleton = @username_skeleton
+WHERE id = @id AND NOT EXISTS (SELECT 1 FROM users WHERE username_skeleton = @username_skeleton);
 
 -- name: UpdateUserPasswordHash :execrows
 -- UpdateUserPasswordHash replaces a stored hash, for example after a rehash to
@@ -71,11 +92,12 @@ ORDER BY id DESC
 LIMIT @lim;
 
 -- name: UpdateUser :one
--- UpdateUser writes an account's editable fields; a taken username_key or
--- email_key fails with a unique-constraint error. A new email_key clears
+-- UpdateUser writes an account's editable fields; a taken username_key,
+-- username_skeleton or email_key fails with a unique-constraint error. A new email_key clears
 -- email_verified_at (SET expressions see the old row).
 UPDATE users
-SET username = @username, username_key = @username_key, email = @email, email_key = @email_key,
+SET username = @username, username_key = @username_key, username_skeleton = @username_skeleton,
+    email = @email, email_key = @email_key,
     email_verified_at = CASE WHEN email_key IS @email_key THEN email_verified_at END,
     status = @status, role = @role, updated_at = @updated_at
 WHERE id = @id
@@ -99,7 +121,7 @@ WHERE id = @id AND email_key = @email_key;
 -- name: ImportUser :exec
 -- ImportUser inserts an account brought from another system, keeping its
 -- password hash and creation time; unique violations fail this row alone.
-INSERT INTO users (username, username_key, email, email_key, email_verified_at, password_hash, status, role,
-                   created_at, updated_at)
-VALUES (@username, @username_key, @email, @email_key, @email_verified_at, @password_hash, @status, @role,
-        @created_at, @updated_at);
+INSERT INTO users (username, username_key, username_skeleton, email, email_key, email_verified_at, password_hash,
+                   status, role, created_at, updated_at)
+VALUES (@username, @username_key, @username_skeleton, @email, @email_key, @email_verified_at, @password_hash,
+        @status, @role, @created_at, @updated_at);
