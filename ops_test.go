@@ -254,6 +254,31 @@ func TestMetricsAddrMovesMetrics(t *testing.T) {
 	wantGET(t, "http://"+addr+"/readyz", http.StatusOK)
 }
 
+// TestMetricsToken: by default -addr has no /metrics; ROSTER_METRICS_TOKEN
+// serves it there to requests with the token, and the log never shows it.
+func TestMetricsToken(t *testing.T) {
+	addr, _, _ := startServeLogged(t, []string{"-db", filepath.Join(t.TempDir(), "r.db")}, nil)
+	wantGET(t, "http://"+addr+"/metrics", http.StatusNotFound)
+
+	const token = "a-metrics-token-for-this-test"
+	addr, logs, _ := startServeLogged(t, []string{"-db", filepath.Join(t.TempDir(), "r.db")},
+		map[string]string{"ROSTER_METRICS_TOKEN": token})
+	wantGET(t, "http://"+addr+"/metrics", http.StatusUnauthorized)
+	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET /metrics with the token: status = %d, want 200", res.StatusCode)
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Errorf("the log shows the metrics token:\n%s", logs)
+	}
+}
+
 // wantGET fails the test unless GET url answers status.
 func wantGET(t *testing.T, url string, status int) {
 	t.Helper()

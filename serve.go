@@ -68,12 +68,19 @@ func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
 	fs.Var(&c.MailRate, "mail-rate", "requests to the routes that send mail allowed per client IP, as requests/window")
 	fs.Var(&c.MailTargetRate, "mail-target-rate",
 		"reset requests, verification resends and email changes allowed per target name or address, and reset mails per account, as requests/window")
+	c.ReauthRate, c.ReauthClientRate = rosterhttp.DefaultReauthRate, rosterhttp.DefaultReauthClientRate
+	fs.Var(&c.ReauthRate, "reauth-rate",
+		"password changes, email changes and account deletions allowed per signed-in account, as requests/window")
+	fs.Var(&c.ReauthClientRate, "reauth-client-rate",
+		"password changes, email changes and account deletions allowed per client IP, as requests/window")
+	fs.StringVar(&c.MetricsToken, "metrics-token", "",
+		"serve GET /metrics on -addr too, to requests with this bearer token (only on -metrics-addr when empty)")
 	fs.BoolVar(&c.UI, "ui", true, "serve the web console under /ui/ (GET / redirects there); -ui=false serves the API alone")
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
-	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve GET /metrics on this address instead of on -addr")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve GET /metrics on this address, without a token (not served at all when empty, unless -metrics-token)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address, such as 127.0.0.1:6060 (off when empty)")
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0,
 		"at shutdown, how long /readyz answers 503 before the listener closes, for load balancers to notice")
@@ -188,7 +195,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	wg.Go(func() { housekeep(background, accounts, cfg.housekeeping, log) })
 
 	cfg.http.Resets = resets
-	cfg.http.SeparateMetrics = cfg.metricsAddr != ""
 	srv := rosterhttp.NewServer(accounts, log, cfg.http)
 	servers := []*http.Server{newHTTPServer(srv, cfg.timeouts, log)}
 	addrs, names := []string{cfg.addr}, []string{"addr"}

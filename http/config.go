@@ -14,7 +14,7 @@ import (
 
 // Config holds the HTTP layer's abuse, browser and metrics settings. The zero
 // value trusts no proxy, limits no rate, allows no cross-origin caller and
-// serves /metrics on the API router.
+// leaves /metrics off the API router.
 type Config struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies Prefixes
@@ -34,15 +34,31 @@ type Config struct {
 	// Resets serves POST /v1/password-resets off the request path. Required:
 	// its Run must be running for reset requests to be served.
 	Resets *account.ResetQueue
-	// SeparateMetrics leaves GET /metrics off the API router, for a caller
-	// that serves Server.MetricsHandler on a listener of its own.
-	SeparateMetrics bool
+	// ReauthRate bounds, per signed-in account, the requests to the routes
+	// that check its password (PUT /v1/me/password, PATCH /v1/me, DELETE
+	// /v1/me and their web console forms), all sharing one budget;
+	// ReauthClientRate bounds them per client IP (IPv6: per /64). Each such
+	// request costs one or two password hashes. A zero Rate is no limit.
+	ReauthRate, ReauthClientRate Rate
+	// MetricsToken, when set, serves GET /metrics on the API router to
+	// requests that carry it as "Authorization: Bearer <token>" (401
+	// otherwise). Empty, the API router has no /metrics (404): a caller
+	// serves Server.MetricsHandler on a listener of its own, or not at all.
+	MetricsToken string
 	// UI serves the web console under /ui/, where GET / redirects.
 	UI bool
 	// AccessLog receives the line written for each request; nil means the
 	// server's log.
 	AccessLog *slog.Logger
 }
+
+// Defaults for ReauthRate and ReauthClientRate: a person changes a password
+// or an address a few times a minute at most; one client address may serve
+// several people (NAT), so it gets more.
+var (
+	DefaultReauthRate       = Rate{Requests: 10, Per: time.Minute}
+	DefaultReauthClientRate = Rate{Requests: 30, Per: time.Minute}
+)
 
 // Rate is a number of requests per window; as a flag it reads "20/1m".
 type Rate struct {

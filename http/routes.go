@@ -17,8 +17,8 @@ func (s *Server) routes() chi.Router {
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	r.Get("/openapi.json", handleOpenAPI)
-	if !s.cfg.SeparateMetrics {
-		r.Method(http.MethodGet, "/metrics", s.MetricsHandler())
+	if s.cfg.MetricsToken != "" {
+		r.With(s.requireMetricsToken).Method(http.MethodGet, "/metrics", s.MetricsHandler())
 	}
 
 	// The tutorial's form routes, unchanged for its client.
