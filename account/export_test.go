@@ -13,3 +13,9 @@ func FillHashSlots(h *Hasher) (release func()) {
 		}
 	}
 }
+
+// Held reports whether account id holds its place for a password check.
+func Held(h *Hasher, id int64) bool {
+	_, ok := h.held.Load(id)
+	return ok
+}

@@ -52,13 +52,12 @@ func plainClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 }
 
-// send makes one request with a plain client and returns its status and
-// Retry-After, or fails the test.
-func send(t testing.TB, c *http.Client, method, url, body string, header ...string) (int, string) {
+// send makes one request with a plain client, or fails the test.
+func send(t testing.TB, c *http.Client, method, url, body string, header ...string) response {
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Error(err)
-		return 0, ""
+		return response{}
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -69,11 +68,14 @@ func send(t testing.TB, c *http.Client, method, url, body string, header ...stri
 	res, err := c.Do(req)
 	if err != nil {
 		t.Errorf("%s %s: %v", method, url, err)
-		return 0, ""
+		return response{}
 	}
 	defer res.Body.Close()
-	io.Copy(io.Discard, res.Body) // so the connection is reused
-	return res.StatusCode, res.Header.Get("Retry-After")
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Errorf("%s %s: read body: %v", method, url, err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}
 }
 
 // loginLatency is the result of compareLogins: the median login time in the
@@ -105,10 +107,10 @@ func compareLogins(t *testing.T, ts *testServer, users []string, rounds int, pha
 				for i := w; time.Now().Before(end); i += 2 {
 					body := fmt.Sprintf(`{"username":%q,"password":%q}`, users[i%len(users)], goodPassword)
 					start := time.Now()
-					status, _ := send(t, c, "POST", ts.URL+"/v1/sessions", body)
+					r := send(t, c, "POST", ts.URL+"/v1/sessions", body)
 					d := time.Since(start)
-					if status != http.StatusCreated {
-						t.Errorf("POST /v1/sessions: status %d, want 201", status)
+					if r.status != http.StatusCreated {
+						t.Errorf("POST /v1/sessions: status %d, want 201; body=%s", r.status, r.body)
 						return
 					}
 					mu.Lock()

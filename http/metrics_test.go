@@ -76,7 +76,7 @@ func TestMetricsScrapeFlood(t *testing.T) {
 						return
 					case <-tick.C:
 					}
-					if status, _ := send(t, c, "GET", ts.URL+"/metrics", "", "Authorization", "Bearer "+metricsToken); status != http.StatusOK {
+					if r := send(t, c, "GET", ts.URL+"/metrics", "", "Authorization", "Bearer "+metricsToken); r.status != http.StatusOK {
 						bad.Add(1)
 					}
 					scrapes.Add(1)
