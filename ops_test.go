@@ -86,6 +86,9 @@ func TestServeHelpListsEveryFlagWithDefault(t *testing.T) {
 	for _, want := range []string{
 		`-addr (env ROSTER_ADDR, default ":8080")`,
 		`-metrics-addr (env ROSTER_METRICS_ADDR, default "")`,
+		`-metrics-token (env ROSTER_METRICS_TOKEN, default "")`,
+		`-reauth-rate (env ROSTER_REAUTH_RATE, default "10/1m0s")`,
+		`-reauth-client-rate (env ROSTER_REAUTH_CLIENT_RATE, default "30/1m0s")`,
 		`-log-format (env ROSTER_LOG_FORMAT, default "json")`,
 		`-log-level (env ROSTER_LOG_LEVEL, default "INFO")`,
 		`-shutdown-timeout (env ROSTER_SHUTDOWN_TIMEOUT, default "20s")`,
