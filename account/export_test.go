@@ -19,3 +19,9 @@ func (s *Service) ParseRecord(line []byte) (username, usernameKey, role, status,
 	p, err := s.parseRecord(line, s.now())
 	return p.Username, p.UsernameKey, p.Role, p.Status, p.PasswordHash, err
 }
+
+// Held reports whether account id holds its place for a password check.
+func Held(h *Hasher, id int64) bool {
+	_, ok := h.held.Load(id)
+	return ok
+}

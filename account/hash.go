@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,7 @@ type Hasher struct {
 	dummy    string
 	runs     atomic.Uint64
 	observer HashObserver
+	held     sync.Map // accounts with a password check in flight (see hold)
 }
 
 // HashObserver receives a Hasher's timings, for metrics. Its methods are

@@ -40,7 +40,9 @@ func inBatches(batch int, del func(limit int64) (int64, error)) (int64, error) {
 }
 
 // CountLiveSessions counts the sessions that Authenticate would accept now.
+// It reads every live session's row, on the store's connection for such
+// counts (db.Store.Stats), so callers must not call it per request.
 func (s *Service) CountLiveSessions(ctx context.Context) (int64, error) {
 	now := s.now()
-	return s.Store.Read.CountLiveSessions(ctx, db.CountLiveSessionsParams{Now: now, IdleBefore: now.Add(-s.IdleTTL)})
+	return s.Store.Stats.CountLiveSessions(ctx, db.CountLiveSessionsParams{Now: now, IdleBefore: now.Add(-s.IdleTTL)})
 }

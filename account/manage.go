@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -190,13 +191,25 @@ func revokedDetail(n int64) string { return fmt.Sprintf("revoked %d sessions", n
 // CheckOwnPassword confirms a signed-in user's password, sent in the named
 // field, before a sensitive change; a mismatch is ErrWrongPassword. It is
 // throttled like a login by username from ip (see check): a stolen session
-// must not become an unlimited password oracle. An account deleted before
-// the match was settled gets ErrWrongPassword.
+// must not become an unlimited password oracle. While one check for the
+// account is in flight, another is refused with ErrAccountBusy (see hold).
+// An account deleted before the match was settled gets ErrWrongPassword.
 func (s *Service) CheckOwnPassword(ctx context.Context, user db.User, ip, field, password string) error {
 	pw, err := NormalizePassword(field, password)
 	if err != nil {
 		return err
 	}
+	release, err := s.Hasher.hold(user.ID)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.checkOwnPassword(ctx, user, ip, pw)
+}
+
+// checkOwnPassword is CheckOwnPassword for the normalized password pw, with
+// the account's hold taken.
+func (s *Service) checkOwnPassword(ctx context.Context, user db.User, ip, pw string) error {
 	a := newAttempt(userKey(user), ip, user, true)
 	ok, _, _, err := s.check(ctx, a, user, true, pw)
 	if err == nil && ok {
@@ -215,14 +228,28 @@ func (s *Service) CheckOwnPassword(ctx context.Context, user db.User, ip, field,
 
 // ChangePassword replaces the password of the user signed in with session
 // after checking the current one (ErrWrongPassword), and revokes every other
-// session of the user.
+// session of the user. A new password equal to the current one is refused
+// once the current one is confirmed, before it is hashed. The account's hold
+// (see CheckOwnPassword) covers both hashes.
 func (s *Service) ChangePassword(ctx context.Context, actor Actor, session db.Session, user db.User, current, next string) error {
 	pw, err := s.Policy.Check("new_password", next, user.Username, user.Email)
 	if err != nil {
 		return err
 	}
-	if err := s.CheckOwnPassword(ctx, user, actor.IP, "current_password", current); err != nil {
+	cur, err := NormalizePassword("current_password", current)
+	if err != nil {
 		return err
+	}
+	release, err := s.Hasher.hold(user.ID)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := s.checkOwnPassword(ctx, user, actor.IP, cur); err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare([]byte(cur), []byte(pw)) == 1 {
+		return invalid("password_unchanged", "new_password", "must differ from the current password")
 	}
 	return s.replacePassword(ctx, actor, user.ID, pw, session.TokenHash, ActionPasswordChange)
 }

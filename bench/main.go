@@ -335,7 +335,7 @@ func startRoster(dir, binary string, n int) (*process, string, error) {
 	// ROSTER_HASH_CONCURRENCY cannot change what hashLoad counts on.
 	srv, err := startProcess(binary, "serve", "-addr", "127.0.0.1:0", "-db", path,
 		"-login-rate", "1000000000/1s", "-signup-rate", "1000000000/1s",
-		"-hash-concurrency", strconv.Itoa(runtime.GOMAXPROCS(0)))
+		"-hash-concurrency", strconv.Itoa(runtime.GOMAXPROCS(0)), "-metrics-token", benchMetricsToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -464,7 +464,12 @@ func (l hashLoad) split(refs hashRefs) string {
 // scrapeHashWork reads the hash duration histogram's sum and count from the
 // server's /metrics.
 func scrapeHashWork(p *process) (hashWork, error) {
-	res, err := metricsClient.Get(p.url + "/metrics")
+	req, err := http.NewRequest("GET", p.url+"/metrics", nil)
+	if err != nil {
+		return hashWork{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+benchMetricsToken)
+	res, err := metricsClient.Do(req)
 	if err != nil {
 		return hashWork{}, err
 	}
@@ -497,6 +502,10 @@ func scrapeHashWork(p *process) (hashWork, error) {
 }
 
 var metricsClient = &http.Client{Timeout: 10 * time.Second}
+
+// benchMetricsToken serves /metrics on the API listener, where the harness
+// reads it.
+const benchMetricsToken = "bench-metrics-token"
 
 // medianHashTime times n argon2id hashes with the service's parameters.
 func medianHashTime(n int) time.Duration {

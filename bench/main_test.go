@@ -21,7 +21,8 @@ import (
 // are one hash each, and the load between two scrapes is what they took.
 func TestScrapeHashWork(t *testing.T) {
 	accounts := accounttest.New(t)
-	srv := httptest.NewServer(rosterhttp.NewServer(accounts, slog.New(slog.DiscardHandler), rosterhttp.Config{}))
+	srv := httptest.NewServer(rosterhttp.NewServer(accounts, slog.New(slog.DiscardHandler),
+		rosterhttp.Config{MetricsToken: benchMetricsToken}))
 	defer srv.Close()
 	p := &process{url: srv.URL}
 	scrape := func() hashWork {

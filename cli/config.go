@@ -177,6 +177,12 @@ func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
 	fs.Var(&c.MailRate, "mail-rate", "requests to the routes that send mail allowed per client IP, as requests/window")
 	fs.Var(&c.MailTargetRate, "mail-target-rate",
 		"reset requests, verification resends and email changes allowed per target name or address, and reset mails per account, as requests/window")
+	fs.Var(&c.ReauthRate, "reauth-rate",
+		"password changes, email changes and account deletions allowed per signed-in account, as requests/window")
+	fs.Var(&c.ReauthClientRate, "reauth-client-rate",
+		"password changes, email changes and account deletions allowed per client IP, as requests/window")
+	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken,
+		"serve GET /metrics on -addr too, to requests with this bearer token (only on -metrics-addr when empty)")
 	fs.BoolVar(&c.UI, "ui", c.UI, "serve the web console under /ui/ (GET / redirects there); -ui=false serves the API alone")
 }
 

@@ -86,6 +86,9 @@ func TestServeHelpListsEveryFlagWithDefault(t *testing.T) {
 	for _, want := range []string{
 		`-addr (env ROSTER_ADDR, default ":8080")`,
 		`-metrics-addr (env ROSTER_METRICS_ADDR, default "")`,
+		`-metrics-token (env ROSTER_METRICS_TOKEN, default "")`,
+		`-reauth-rate (env ROSTER_REAUTH_RATE, default "10/1m0s")`,
+		`-reauth-client-rate (env ROSTER_REAUTH_CLIENT_RATE, default "30/1m0s")`,
 		`-log-format (env ROSTER_LOG_FORMAT, default "json")`,
 		`-log-level (env ROSTER_LOG_LEVEL, default "INFO")`,
 		`-shutdown-timeout (env ROSTER_SHUTDOWN_TIMEOUT, default "20s")`,
@@ -251,6 +254,31 @@ func TestMetricsAddrMovesMetrics(t *testing.T) {
 	wantGET(t, "http://"+addr+"/metrics", http.StatusNotFound)
 	wantGET(t, "http://"+l.MetricsAddr+"/metrics", http.StatusOK)
 	wantGET(t, "http://"+addr+"/readyz", http.StatusOK)
+}
+
+// TestMetricsToken: by default -addr has no /metrics; ROSTER_METRICS_TOKEN
+// serves it there to requests with the token, and the log never shows it.
+func TestMetricsToken(t *testing.T) {
+	addr, _, _ := startServeLogged(t, []string{"-db", filepath.Join(t.TempDir(), "r.db")}, nil)
+	wantGET(t, "http://"+addr+"/metrics", http.StatusNotFound)
+
+	const token = "a-metrics-token-for-this-test"
+	addr, logs, _ := startServeLogged(t, []string{"-db", filepath.Join(t.TempDir(), "r.db")},
+		map[string]string{"ROSTER_METRICS_TOKEN": token})
+	wantGET(t, "http://"+addr+"/metrics", http.StatusUnauthorized)
+	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET /metrics with the token: status = %d, want 200", res.StatusCode)
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Errorf("the log shows the metrics token:\n%s", logs)
+	}
 }
 
 // wantGET fails the test unless GET url answers status.

@@ -41,7 +41,7 @@ type serveConfig struct {
 func serveFlags(fs *flag.FlagSet) *serveConfig {
 	c := &serveConfig{http: rosterhttp.DefaultConfig(), account: account.DefaultConfig(), mail: outbox.DefaultConfig()}
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
-	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve GET /metrics on this address instead of on -addr")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve GET /metrics on this address, without a token (not served at all when empty, unless -metrics-token)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address, such as 127.0.0.1:6060 (off when empty)")
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0,
 		"at shutdown, how long /readyz answers 503 before the listener closes, for load balancers to notice")
@@ -155,7 +155,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	wg.Go(func() { housekeep(background, accounts, cfg.housekeeping, log) })
 
 	cfg.http.Resets = resets
-	cfg.http.SeparateMetrics = cfg.metricsAddr != ""
 	srv := rosterhttp.NewServer(accounts, log, cfg.http)
 	servers := []*http.Server{cfg.http.Timeouts.Server(srv, log)}
 	addrs, names := []string{cfg.addr}, []string{"addr"}

@@ -42,9 +42,14 @@ type Store struct {
 	Read *Queries
 	// Write runs single statements on the writer connection; use Tx for more.
 	Write *Queries
+	// Stats runs slow aggregate reads (metrics) on one connection of their
+	// own, opened on first use and closed after a minute idle: however long
+	// they take, they never hold a reader that requests need.
+	Stats *Queries
 
 	reader     *sql.DB
 	writer     *sql.DB
+	stats      *sql.DB
 	watch      *changeWatch
 	sessions   sessionCache
 	path       string
@@ -96,6 +101,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
 	s.reader = reader
+	if s.stats, err = sql.Open("sqlite", base+"&_pragma=query_only(1)"); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.stats.SetMaxOpenConns(1)
+	s.stats.SetConnMaxIdleTime(time.Minute)
+	s.Stats = New(s.stats)
 	if s.Read, err = Prepare(ctx, reader); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("db: open reader: %w", err)
@@ -160,6 +172,9 @@ func (s *Store) Close() error {
 	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
+	}
+	if s.stats != nil {
+		errs = append(errs, s.stats.Close())
 	}
 	errs = append(errs, s.Write.Close(), s.writer.Close())
 	if s.watch != nil {

@@ -58,6 +58,27 @@ func TestReaderPoolIsReadOnly(t *testing.T) {
 	}
 }
 
+// TestStatsNeedsNoReader: Stats queries run on a connection of their own,
+// so they answer while every reader connection is taken.
+func TestStatsNeedsNoReader(t *testing.T) {
+	t.Parallel()
+	store := dbtest.Open(t)
+	_, reader := store.Pools()
+	for range reader.Stats().MaxOpenConnections {
+		c, err := reader.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	now := db.Now(time.Now())
+	if n, err := store.Stats.CountLiveSessions(ctx, db.CountLiveSessionsParams{Now: now, IdleBefore: now}); n != 0 || err != nil {
+		t.Errorf("Stats.CountLiveSessions with every reader taken = %d, %v; want 0, nil", n, err)
+	}
+}
+
 func TestOpenIsIdempotentAndMigrates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

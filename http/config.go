@@ -17,7 +17,7 @@ import (
 // Config holds the HTTP layer's limits, abuse, browser and metrics settings.
 // DefaultConfig gives the defaults a server runs with; the zero value, which
 // tests use, trusts no proxy, limits no rate, allows no cross-origin caller,
-// serves /metrics on the API router and has no connection timeouts.
+// leaves /metrics off the API router and has no connection timeouts.
 type Config struct {
 	// Timeouts bound how long one client may hold a connection.
 	Timeouts Timeouts
@@ -39,9 +39,17 @@ type Config struct {
 	// Resets serves POST /v1/password-resets off the request path. Required:
 	// its Run must be running for reset requests to be served.
 	Resets *account.ResetQueue
-	// SeparateMetrics leaves GET /metrics off the API router, for a caller
-	// that serves Server.MetricsHandler on a listener of its own.
-	SeparateMetrics bool
+	// ReauthRate bounds, per signed-in account, the requests to the routes
+	// that check its password (PUT /v1/me/password, PATCH /v1/me, DELETE
+	// /v1/me and their web console forms), all sharing one budget;
+	// ReauthClientRate bounds them per client IP (IPv6: per /64). Each such
+	// request costs one or two password hashes. A zero Rate is no limit.
+	ReauthRate, ReauthClientRate Rate
+	// MetricsToken, when set, serves GET /metrics on the API router to
+	// requests that carry it as "Authorization: Bearer <token>" (401
+	// otherwise). Empty, the API router has no /metrics (404): a caller
+	// serves Server.MetricsHandler on a listener of its own, or not at all.
+	MetricsToken string
 	// UI serves the web console under /ui/, where GET / redirects.
 	UI bool
 	// AccessLog receives the line written for each request; nil means the
@@ -51,8 +59,9 @@ type Config struct {
 
 // DefaultConfig returns the settings a server runs with unless told
 // otherwise: 20 sign-ups an hour and 20 login requests a minute per client
-// IP, 20 mail-sending requests an hour per IP and 5 per target, the web
-// console on, and DefaultTimeouts.
+// IP, 20 mail-sending requests an hour per IP and 5 per target, 10
+// password checks a minute per signed-in account and 30 per IP, the web
+// console on, /metrics off the API listener, and DefaultTimeouts.
 func DefaultConfig() Config {
 	return Config{
 		Timeouts:       DefaultTimeouts(),
@@ -60,7 +69,11 @@ func DefaultConfig() Config {
 		LoginRate:      Rate{Requests: 20, Per: time.Minute},
 		MailRate:       Rate{Requests: 20, Per: time.Hour},
 		MailTargetRate: Rate{Requests: 5, Per: time.Hour},
-		UI:             true,
+		// A person changes a password or an address a few times a minute
+		// at most; one client address may serve several people (NAT).
+		ReauthRate:       Rate{Requests: 10, Per: time.Minute},
+		ReauthClientRate: Rate{Requests: 30, Per: time.Minute},
+		UI:               true,
 	}
 }
 

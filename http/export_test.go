@@ -7,3 +7,7 @@ var OpenAPIDocument = openAPI
 
 // Router exposes the chi tree so tests can walk every route.
 func (s *Server) Router() chi.Routes { return s.router }
+
+// SessionCountQueries is how many times the live-session count was queried
+// for /metrics.
+func (s *Server) SessionCountQueries() uint64 { return s.metrics.sessions.queries.Load() }

@@ -2,8 +2,13 @@ package http
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +30,7 @@ type metrics struct {
 	throttled *prometheus.CounterVec   // code
 	hashTime  *prometheus.HistogramVec // op
 	hashWait  *prometheus.HistogramVec // outcome
+	sessions  *liveSessions
 }
 
 // hashBuckets cover a cheap test hash (well under 1 ms) up to a slow
@@ -59,12 +65,13 @@ func newMetrics(accounts *account.Service) *metrics {
 			Buckets: hashBuckets,
 		}, []string{"outcome"}),
 	}
+	m.sessions = &liveSessions{accounts: accounts, desc: prometheus.NewDesc("roster_live_sessions",
+		"Sessions neither expired nor idle, counted at most every 5 seconds.", nil, nil)}
 	writer, reader := accounts.Store.Pools()
 	m.registry.MustRegister(m.requests, m.duration, m.logins, m.signups, m.throttled, m.hashTime, m.hashWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(writer, "writer"), collectors.NewDBStatsCollector(reader, "reader"),
-		liveSessions{accounts: accounts, desc: prometheus.NewDesc("roster_live_sessions",
-			"Sessions neither expired nor idle, counted at scrape time.", nil, nil)})
+		m.sessions)
 	return m
 }
 
@@ -100,21 +107,75 @@ func outcome(err error) string {
 	return p.Code
 }
 
-// liveSessions counts live sessions with one COUNT query per scrape.
+// sessionCountTTL is how long a live-session count is served before the
+// next scrape counts again.
+const sessionCountTTL = 5 * time.Second
+
+// liveSessions reports the live-session count. Counting is O(sessions) (half
+// a second at 500,000), so a count is kept for sessionCountTTL and counted by
+// one scrape at a time while the others wait for its answer: however many
+// scrapers, at most one count runs, once per TTL. It runs on the store's
+// connection for such counts (account.Service.CountLiveSessions), never on
+// a reader a login needs.
 type liveSessions struct {
 	accounts *account.Service
 	desc     *prometheus.Desc
+	queries  atomic.Uint64 // counts run, for tests
+
+	mu  sync.Mutex
+	at  time.Time // when n and err were counted; zero before the first count
+	n   int64
+	err error
 }
 
-func (c liveSessions) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *liveSessions) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
-func (c liveSessions) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	n, err := c.accounts.CountLiveSessions(ctx)
+func (c *liveSessions) Collect(ch chan<- prometheus.Metric) {
+	n, err := c.count()
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n))
 }
+
+// count returns the kept count, counting afresh when it is older than
+// sessionCountTTL. The lock is held across the query, so concurrent scrapes
+// share one query. A failure is kept like a count, so a failing database is
+// not asked again by every scrape.
+func (c *liveSessions) count() (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && time.Since(c.at) < sessionCountTTL {
+		return c.n, c.err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.queries.Add(1)
+	c.n, c.err = c.accounts.CountLiveSessions(ctx)
+	c.at = time.Now()
+	return c.n, c.err
+}
+
+// requireMetricsToken admits requests that carry cfg.MetricsToken as their
+// bearer token and answers others 401. Both sides are hashed first, so the
+// comparison takes the same time whatever the token's length.
+func (s *Server) requireMetricsToken(next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(s.cfg.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		got := sha256.Sum256([]byte(token))
+		if !strings.EqualFold(scheme, "Bearer") {
+			got = [sha256.Size]byte{}
+		}
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="roster metrics"`)
+			s.writeError(w, r, errMetricsToken)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var errMetricsToken = &problemError{status: http.StatusUnauthorized, code: "unauthenticated",
+	detail: "GET /metrics needs the metrics token as a bearer token"}

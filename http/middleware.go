@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/cors"
@@ -162,6 +163,21 @@ func (s *Server) rateLimit(rate Rate) func(http.Handler) http.Handler {
 	return httprate.LimitBy(rate.Requests, rate.Per,
 		func(r *http.Request) (string, error) { return httprate.CanonicalizeIP(clientIP(r)), nil },
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRateLimited) }))
+}
+
+// reauthLimit bounds the requests of the routes that check the signed-in
+// account's password: per account (cfg.ReauthRate), then per client IP
+// (cfg.ReauthClientRate; IPv6: per /64). Every route given it shares both
+// budgets. Use it behind requireSession.
+func (s *Server) reauthLimit() func(http.Handler) http.Handler {
+	perClient := s.rateLimit(s.cfg.ReauthClientRate)
+	if s.cfg.ReauthRate.Requests == 0 {
+		return perClient
+	}
+	perAccount := httprate.LimitBy(s.cfg.ReauthRate.Requests, s.cfg.ReauthRate.Per,
+		func(r *http.Request) (string, error) { return strconv.FormatInt(auth(r).user.ID, 10), nil },
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errAccountRateLimited) }))
+	return func(next http.Handler) http.Handler { return perAccount(perClient(next)) }
 }
 
 // limitBodies caps every request body at defaultBodyLimit (413 beyond it);

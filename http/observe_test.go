@@ -3,6 +3,7 @@ package http_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -160,7 +161,7 @@ func TestErrorLoggedOnceWithRequestID(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	ts, _, _ := loggedServer(t, rosterhttp.Config{})
+	ts, _, _ := loggedServer(t, rosterhttp.Config{MetricsToken: metricsToken})
 	ts.signup("ann", "", goodPassword)
 	ts.login("ann", goodPassword)
 	ts.json("POST", "/v1/sessions", map[string]string{"username": "ann", "password": "wrong password, long enough"}, "")
@@ -168,7 +169,7 @@ func TestMetrics(t *testing.T) {
 	ts.do("GET", "/v1/users/12345", "", "")
 	ts.do("BREW", "/v1/me", "", "")
 
-	r := ts.do("GET", "/metrics", "", "")
+	r := ts.do("GET", "/metrics", "", "", "Authorization", "Bearer "+metricsToken)
 	want(t, "GET /metrics", r, http.StatusOK)
 	for _, line := range []string{
 		`roster_http_requests_total{method="POST",route="/v1/users",status="201"} 1`,
@@ -196,23 +197,56 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-func TestMetricsOnSeparateListener(t *testing.T) {
-	ts, srv, _ := loggedServer(t, rosterhttp.Config{SeparateMetrics: true})
-	// Not through ts.Client(): openapi.json documents /metrics on the API listener.
-	res, err := http.Get(ts.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /metrics on the API listener: status = %d, want 404", res.StatusCode)
-	}
+// TestMetricsNotPublicByDefault: with no token configured the API router has
+// no /metrics; the handler a caller mounts on a listener of its own serves it.
+func TestMetricsNotPublicByDefault(t *testing.T) {
+	ts, srv, _ := loggedServer(t, rosterhttp.Config{})
+	r := ts.do("GET", "/metrics", "", "")
+	wantProblem(t, "GET /metrics on the API listener", r, http.StatusNotFound, "not_found")
+	r = ts.do("GET", "/metrics", "", "", "Authorization", "Bearer anything")
+	wantProblem(t, "GET /metrics on the API listener with a bearer token", r, http.StatusNotFound, "not_found")
 	rec := httptest.NewRecorder()
 	srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "roster_live_sessions 0") {
 		t.Errorf("MetricsHandler: status %d, body without roster_live_sessions:\n%s", rec.Code, rec.Body)
 	}
 }
+
+// TestMetricsToken: with a token configured, GET /metrics on the API router
+// answers 401 without it or with another (same length or not, or in another
+// scheme), and 200 with it.
+func TestMetricsToken(t *testing.T) {
+	ts, _, _ := loggedServer(t, rosterhttp.Config{MetricsToken: metricsToken})
+	for _, h := range [][]string{
+		nil,
+		{"Authorization", "Bearer"},
+		{"Authorization", "Bearer "},
+		{"Authorization", "Bearer " + strings.ToUpper(metricsToken)},
+		{"Authorization", "Bearer " + metricsToken[:len(metricsToken)-1]},
+		{"Authorization", "Bearer " + metricsToken + "x"},
+		{"Authorization", "Basic " + metricsToken},
+		{"Authorization", metricsToken},
+		{"Cookie", "__Host-roster_session=" + metricsToken},
+	} {
+		r := ts.do("GET", "/metrics", "", "", h...)
+		wantProblem(t, fmt.Sprintf("GET /metrics with %q", h), r, http.StatusUnauthorized, "unauthenticated")
+		if r.header.Get("WWW-Authenticate") == "" {
+			t.Errorf("GET /metrics with %q: no WWW-Authenticate", h)
+		}
+		if strings.Contains(r.body, "roster_") {
+			t.Errorf("GET /metrics with %q: the metrics leaked: %s", h, r.body)
+		}
+	}
+	for _, scheme := range []string{"Bearer ", "bearer "} {
+		r := ts.do("GET", "/metrics", "", "", "Authorization", scheme+metricsToken)
+		want(t, "GET /metrics with the token", r, http.StatusOK)
+		if !strings.Contains(r.body, "roster_live_sessions 0") {
+			t.Errorf("GET /metrics with the token: no roster_live_sessions:\n%s", r.body)
+		}
+	}
+}
+
+const metricsToken = "metrics-token-for-tests-0123456789"
 
 func TestHealth(t *testing.T) {
 	ts, srv, _ := loggedServer(t, rosterhttp.Config{})

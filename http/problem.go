@@ -56,6 +56,8 @@ var (
 	errForbidden   = &problemError{status: http.StatusForbidden, code: "forbidden", detail: "this route needs the admin role"}
 	errRateLimited = &problemError{status: http.StatusTooManyRequests, code: "rate_limited",
 		detail: "too many requests from this address; retry later"}
+	errAccountRateLimited = &problemError{status: http.StatusTooManyRequests, code: "rate_limited",
+		detail: "too many password checks for this account; retry later"}
 	errCrossOrigin = &problemError{status: http.StatusForbidden, code: "cross_origin",
 		detail: "cross-origin requests may not use the session cookie"}
 )
@@ -115,6 +117,9 @@ func problemFor(err error) (p Problem, header http.Header) {
 		p = Problem{Status: http.StatusConflict, Code: "email_already_verified", Detail: err.Error()}
 	case errors.Is(err, account.ErrLastAdmin):
 		p = Problem{Status: http.StatusConflict, Code: "last_admin", Detail: err.Error()}
+	case errors.Is(err, account.ErrAccountBusy):
+		p = Problem{Status: http.StatusTooManyRequests, Code: "account_busy", Detail: err.Error() + "; retry shortly"}
+		header = http.Header{"Retry-After": {"1"}}
 	case errors.Is(err, account.ErrHashBusy):
 		p = Problem{Status: http.StatusServiceUnavailable, Code: "overloaded", Detail: "the server is busy; retry shortly"}
 		header = http.Header{"Retry-After": {"1"}}

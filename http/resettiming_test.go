@@ -2,7 +2,6 @@ package http_test
 
 import (
 	"net/http"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -13,12 +12,12 @@ import (
 // alternate (the kind that goes first swaps every pair) and are spaced so
 // each starts on an idle server, as an attacker's spaced probes would; the
 // medians of the two kinds, measured in the same run, must agree within
-// 25% (10% with ROSTER_SOAK set, over more pairs). Before the reset queue
+// 25% (10% under strictTiming, over more pairs). Before the reset queue
 // delayed its work, the real account's write transaction ran beside its own
 // answer: its median was 60% higher here.
 func TestResetRequestTimingIndependentOfAccount(t *testing.T) {
 	pairs, tolerance := 150, 0.25
-	if os.Getenv("ROSTER_SOAK") != "" {
+	if strictTiming() {
 		pairs, tolerance = 600, 0.10
 	}
 	ts := newTestServer(t) // no rate limit, no per-account cap: every real request mails

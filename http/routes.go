@@ -17,8 +17,8 @@ func (s *Server) routes() chi.Router {
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	r.Get("/openapi.json", handleOpenAPI)
-	if !s.cfg.SeparateMetrics {
-		r.Method(http.MethodGet, "/metrics", s.MetricsHandler())
+	if s.cfg.MetricsToken != "" {
+		r.With(s.requireMetricsToken).Method(http.MethodGet, "/metrics", s.MetricsHandler())
 	}
 
 	// The tutorial's form routes, unchanged for its client.
@@ -26,6 +26,9 @@ func (s *Server) routes() chi.Router {
 	r.With(loginLimit).Post("/login", s.handleTutorialLogin)
 
 	mailLimit := s.rateLimit(s.cfg.MailRate)
+	// The routes that check the signed-in account's password: each costs a
+	// hash or two.
+	reauthLimit := s.reauthLimit()
 	r.Route("/v1", func(r chi.Router) {
 		r.With(signupLimit).Post("/users", s.handleUserCreate)
 		r.With(loginLimit).Post("/sessions", s.handleSessionCreate)
@@ -35,10 +38,10 @@ func (s *Server) routes() chi.Router {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireSession)
 			r.Get("/me", s.handleMe)
-			r.With(mailLimit).Patch("/me", s.handleMeUpdate)
+			r.With(mailLimit, reauthLimit).Patch("/me", s.handleMeUpdate)
 			r.With(mailLimit).Post("/me/email-verification", s.handleMeEmailVerificationResend)
-			r.Delete("/me", s.handleMeDelete)
-			r.Put("/me/password", s.handleMePasswordChange)
+			r.With(reauthLimit).Delete("/me", s.handleMeDelete)
+			r.With(reauthLimit).Put("/me/password", s.handleMePasswordChange)
 			r.Get("/me/sessions", s.handleMeSessionList)
 			r.Delete("/me/sessions", s.handleMeSessionsDelete)
 			r.Delete("/me/sessions/{id}", s.handleMeSessionDelete)
@@ -60,14 +63,14 @@ func (s *Server) routes() chi.Router {
 	})
 
 	if s.cfg.UI {
-		s.uiRoutes(r, signupLimit, loginLimit, mailLimit)
+		s.uiRoutes(r, signupLimit, loginLimit, mailLimit, reauthLimit)
 	}
 	return r
 }
 
 // uiRoutes mounts the web console (ui*.go). Its POSTs share the rate limits
 // of the API routes that do the same thing.
-func (s *Server) uiRoutes(r chi.Router, signupLimit, loginLimit, mailLimit func(http.Handler) http.Handler) {
+func (s *Server) uiRoutes(r chi.Router, signupLimit, loginLimit, mailLimit, reauthLimit func(http.Handler) http.Handler) {
 	r.Get("/", redirectTo("/ui/"))
 	r.Route("/ui", func(r chi.Router) {
 		r.Use(s.uiGuard)
@@ -87,9 +90,9 @@ func (s *Server) uiRoutes(r chi.Router, signupLimit, loginLimit, mailLimit func(
 			r.Get("/", redirectTo("/ui/account"))
 			r.Post("/sign-out", s.handleUISignOut)
 			r.Get("/account", s.handleUIAccount)
-			r.With(mailLimit).Post("/account/profile", s.handleUIProfilePost)
+			r.With(mailLimit, reauthLimit).Post("/account/profile", s.handleUIProfilePost)
 			r.With(mailLimit).Post("/account/verification", s.handleUIVerificationPost)
-			r.Post("/account/password", s.handleUIPasswordPost)
+			r.With(reauthLimit).Post("/account/password", s.handleUIPasswordPost)
 			r.Post("/account/sessions/{id}/revoke", s.handleUISessionRevoke)
 			r.Post("/account/sessions/revoke-others", s.handleUISessionsRevoke)
 			r.Route("/admin", func(r chi.Router) {

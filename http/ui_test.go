@@ -189,6 +189,21 @@ func TestUISharesRateLimits(t *testing.T) {
 	wantPage(t, "third login", r, http.StatusTooManyRequests, "Too many requests from your network")
 }
 
+// TestUIReauthSharesRateLimits: the console's password and profile forms
+// spend the same per-account budget as PUT /v1/me/password.
+func TestUIReauthSharesRateLimits(t *testing.T) {
+	t.Parallel()
+	ts := newUIServer(t, rosterhttp.Config{ReauthRate: rosterhttp.Rate{Requests: 1, Per: time.Hour}})
+	ts.signup("ann", "", goodPassword)
+	token := ts.login("ann", goodPassword)
+	r := ts.json("PUT", "/v1/me/password", map[string]string{"current_password": goodPassword, "new_password": goodPassword}, token)
+	wantProblem(t, "PUT /v1/me/password to the current password", r, http.StatusUnprocessableEntity, "password_unchanged")
+	for _, path := range []string{"/ui/account/password", "/ui/account/profile"} {
+		r = ts.page("POST", path, url.Values{"username": {"ann"}, "current_password": {goodPassword}, "new_password": {"another long passphrase"}}, token)
+		wantPage(t, "POST "+path+" past the account's budget", r, http.StatusTooManyRequests)
+	}
+}
+
 func TestUIAccountForms(t *testing.T) {
 	t.Parallel()
 	ts := newUIServer(t, rosterhttp.Config{})
@@ -219,6 +234,9 @@ func TestUIAccountForms(t *testing.T) {
 		{"wrong current password", "/ui/account/password",
 			url.Values{"username": {"ann"}, "current_password": {"nope nope nope nope"}, "new_password": {"another long passphrase"}},
 			http.StatusForbidden, []string{`id="f-current_password-error">Current password is wrong.`, `aria-invalid="true"`}},
+		{"new password equal to the current one", "/ui/account/password",
+			url.Values{"current_password": {goodPassword}, "new_password": {goodPassword}},
+			http.StatusUnprocessableEntity, []string{`id="f-new_password-error">New password must differ from the current password.`}},
 		{"new password with the username", "/ui/account/password",
 			url.Values{"current_password": {goodPassword}, "new_password": {"ann has a long passphrase"}},
 			http.StatusUnprocessableEntity, []string{`id="f-new_password-error">New password must not contain the username.`}},
