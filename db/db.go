@@ -171,6 +171,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.touchSessionStmt, err = db.PrepareContext(ctx, touchSession); err != nil {
 		return nil, fmt.Errorf("error preparing query TouchSession: %w", err)
 	}
+	if q.updateStorageProbeStmt, err = db.PrepareContext(ctx, updateStorageProbe); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateStorageProbe: %w", err)
+	}
 	if q.updateUserStmt, err = db.PrepareContext(ctx, updateUser); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateUser: %w", err)
 	}
@@ -445,6 +448,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing touchSessionStmt: %w", cerr)
 		}
 	}
+	if q.updateStorageProbeStmt != nil {
+		if cerr := q.updateStorageProbeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateStorageProbeStmt: %w", cerr)
+		}
+	}
 	if q.updateUserStmt != nil {
 		if cerr := q.updateUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateUserStmt: %w", cerr)
@@ -573,6 +581,7 @@ type Queries struct {
 	sQLiteVersionStmt            *sql.Stmt
 	setUserEmailVerifiedStmt     *sql.Stmt
 	touchSessionStmt             *sql.Stmt
+	updateStorageProbeStmt       *sql.Stmt
 	updateUserStmt               *sql.Stmt
 	updateUserPasswordHashStmt   *sql.Stmt
 	upsertKnownLoginIPStmt       *sql.Stmt
@@ -636,6 +645,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		sQLiteVersionStmt:            q.sQLiteVersionStmt,
 		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
 		touchSessionStmt:             q.touchSessionStmt,
+		updateStorageProbeStmt:       q.updateStorageProbeStmt,
 		updateUserStmt:               q.updateUserStmt,
 		updateUserPasswordHashStmt:   q.updateUserPasswordHashStmt,
 		upsertKnownLoginIPStmt:       q.upsertKnownLoginIPStmt,

@@ -1,0 +1,93 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"roster/db"
+	"roster/db/dbtest"
+)
+
+// TestStorageErrorsMapByCode: only the storage's failures (and the sentinel
+// wrapped) count as storage unavailable, not a statement's. A real
+// SQLITE_FULL and SQLITE_IOERR are in http's TestFullDisk.
+func TestStorageErrorsMapByCode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := dbtest.Open(t)
+	p := db.CreateUserParams{Username: "a", UsernameKey: "a", PasswordHash: "x", Role: "user"}
+	if _, err := store.Write.CreateUser(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	_, unique := store.Write.CreateUser(ctx, p)
+	_, readOnly := store.Read.CreateUser(ctx, db.CreateUserParams{Username: "b", UsernameKey: "b", PasswordHash: "x", Role: "user"})
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"unique violation", unique, false},
+		{"write on the query_only reader", readOnly, false},
+		{"no rows", sql.ErrNoRows, false},
+		{"context canceled", context.Canceled, false},
+		{"the sentinel, wrapped", fmt.Errorf("x: %w", db.ErrStorageUnavailable), true},
+	} {
+		if got := db.IsStorageUnavailable(c.err); got != c.want {
+			t.Errorf("%s (%v): IsStorageUnavailable = %v, want %v", c.name, c.err, got, c.want)
+		}
+	}
+	if err := store.Writable(ctx); err != nil {
+		t.Errorf("Writable on a healthy store: %v", err)
+	}
+}
+
+// TestWALTruncatedToJournalSizeLimit: after a transaction grew the WAL far
+// past the limit and a checkpoint copied it, the next write starts the WAL
+// again and cuts the file down to journal_size_limit (4 MiB) instead of
+// keeping its high-water mark.
+func TestWALTruncatedToJournalSizeLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := dbtest.Open(t)
+	hash := strings.Repeat("x", 2000)
+	if err := store.Tx(ctx, func(q *db.Queries) error {
+		for i := range 3000 {
+			name := fmt.Sprintf("user%d", i)
+			if _, err := q.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name,
+				PasswordHash: hash, Role: "user"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	walSize := func() int64 {
+		fi, err := os.Stat(store.Path() + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	high := walSize()
+	if high < 8<<20 {
+		t.Fatalf("the big transaction left a WAL of %d bytes, want over 8 MiB for the test to mean anything", high)
+	}
+	// The commit's automatic checkpoint copied the WAL; the next commit
+	// starts it again from the front.
+	for i := range 2 {
+		name := fmt.Sprintf("after%d", i)
+		if _, err := store.Write.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name,
+			PasswordHash: "x", Role: "user"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := walSize(); got > 4<<20 {
+		t.Errorf("WAL after a checkpoint and a small write: %d bytes (high-water mark %d), want at most 4 MiB", got, high)
+	}
+}
