@@ -35,9 +35,13 @@ const MinSQLiteVersion = "3.51.3"
 // took (a large import; a backlog while a full volume held up checkpoints) is
 // given back to the volume rather than kept, and steady work does not shrink
 // and regrow the file at every checkpoint.
-const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+const pragmas = "_pragma=busy_timeout(" + busyTimeoutMS + ")&_pragma=journal_mode(WAL)" +
 	"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=journal_size_limit(4194304)" +
 	"&_time_format=sqlite"
+
+// busyTimeoutMS is how long, in milliseconds, a statement waits for a lock
+// another connection holds.
+const busyTimeoutMS = "10000"
 
 // dsn is the modernc.org/sqlite data source name for the file at path.
 func dsn(path, query string) string {

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
@@ -36,10 +37,17 @@ const (
 
 // checkpointTruncate copies every WAL frame into the database and truncates
 // the WAL to zero bytes. It runs on the writer connection, so no writer of
-// this process holds it up; it waits (busy_timeout) for readers of older
-// snapshots. Like TxNoSync's pragmas it is SQL outside sql/queries: sqlc
-// skips PRAGMA statements.
-const checkpointTruncate = "PRAGMA wal_checkpoint(TRUNCATE)"
+// this process holds it up, but it waits for readers of older snapshots (in
+// any process) under busy_timeout, holding the writer connection: the wait
+// is cut to checkpointBusyTimeout, so a long reader, such as a backup in
+// another process, stalls this process's writes that long at most. Like
+// TxNoSync's pragmas these are SQL outside sql/queries: sqlc skips PRAGMA
+// statements.
+const (
+	checkpointTruncate    = "PRAGMA wal_checkpoint(TRUNCATE)"
+	checkpointBusyTimeout = "PRAGMA busy_timeout = 250"
+	restoreBusyTimeout    = "PRAGMA busy_timeout = " + busyTimeoutMS
+)
 
 // IsStorageUnavailable reports whether err says that the storage under the
 // database failed rather than the statement: ErrStorageUnavailable, or
@@ -73,7 +81,7 @@ type storageHealth struct {
 	probedAt time.Time
 	probeErr error
 
-	mu         sync.Mutex // guards recovering
+	mu         sync.Mutex // guards recovering and starting the loop
 	recovering bool
 	ctx        context.Context // done when the store closes
 	cancel     context.CancelFunc
@@ -84,9 +92,12 @@ func (h *storageHealth) init() {
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 }
 
-// close stops the recovery loop and waits for it.
+// close stops the recovery loop and waits for it. Under mu, no loop starts
+// after it.
 func (h *storageHealth) close() {
+	h.mu.Lock()
 	h.cancel()
+	h.mu.Unlock()
 	h.wg.Wait()
 }
 
@@ -156,8 +167,9 @@ func (s *Store) noteStorage(err error) {
 
 // recoverStorage tries, every recoverInterval, to checkpoint the WAL with
 // truncation and to write the probe row. The probe's success clears the
-// failure; the loop ends once the checkpoint has succeeded too and no
-// failure was noted since, or when the store closes.
+// failure; the loop ends once the checkpoint has succeeded too, or found a
+// reader in its way (the WAL is then in use, and the automatic checkpoints
+// take over), and no failure was noted since; or when the store closes.
 func (s *Store) recoverStorage() {
 	h := &s.health
 	defer h.wg.Done()
@@ -174,7 +186,7 @@ func (s *Store) recoverStorage() {
 		if err == nil {
 			h.failure.Store(nil)
 		}
-		if err != nil || ckErr != nil {
+		if err != nil || (ckErr != nil && !errors.Is(ckErr, errCheckpointBusy)) {
 			continue
 		}
 		h.mu.Lock()
@@ -188,13 +200,28 @@ func (s *Store) recoverStorage() {
 }
 
 // errCheckpointBusy means a checkpoint could not copy every frame: a reader
-// of an older snapshot outlasted busy_timeout.
+// of an older snapshot outlasted its wait.
 var errCheckpointBusy = errors.New("db: WAL checkpoint blocked by a reader")
 
-// checkpoint runs checkpointTruncate on the writer connection.
-func (s *Store) checkpoint(ctx context.Context) error {
+// checkpoint runs checkpointTruncate on the writer connection with a short
+// busy_timeout, set back after; a connection that cannot be set back is
+// closed instead, and its replacement gets the DSN's.
+func (s *Store) checkpoint(ctx context.Context) (err error) {
+	conn, err := s.writer.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), restoreBusyTimeout); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, checkpointBusyTimeout); err != nil {
+		return err
+	}
 	var busy, frames, copied int64
-	if err := s.writer.QueryRowContext(ctx, checkpointTruncate).Scan(&busy, &frames, &copied); err != nil {
+	if err := conn.QueryRowContext(ctx, checkpointTruncate).Scan(&busy, &frames, &copied); err != nil {
 		return err
 	}
 	if busy != 0 {
