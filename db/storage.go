@@ -29,7 +29,8 @@ const (
 	// probeInterval is how often Writable probes at most; between probes it
 	// answers the last result.
 	probeInterval = time.Second
-	// probeTimeout bounds a probe's wait for the writer connection.
+	// probeTimeout bounds a probe's, or a checkpoint's, wait for the writer
+	// connection.
 	probeTimeout = 5 * time.Second
 	// recoverInterval is how often the recovery loop tries again.
 	recoverInterval = time.Second
@@ -106,11 +107,15 @@ func (h *storageHealth) close() {
 // probes with a one-row write at most once every probeInterval, answering
 // the last result in between, so that a readiness check polled often costs
 // at most one small commit a second; this also finds a volume that filled
-// while nothing wrote, or before the process started.
+// while nothing wrote. The first probe checkpoints the WAL too, as recovery
+// does, for a process started on a full volume.
 //
 // A write that fits in WAL space already allocated succeeds on a full
-// volume, so a probe can pass while a larger write fails; that failure marks
-// the store unavailable again.
+// volume (a failed commit leaves such space behind it), so a probe alone can
+// pass while a larger write fails. Hence recovery, and the first probe, rely
+// on the checkpoint: it copies the WAL into the database, which must grow by
+// the pages it adds, and truncates the WAL, so the probe after it must find
+// new space. A failed write marks the store unavailable again.
 func (s *Store) Writable(ctx context.Context) error {
 	h := &s.health
 	if err := h.unavailable(); err != nil {
@@ -118,7 +123,11 @@ func (s *Store) Writable(ctx context.Context) error {
 	}
 	h.probeMu.Lock()
 	defer h.probeMu.Unlock()
-	if h.probedAt.IsZero() || time.Since(h.probedAt) >= probeInterval {
+	switch {
+	case h.probedAt.IsZero():
+		h.probeErr = s.recoverStep(context.WithoutCancel(ctx))
+		h.probedAt = time.Now()
+	case time.Since(h.probedAt) >= probeInterval:
 		h.probeErr = s.probe(ctx)
 		h.probedAt = time.Now()
 	}
@@ -145,10 +154,22 @@ func (s *Store) probe(ctx context.Context) error {
 	return err
 }
 
+// recoverStep checkpoints the WAL with truncation, then probes, noting a
+// storage failure of either. A reader in the checkpoint's way is no failure:
+// the WAL is then in use, and the automatic checkpoints take over.
+func (s *Store) recoverStep(ctx context.Context) error {
+	err := s.checkpoint(ctx)
+	if err != nil && !errors.Is(err, errCheckpointBusy) {
+		s.noteStorage(err)
+		return err
+	}
+	return s.probe(ctx)
+}
+
 // noteStorage marks the store unavailable if err is a storage failure, and
 // starts the recovery loop if it is not running. Only the loop clears the
-// mark: a small write that succeeded says less than its probe after a
-// checkpoint.
+// mark: a small write that succeeded says less than a checkpoint (see
+// Writable).
 func (s *Store) noteStorage(err error) {
 	if !IsStorageUnavailable(err) {
 		return
@@ -165,11 +186,9 @@ func (s *Store) noteStorage(err error) {
 	go s.recoverStorage()
 }
 
-// recoverStorage tries, every recoverInterval, to checkpoint the WAL with
-// truncation and to write the probe row. The probe's success clears the
-// failure; the loop ends once the checkpoint has succeeded too, or found a
-// reader in its way (the WAL is then in use, and the automatic checkpoints
-// take over), and no failure was noted since; or when the store closes.
+// recoverStorage runs recoverStep every recoverInterval until it succeeds
+// with no failure noted since it began, which it then clears; or until the
+// store closes.
 func (s *Store) recoverStorage() {
 	h := &s.health
 	defer h.wg.Done()
@@ -181,12 +200,8 @@ func (s *Store) recoverStorage() {
 			return
 		case <-tick.C:
 		}
-		ckErr := s.checkpoint(h.ctx)
-		err := s.probe(h.ctx)
-		if err == nil {
-			h.failure.Store(nil)
-		}
-		if err != nil || (ckErr != nil && !errors.Is(ckErr, errCheckpointBusy)) {
+		failure := h.failure.Load()
+		if s.recoverStep(h.ctx) != nil || !h.failure.CompareAndSwap(failure, nil) {
 			continue
 		}
 		h.mu.Lock()
@@ -205,9 +220,13 @@ var errCheckpointBusy = errors.New("db: WAL checkpoint blocked by a reader")
 
 // checkpoint runs checkpointTruncate on the writer connection with a short
 // busy_timeout, set back after; a connection that cannot be set back is
-// closed instead, and its replacement gets the DSN's.
-func (s *Store) checkpoint(ctx context.Context) (err error) {
-	conn, err := s.writer.Conn(ctx)
+// closed instead, and its replacement gets the DSN's. Only the wait for the
+// connection is bounded: an interrupted checkpoint keeps none of its work,
+// and a large WAL takes a while to copy.
+func (s *Store) checkpoint(ctx context.Context) error {
+	wait, cancel := context.WithTimeout(ctx, probeTimeout)
+	conn, err := s.writer.Conn(wait)
+	cancel()
 	if err != nil {
 		return err
 	}

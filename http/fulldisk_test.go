@@ -7,67 +7,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"roster/account/accounttest"
 	"roster/db"
+	"roster/internal/tmpfstest"
 )
-
-// mountTmpfs mounts a tmpfs of the given size (as mount's size= option) on
-// a fresh directory and unmounts it when the test ends. It needs root on
-// Linux: otherwise the test is skipped, unless CI=true, where it fails.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		t.Skip("skipped: filling a small volume needs a tmpfs of its own, which only root can mount on Linux; run as root (CI does)")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mount tmpfs on %s: %v: %s", dir, err, out)
-		}
-		t.Skipf("skipped: cannot mount a tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fill writes a file into dir until the volume is full, then gives back
-// keep bytes, and returns the file's path.
-func fill(t *testing.T, dir string, keep int64) string {
-	t.Helper()
-	f, err := os.CreateTemp(dir, "filler")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	var size int64
-	for {
-		n, err := f.Write(chunk)
-		size += int64(n)
-		if errors.Is(err, syscall.ENOSPC) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Truncate(max(0, size-keep)); err != nil {
-		t.Fatal(err)
-	}
-	return f.Name()
-}
 
 // wantStorageUnavailable fails the test unless r is a 503 with problem code
 // storage_unavailable (as one line of text on a form route) and Retry-After.
@@ -95,7 +43,7 @@ func wantStorageUnavailable(t *testing.T, what string, r response) {
 // the same. Without them, opening the database on the full volume fails with
 // ErrStorageUnavailable, and succeeds once space returns.
 func TestFullDisk(t *testing.T) {
-	dir := mountTmpfs(t, "2m")
+	dir := tmpfstest.Mount(t, "2m")
 	path := filepath.Join(dir, "roster.db")
 	var (
 		store *db.Store
@@ -124,7 +72,7 @@ func TestFullDisk(t *testing.T) {
 	acked := []string{"early"}
 	ts.signup("early", "", goodPassword)
 	for round, restart := range []bool{false, true} {
-		filler := fill(t, dir, 64<<10)
+		filler := tmpfstest.Fill(t, dir, 64<<10)
 		full := false
 		for i := 0; i < 100 && !full; i++ {
 			name := fmt.Sprintf("r%du%03d", round, i)
@@ -150,7 +98,7 @@ func TestFullDisk(t *testing.T) {
 				t.Fatal(err)
 			}
 			stop()
-			fillers = append(fillers, fill(t, dir, 0))
+			fillers = append(fillers, tmpfstest.Fill(t, dir, 0))
 			start()
 			if err := other.Close(); err != nil {
 				t.Fatal(err)
@@ -199,7 +147,7 @@ func TestFullDisk(t *testing.T) {
 	}
 
 	stop()
-	filler := fill(t, dir, 0)
+	filler := tmpfstest.Fill(t, dir, 0)
 	if s, err := db.Open(context.Background(), path); !errors.Is(err, db.ErrStorageUnavailable) {
 		if err == nil {
 			s.Close()
