@@ -71,11 +71,11 @@ type Store struct {
 // database's -shm file for Changes, and fails if it cannot.
 //
 // On a full volume Open works while the WAL and -shm files are there (left
-// by a process that could not checkpoint at exit, or still open in another
-// one), and the store then answers ErrStorageUnavailable from Writable until
-// space returns. Without them it must create the -shm file and fails with an
-// error wrapping ErrStorageUnavailable: the caller exits, and a restart once
-// space returns succeeds.
+// by a process killed or unable to checkpoint at exit, or open in another
+// one); Writable then tells whether the store can write. Without them Open
+// must create the -shm file, and fails with an error wrapping
+// ErrStorageUnavailable: the caller exits, and a restart once space returns
+// succeeds.
 func Open(ctx context.Context, path string) (_ *Store, err error) {
 	if path == "" {
 		return nil, errors.New("db: empty database path")

@@ -159,8 +159,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // prepareError maps err, logs a 500 or a storage failure with its cause (the
 // client sees only a generic detail), counts throttled requests (429s, and
-// an overloaded hasher's 503s) and sets the problem's headers. ok is false when the client
-// has gone away and no answer is worth writing.
+// an overloaded hasher's 503s) and sets the problem's headers. ok is false
+// when the client has gone away and no answer is worth writing.
 func (s *Server) prepareError(w http.ResponseWriter, r *http.Request, err error) (p Problem, ok bool) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return p, false
