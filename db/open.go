@@ -81,7 +81,10 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 		return nil, errors.New("db: empty database path")
 	}
 	defer func() {
-		if IsStorageUnavailable(err) && !errors.Is(err, ErrStorageUnavailable) {
+		// SQLITE_CANTOPEN here is far more often a wrong path or
+		// permission than a full volume: it stays as it is.
+		code, _ := sqliteCode(err)
+		if IsStorageUnavailable(err) && code&0xff != sqlite3.SQLITE_CANTOPEN && !errors.Is(err, ErrStorageUnavailable) {
 			err = fmt.Errorf("%w: %w", ErrStorageUnavailable, err)
 		}
 	}()
