@@ -9,8 +9,9 @@ import (
 	"os"
 )
 
-// Backup's VACUUM INTO, the two PRAGMA synchronous statements of TxNoSync
-// and, outside unix, changes_other.go's PRAGMA data_version are the only SQL
+// Backup's VACUUM INTO, the two PRAGMA synchronous statements of TxNoSync,
+// storage.go's PRAGMA wal_checkpoint and busy_timeout statements and,
+// outside unix, changes_other.go's PRAGMA data_version are the only SQL
 // outside sql/queries: sqlc's SQLite grammar refuses a bound parameter in
 // VACUUM INTO, and it skips PRAGMA statements without generating code for
 // them.

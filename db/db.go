@@ -180,6 +180,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.touchSessionStmt, err = db.PrepareContext(ctx, touchSession); err != nil {
 		return nil, fmt.Errorf("error preparing query TouchSession: %w", err)
 	}
+	if q.updateStorageProbeStmt, err = db.PrepareContext(ctx, updateStorageProbe); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateStorageProbe: %w", err)
+	}
 	if q.updateUserStmt, err = db.PrepareContext(ctx, updateUser); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateUser: %w", err)
 	}
@@ -472,6 +475,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing touchSessionStmt: %w", cerr)
 		}
 	}
+	if q.updateStorageProbeStmt != nil {
+		if cerr := q.updateStorageProbeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateStorageProbeStmt: %w", cerr)
+		}
+	}
 	if q.updateUserStmt != nil {
 		if cerr := q.updateUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateUserStmt: %w", cerr)
@@ -608,6 +616,7 @@ type Queries struct {
 	setUserEmailVerifiedStmt     *sql.Stmt
 	setUsernameSkeletonStmt      *sql.Stmt
 	touchSessionStmt             *sql.Stmt
+	updateStorageProbeStmt       *sql.Stmt
 	updateUserStmt               *sql.Stmt
 	updateUserPasswordHashStmt   *sql.Stmt
 	upsertKnownLoginIPStmt       *sql.Stmt
@@ -675,6 +684,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
 		setUsernameSkeletonStmt:      q.setUsernameSkeletonStmt,
 		touchSessionStmt:             q.touchSessionStmt,
+		updateStorageProbeStmt:       q.updateStorageProbeStmt,
 		updateUserStmt:               q.updateUserStmt,
 		updateUserPasswordHashStmt:   q.updateUserPasswordHashStmt,
 		upsertKnownLoginIPStmt:       q.upsertKnownLoginIPStmt,

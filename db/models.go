@@ -64,6 +64,11 @@ type Session struct {
 	ID         string
 }
 
+type StorageProbe struct {
+	ID       int64
+	ProbedAt time.Time
+}
+
 type User struct {
 	ID               int64
 	Username         string

@@ -26,8 +26,22 @@ const MinSQLiteVersion = "3.51.3"
 // pragmas are set on every pooled connection through the DSN, so none depends
 // on which connection database/sql hands out. synchronous=FULL makes a commit
 // durable across power loss, not only a process crash.
-const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-	"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_time_format=sqlite"
+//
+// journal_size_limit: a checkpoint that has copied the whole WAL lets the
+// next writer start the WAL again from its front, but the file keeps the
+// largest size it ever grew to, until the last connection closes. With the
+// limit SQLite truncates it to 4 MiB at that restart, about what it grows to
+// between automatic checkpoints (1000 pages of 4 KiB), so the space a burst
+// took (a large import; a backlog while a full volume held up checkpoints) is
+// given back to the volume rather than kept, and steady work does not shrink
+// and regrow the file at every checkpoint.
+const pragmas = "_pragma=busy_timeout(" + busyTimeoutMS + ")&_pragma=journal_mode(WAL)" +
+	"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=journal_size_limit(4194304)" +
+	"&_time_format=sqlite"
+
+// busyTimeoutMS is how long, in milliseconds, a statement waits for a lock
+// another connection holds.
+const busyTimeoutMS = "10000"
 
 // dsn is the modernc.org/sqlite data source name for the file at path.
 func dsn(path, query string) string {
@@ -54,15 +68,31 @@ type Store struct {
 	sessions   sessionCache
 	path       string
 	migrations *goose.Provider // on the reader pool: it only reads the version table
+	health     storageHealth
 }
 
 // Open opens (creating if needed) the database at path, checks the SQLite
 // version and applies any pending migrations. On unix it also maps the
 // database's -shm file for Changes, and fails if it cannot.
-func Open(ctx context.Context, path string) (*Store, error) {
+//
+// On a full volume Open works while the WAL and -shm files are there (left
+// by a process killed or unable to checkpoint at exit, or open in another
+// one); Writable then tells whether the store can write. Without them Open
+// must create the -shm file, and fails with an error wrapping
+// ErrStorageUnavailable: the caller exits, and a restart once space returns
+// succeeds.
+func Open(ctx context.Context, path string) (_ *Store, err error) {
 	if path == "" {
 		return nil, errors.New("db: empty database path")
 	}
+	defer func() {
+		// SQLITE_CANTOPEN here is far more often a wrong path or
+		// permission than a full volume: it stays as it is.
+		code, _ := sqliteCode(err)
+		if IsStorageUnavailable(err) && code&0xff != sqlite3.SQLITE_CANTOPEN && !errors.Is(err, ErrStorageUnavailable) {
+			err = fmt.Errorf("%w: %w", ErrStorageUnavailable, err)
+		}
+	}()
 	// Until Open returns, no store closing in this process closes its -shm
 	// file: this one may have connections on the same file already.
 	defer holdShmFiles()()
@@ -77,19 +107,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetConnMaxIdleTime(0)
 
 	s := &Store{writer: writer, path: path}
+	s.health.init()
 	if err := s.init(ctx); err != nil {
+		s.health.close()
 		writer.Close()
 		return nil, err
 	}
 	// Every statement is prepared once per connection and reused: parsing SQL
 	// was a third of the time of a session lookup.
 	if s.Write, err = Prepare(ctx, writer); err != nil {
+		s.health.close()
 		writer.Close()
 		return nil, err
 	}
 
 	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
 	if err != nil {
+		s.health.close()
 		writer.Close()
 		return nil, err
 	}
@@ -162,6 +196,7 @@ func versionAtLeast(have, want string) bool {
 // Close closes both pools; the WAL is checkpointed when the last connection closes.
 func (s *Store) Close() error {
 	var errs []error
+	s.health.close() // its recovery loop writes
 	// The change watch stops first, while the store's connections still
 	// hold the -shm file open, and lets go of the file last.
 	if s.watch != nil {
@@ -234,7 +269,8 @@ func (s *Store) TxNoSync(ctx context.Context, fn func(q *Queries) error) error {
 // connection.
 func (s *Store) tx(ctx context.Context, b interface {
 	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
-}, fn func(q *Queries) error) error {
+}, fn func(q *Queries) error) (err error) {
+	defer func() { s.noteStorage(err) }()
 	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -268,7 +304,8 @@ func (s *Store) Path() string { return s.path }
 // ErrPendingMigrations means the database schema is older than this binary's.
 var ErrPendingMigrations = errors.New("db: migrations pending")
 
-// Ready checks that both pools answer and that every migration is applied.
+// Ready checks that both pools answer, that every migration is applied and
+// that the database can write (Writable).
 func (s *Store) Ready(ctx context.Context) error {
 	if err := s.Ping(ctx); err != nil {
 		return err
@@ -280,7 +317,7 @@ func (s *Store) Ready(ctx context.Context) error {
 	if pending {
 		return ErrPendingMigrations
 	}
-	return nil
+	return s.Writable(ctx)
 }
 
 // Pools returns the writer and reader pools, for statistics and tests that

@@ -33,15 +33,17 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 			conns = append(conns, c)
 		}
 		for i, c := range conns {
-			var fk, sync int
+			var fk, sync, limit int
 			var mode string
 			if err := c.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
 				t.Fatal(err)
 			}
 			c.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
 			c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync)
-			if fk != 1 || mode != "wal" || sync != 2 {
-				t.Errorf("%s connection %d: foreign_keys=%d journal_mode=%s synchronous=%d; want 1, wal, 2", name, i, fk, mode, sync)
+			c.QueryRowContext(ctx, "PRAGMA journal_size_limit").Scan(&limit)
+			if fk != 1 || mode != "wal" || sync != 2 || limit != 4<<20 {
+				t.Errorf("%s connection %d: foreign_keys=%d journal_mode=%s synchronous=%d journal_size_limit=%d; want 1, wal, 2, %d",
+					name, i, fk, mode, sync, limit, 4<<20)
 			}
 		}
 		for _, c := range conns {

@@ -61,6 +61,15 @@ func start(t testing.TB, dbPath string, args ...string) *server {
 // startEnv is start with the process environment env.
 func startEnv(t testing.TB, env []string, dbPath string, args ...string) *server {
 	t.Helper()
+	s := launch(t, env, dbPath, args...)
+	s.waitReady(t)
+	return s
+}
+
+// launch is startEnv up to the moment the server listens: /readyz may still
+// answer 503.
+func launch(t testing.TB, env []string, dbPath string, args ...string) *server {
+	t.Helper()
 	// Every request comes from one loopback address: lift the per-IP rate
 	// limits, which these tests are not about (http/abuse_test.go is).
 	base := []string{"serve", "-addr", "127.0.0.1:0", "-db", dbPath,
@@ -105,13 +114,19 @@ func startEnv(t testing.TB, env []string, dbPath string, args ...string) *server
 	case <-time.After(60 * time.Second):
 		t.Fatalf("roster did not listen within 60 s:\n%s", s.log())
 	}
+	return s
+}
+
+// waitReady waits up to 30 s for /readyz to answer 200.
+func (s *server) waitReady(t testing.TB) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		res, err := http.Get(s.URL + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return s
+				return
 			}
 		}
 		if time.Now().After(deadline) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"roster/account"
+	"roster/db"
 )
 
 // problemTypeBase prefixes every problem code to form its RFC 9457 type URI.
@@ -62,6 +63,16 @@ var (
 		detail: "cross-origin requests may not use the session cookie"}
 )
 
+// codeStorageUnavailable answers any request whose write the database
+// refused for its storage: a full volume or a failing disk. The client may
+// retry; the server recovers by itself once space returns, and /readyz
+// answers 503 until it has, so a load balancer stops sending traffic.
+const codeStorageUnavailable = "storage_unavailable"
+
+// storageRetryAfter is the Retry-After of a storage_unavailable answer, in
+// seconds: a few of the store's recovery attempts (one a second).
+const storageRetryAfter = "5"
+
 func badRequest(detail string) error {
 	return &problemError{status: http.StatusBadRequest, code: "malformed", detail: detail}
 }
@@ -79,6 +90,12 @@ func problemFor(err error) (p Problem, header http.Header) {
 	switch {
 	case errors.As(err, &pe):
 		p = Problem{Status: pe.status, Code: pe.code, Detail: pe.detail}
+	case db.IsStorageUnavailable(err):
+		// Before the rest: whatever else went wrong, the outcome is that
+		// nothing could be stored.
+		p = Problem{Status: http.StatusServiceUnavailable, Code: codeStorageUnavailable,
+			Detail: "the server cannot store data right now; retry shortly"}
+		header = http.Header{"Retry-After": {storageRetryAfter}}
 	case errors.As(err, &ve):
 		p = Problem{Status: http.StatusUnprocessableEntity, Code: ve.Code, Detail: ve.Error()}
 		for _, fe := range ve.Errors {
@@ -148,19 +165,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// prepareError maps err, logs a 500 with its cause (the client sees only a
-// generic detail), counts throttled requests (429s, and 503s that carry
-// Retry-After) and sets the problem's headers. ok is false when the client
-// has gone away and no answer is worth writing.
+// prepareError maps err, logs a 500 or a storage failure with its cause (the
+// client sees only a generic detail), counts throttled requests (429s, and
+// an overloaded hasher's 503s) and sets the problem's headers. ok is false
+// when the client has gone away and no answer is worth writing.
 func (s *Server) prepareError(w http.ResponseWriter, r *http.Request, err error) (p Problem, ok bool) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return p, false
 	}
 	p, header := problemFor(err)
-	if p.Status == http.StatusInternalServerError {
+	storage := p.Code == codeStorageUnavailable
+	if p.Status == http.StatusInternalServerError || storage {
 		s.logFailure(r, err)
 	}
-	if p.Status == http.StatusTooManyRequests || header.Get("Retry-After") != "" {
+	if p.Status == http.StatusTooManyRequests || (header.Get("Retry-After") != "" && !storage) {
 		s.metrics.throttled.WithLabelValues(p.Code).Inc()
 	}
 	for k, v := range header {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+
+	"roster/db"
 )
 
 // routes is the whole HTTP surface: the API, and the web console when enabled.
@@ -124,13 +126,19 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReadyz answers 200 when both database pools answer, every migration
-// is applied and the server is not shutting down; 503 otherwise.
+// is applied, the database can write (db.Store.Writable) and the server is
+// not shutting down; 503 otherwise.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		s.writeError(w, r, &problemError{status: http.StatusServiceUnavailable, code: "shutting_down", detail: "server is shutting down"})
 		return
 	}
-	if err := s.store.Ready(r.Context()); err != nil {
+	err := s.store.Ready(r.Context())
+	if db.IsStorageUnavailable(err) {
+		s.writeError(w, r, err) // storage_unavailable, logged
+		return
+	}
+	if err != nil {
 		s.logFailure(r, err)
 		s.writeError(w, r, &problemError{status: http.StatusServiceUnavailable, code: "not_ready", detail: "database unavailable or not migrated"})
 		return
