@@ -73,7 +73,8 @@ func launch(t testing.TB, env []string, dbPath string, args ...string) *server {
 	// Every request comes from one loopback address: lift the per-IP rate
 	// limits, which these tests are not about (http/abuse_test.go is).
 	base := []string{"serve", "-addr", "127.0.0.1:0", "-db", dbPath,
-		"-login-rate", "1000000000/1s", "-signup-rate", "1000000000/1s"}
+		"-login-rate", "1000000000/1s", "-signup-rate", "1000000000/1s",
+		"-reauth-rate", "1000000000/1s", "-reauth-client-rate", "1000000000/1s"}
 	cmd := exec.Command(binary, append(base, args...)...)
 	cmd.Env = env
 	pipe, err := cmd.StderrPipe()
