@@ -80,7 +80,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 }
 
 const deleteUser = `-- name: DeleteUser :execrows
-DELETE FROM users WHERE id = ?
+DELETE FROM users WHERE id = ?1
 `
 
 // DeleteUser removes an account; its sessions go with it (ON DELETE CASCADE).
@@ -93,7 +93,7 @@ func (q *Queries) DeleteUser(ctx context.Context, id int64) (int64, error) {
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE id = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE id = ?1
 `
 
 // GetUser returns the account with the given id.
@@ -117,7 +117,7 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
 }
 
 const getUserByEmailKey = `-- name: GetUserByEmailKey :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE email_key = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE email_key = ?1
 `
 
 // GetUserByEmailKey returns the account whose normalized email matches.
@@ -141,7 +141,7 @@ func (q *Queries) GetUserByEmailKey(ctx context.Context, emailKey *string) (User
 }
 
 const getUserByUsernameKey = `-- name: GetUserByUsernameKey :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE username_key = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at FROM users WHERE username_key = ?1
 `
 
 // GetUserByUsernameKey returns the account whose normalized username matches.
@@ -335,11 +335,13 @@ func (q *Queries) ListUsersBefore(ctx context.Context, arg ListUsersBeforeParams
 }
 
 const maxUserID = `-- name: MaxUserID :one
-SELECT CAST(COALESCE(MAX(id), 0) AS INTEGER) FROM users
+SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM users
 `
 
-// MaxUserID returns the highest account id, 0 without accounts. Ids are
-// AUTOINCREMENT: every account inserted later has a higher one.
+// MaxUserID returns the highest account id, 0 without accounts. Ids only
+// grow (SQLite's AUTOINCREMENT, PostgreSQL's identity sequence): every account
+// inserted later has a higher one. On PostgreSQL a transaction that took a
+// lower id may still commit after this read.
 func (q *Queries) MaxUserID(ctx context.Context) (int64, error) {
 	row := q.queryRow(ctx, q.maxUserIDStmt, maxUserID)
 	var column_1 int64
@@ -469,7 +471,7 @@ func (q *Queries) UpdateUserPasswordHash(ctx context.Context, arg UpdateUserPass
 }
 
 const usernameKeyExists = `-- name: UsernameKeyExists :one
-SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?)
+SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?1)
 `
 
 // UsernameKeyExists reports whether a normalized username is taken.
