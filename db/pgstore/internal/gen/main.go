@@ -24,15 +24,14 @@ import (
 
 // pkg is what gen needs of one sqlc package.
 type pkg struct {
-	name    string // db or pg
 	methods map[string]*ast.FuncType
 	order   []string // method names in Querier order
 	structs map[string]*ast.StructType
 	models  []string // the struct types of models.go: one per table
 }
 
-func load(dir, name string) (*pkg, error) {
-	p := &pkg{name: name, methods: map[string]*ast.FuncType{}, structs: map[string]*ast.StructType{}}
+func load(dir string) (*pkg, error) {
+	p := &pkg{methods: map[string]*ast.FuncType{}, structs: map[string]*ast.StructType{}}
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, err
@@ -136,7 +135,9 @@ type gen struct {
 	checked map[string]bool
 }
 
-func (g *gen) errorf(format string, args ...any) { g.errs = append(g.errs, fmt.Sprintf(format, args...)) }
+func (g *gen) errorf(format string, args ...any) {
+	g.errs = append(g.errs, fmt.Sprintf(format, args...))
+}
 
 // sameStruct checks that the struct named name has the same fields in both
 // packages, recursing into the package's own types.
@@ -343,11 +344,11 @@ func main() {
 }
 
 func run() error {
-	d, err := load("..", "db")
+	d, err := load("..")
 	if err != nil {
 		return err
 	}
-	p, err := load("../pg", "pg")
+	p, err := load("../pg")
 	if err != nil {
 		return err
 	}
