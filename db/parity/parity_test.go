@@ -1,9 +1,11 @@
 package parity
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -83,5 +85,41 @@ func TestMigrationVersionsMatch(t *testing.T) {
 	}
 	if l, p := after(lite), after(pg); !slices.Equal(l, p) {
 		t.Errorf("migrations after the baseline %d differ: %s has %v, %s has %v", Baseline, SQLiteSchema, l, PostgresSchema, p)
+	}
+}
+
+// postgresBlock returns the schema and queries lines of the postgresql block
+// of the sqlc config at path.
+func postgresBlock(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "- engine:") {
+			in = line == "- engine: postgresql"
+		}
+		if in && (strings.HasPrefix(line, "schema:") || strings.HasPrefix(line, "queries:")) {
+			out = append(out, line)
+		}
+	}
+	if len(out) != 2 {
+		t.Fatalf("%s: want one postgresql block with a schema and a queries line, found %q", path, out)
+	}
+	return out
+}
+
+// TestVetConfigMatches fails when sqlc.vet-postgres.yaml, which CI uses to
+// prepare the PostgreSQL queries on a server, no longer reads the files
+// sqlc.yaml generates package pg from.
+func TestVetConfigMatches(t *testing.T) {
+	gen := postgresBlock(t, filepath.Join(root, "sqlc.yaml"))
+	vet := postgresBlock(t, filepath.Join(root, "sqlc.vet-postgres.yaml"))
+	if !slices.Equal(gen, vet) {
+		t.Errorf("sqlc.yaml's postgresql block reads %q, sqlc.vet-postgres.yaml's %q", gen, vet)
 	}
 }
