@@ -88,8 +88,7 @@ var (
 
 // AuditImportedUsers runs pg.Queries.AuditImportedUsers.
 func (q *Queries) AuditImportedUsers(ctx context.Context, arg db.AuditImportedUsersParams) (int64, error) {
-	r, err := q.q.AuditImportedUsers(ctx, pg.AuditImportedUsersParams(arg))
-	return r, err
+	return q.q.AuditImportedUsers(ctx, pg.AuditImportedUsersParams(arg))
 }
 
 // ClaimOutboxMessage runs pg.Queries.ClaimOutboxMessage.
@@ -105,26 +104,22 @@ func (q *Queries) ConsumeUserToken(ctx context.Context, arg db.ConsumeUserTokenP
 
 // CountActiveAdmins runs pg.Queries.CountActiveAdmins.
 func (q *Queries) CountActiveAdmins(ctx context.Context) (int64, error) {
-	r, err := q.q.CountActiveAdmins(ctx)
-	return r, err
+	return q.q.CountActiveAdmins(ctx)
 }
 
 // CountAuditEventsAfter runs pg.Queries.CountAuditEventsAfter.
 func (q *Queries) CountAuditEventsAfter(ctx context.Context, arg db.CountAuditEventsAfterParams) (int64, error) {
-	r, err := q.q.CountAuditEventsAfter(ctx, pg.CountAuditEventsAfterParams(arg))
-	return r, err
+	return q.q.CountAuditEventsAfter(ctx, pg.CountAuditEventsAfterParams(arg))
 }
 
 // CountLiveSessions runs pg.Queries.CountLiveSessions.
 func (q *Queries) CountLiveSessions(ctx context.Context, arg db.CountLiveSessionsParams) (int64, error) {
-	r, err := q.q.CountLiveSessions(ctx, pg.CountLiveSessionsParams(arg))
-	return r, err
+	return q.q.CountLiveSessions(ctx, pg.CountLiveSessionsParams(arg))
 }
 
 // CountUsers runs pg.Queries.CountUsers.
 func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
-	r, err := q.q.CountUsers(ctx)
-	return r, err
+	return q.q.CountUsers(ctx)
 }
 
 // CreateAuditEvent runs pg.Queries.CreateAuditEvent.
@@ -155,8 +150,7 @@ func (q *Queries) CreateUserToken(ctx context.Context, arg db.CreateUserTokenPar
 
 // DeleteExpiredSessions runs pg.Queries.DeleteExpiredSessions.
 func (q *Queries) DeleteExpiredSessions(ctx context.Context, arg db.DeleteExpiredSessionsParams) (int64, error) {
-	r, err := q.q.DeleteExpiredSessions(ctx, pg.DeleteExpiredSessionsParams(arg))
-	return r, err
+	return q.q.DeleteExpiredSessions(ctx, pg.DeleteExpiredSessionsParams(arg))
 }
 
 // DeleteExpiredUserTokens runs pg.Queries.DeleteExpiredUserTokens.
@@ -171,14 +165,12 @@ func (q *Queries) DeleteLoginPair(ctx context.Context, arg db.DeleteLoginPairPar
 
 // DeleteSentOutboxMessages runs pg.Queries.DeleteSentOutboxMessages.
 func (q *Queries) DeleteSentOutboxMessages(ctx context.Context, before *time.Time) (int64, error) {
-	r, err := q.q.DeleteSentOutboxMessages(ctx, before)
-	return r, err
+	return q.q.DeleteSentOutboxMessages(ctx, before)
 }
 
 // DeleteSession runs pg.Queries.DeleteSession.
 func (q *Queries) DeleteSession(ctx context.Context, tokenHash []byte) (int64, error) {
-	r, err := q.q.DeleteSession(ctx, tokenHash)
-	return r, err
+	return q.q.DeleteSession(ctx, tokenHash)
 }
 
 // DeleteStaleLoginAccounts runs pg.Queries.DeleteStaleLoginAccounts.
@@ -193,26 +185,22 @@ func (q *Queries) DeleteStaleLoginPairs(ctx context.Context, cutoff time.Time) e
 
 // DeleteUser runs pg.Queries.DeleteUser.
 func (q *Queries) DeleteUser(ctx context.Context, id int64) (int64, error) {
-	r, err := q.q.DeleteUser(ctx, id)
-	return r, err
+	return q.q.DeleteUser(ctx, id)
 }
 
 // DeleteUserSession runs pg.Queries.DeleteUserSession.
 func (q *Queries) DeleteUserSession(ctx context.Context, arg db.DeleteUserSessionParams) (int64, error) {
-	r, err := q.q.DeleteUserSession(ctx, pg.DeleteUserSessionParams(arg))
-	return r, err
+	return q.q.DeleteUserSession(ctx, pg.DeleteUserSessionParams(arg))
 }
 
 // DeleteUserSessions runs pg.Queries.DeleteUserSessions.
 func (q *Queries) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
-	r, err := q.q.DeleteUserSessions(ctx, userID)
-	return r, err
+	return q.q.DeleteUserSessions(ctx, userID)
 }
 
 // DeleteUserSessionsExcept runs pg.Queries.DeleteUserSessionsExcept.
 func (q *Queries) DeleteUserSessionsExcept(ctx context.Context, arg db.DeleteUserSessionsExceptParams) (int64, error) {
-	r, err := q.q.DeleteUserSessionsExcept(ctx, pg.DeleteUserSessionsExceptParams(arg))
-	return r, err
+	return q.q.DeleteUserSessionsExcept(ctx, pg.DeleteUserSessionsExceptParams(arg))
 }
 
 // FailOutboxMessage runs pg.Queries.FailOutboxMessage.
@@ -228,8 +216,7 @@ func (q *Queries) GetDueOutboxMessage(ctx context.Context, now time.Time) (db.Ou
 
 // GetLoginAccountPaidUntil runs pg.Queries.GetLoginAccountPaidUntil.
 func (q *Queries) GetLoginAccountPaidUntil(ctx context.Context, accountKey string) (time.Time, error) {
-	r, err := q.q.GetLoginAccountPaidUntil(ctx, accountKey)
-	return r, err
+	return q.q.GetLoginAccountPaidUntil(ctx, accountKey)
 }
 
 // GetLoginPair runs pg.Queries.GetLoginPair.
@@ -275,8 +262,7 @@ func (q *Queries) ImportUser(ctx context.Context, arg db.ImportUserParams) error
 
 // KnownLoginIPExists runs pg.Queries.KnownLoginIPExists.
 func (q *Queries) KnownLoginIPExists(ctx context.Context, arg db.KnownLoginIPExistsParams) (bool, error) {
-	r, err := q.q.KnownLoginIPExists(ctx, pg.KnownLoginIPExistsParams(arg))
-	return r, err
+	return q.q.KnownLoginIPExists(ctx, pg.KnownLoginIPExistsParams(arg))
 }
 
 // ListAuditEvents runs pg.Queries.ListAuditEvents.
@@ -322,20 +308,17 @@ func (q *Queries) MarkOutboxSent(ctx context.Context, arg db.MarkOutboxSentParam
 
 // MaxUserID runs pg.Queries.MaxUserID.
 func (q *Queries) MaxUserID(ctx context.Context) (int64, error) {
-	r, err := q.q.MaxUserID(ctx)
-	return r, err
+	return q.q.MaxUserID(ctx)
 }
 
 // PurgeExpiredUserTokens runs pg.Queries.PurgeExpiredUserTokens.
 func (q *Queries) PurgeExpiredUserTokens(ctx context.Context, arg db.PurgeExpiredUserTokensParams) (int64, error) {
-	r, err := q.q.PurgeExpiredUserTokens(ctx, pg.PurgeExpiredUserTokensParams(arg))
-	return r, err
+	return q.q.PurgeExpiredUserTokens(ctx, pg.PurgeExpiredUserTokensParams(arg))
 }
 
 // RehashUserPassword runs pg.Queries.RehashUserPassword.
 func (q *Queries) RehashUserPassword(ctx context.Context, arg db.RehashUserPasswordParams) (int64, error) {
-	r, err := q.q.RehashUserPassword(ctx, pg.RehashUserPasswordParams(arg))
-	return r, err
+	return q.q.RehashUserPassword(ctx, pg.RehashUserPasswordParams(arg))
 }
 
 // RetryOutboxMessage runs pg.Queries.RetryOutboxMessage.
@@ -345,8 +328,7 @@ func (q *Queries) RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMess
 
 // SetUserEmailVerified runs pg.Queries.SetUserEmailVerified.
 func (q *Queries) SetUserEmailVerified(ctx context.Context, arg db.SetUserEmailVerifiedParams) (int64, error) {
-	r, err := q.q.SetUserEmailVerified(ctx, pg.SetUserEmailVerifiedParams(arg))
-	return r, err
+	return q.q.SetUserEmailVerified(ctx, pg.SetUserEmailVerifiedParams(arg))
 }
 
 // TouchSession runs pg.Queries.TouchSession.
@@ -362,8 +344,7 @@ func (q *Queries) UpdateUser(ctx context.Context, arg db.UpdateUserParams) (db.U
 
 // UpdateUserPasswordHash runs pg.Queries.UpdateUserPasswordHash.
 func (q *Queries) UpdateUserPasswordHash(ctx context.Context, arg db.UpdateUserPasswordHashParams) (int64, error) {
-	r, err := q.q.UpdateUserPasswordHash(ctx, pg.UpdateUserPasswordHashParams(arg))
-	return r, err
+	return q.q.UpdateUserPasswordHash(ctx, pg.UpdateUserPasswordHashParams(arg))
 }
 
 // UpsertKnownLoginIP runs pg.Queries.UpsertKnownLoginIP.
@@ -383,14 +364,12 @@ func (q *Queries) UpsertLoginPair(ctx context.Context, arg db.UpsertLoginPairPar
 
 // UsernameKeyExists runs pg.Queries.UsernameKeyExists.
 func (q *Queries) UsernameKeyExists(ctx context.Context, usernameKey string) (bool, error) {
-	r, err := q.q.UsernameKeyExists(ctx, usernameKey)
-	return r, err
+	return q.q.UsernameKeyExists(ctx, usernameKey)
 }
 
 // VoidUserTokens runs pg.Queries.VoidUserTokens.
 func (q *Queries) VoidUserTokens(ctx context.Context, arg db.VoidUserTokensParams) (int64, error) {
-	r, err := q.q.VoidUserTokens(ctx, pg.VoidUserTokensParams(arg))
-	return r, err
+	return q.q.VoidUserTokens(ctx, pg.VoidUserTokensParams(arg))
 }
 
 func dbAuditEventSlice(xs []pg.AuditEvent) []db.AuditEvent {

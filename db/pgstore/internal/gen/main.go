@@ -37,6 +37,7 @@ func load(dir string) (*pkg, error) {
 		return nil, err
 	}
 	fset := token.NewFileSet()
+	found := false
 	for _, path := range files {
 		if strings.HasSuffix(path, "_test.go") {
 			continue
@@ -60,6 +61,7 @@ func load(dir string) (*pkg, error) {
 				if ts.Name.Name != "Querier" {
 					break
 				}
+				found = true
 				for _, m := range t.Methods.List {
 					p.methods[m.Names[0].Name] = m.Type.(*ast.FuncType)
 					p.order = append(p.order, m.Names[0].Name)
@@ -68,7 +70,7 @@ func load(dir string) (*pkg, error) {
 			return false
 		})
 	}
-	if len(p.order) == 0 {
+	if !found {
 		return nil, fmt.Errorf("%s: no Querier interface (sqlc's emit_interface)", dir)
 	}
 	sort.Strings(p.models)
@@ -296,7 +298,11 @@ func (g *gen) run() ([]byte, error) {
 				g.sameStruct(n)
 			}
 		}
-		fmt.Fprintf(&methods, "\tr, err := %s\n\treturn %s, err\n}\n\n", call, g.convert("r", r, "pg", "db"))
+		if conv := g.convert("r", r, "pg", "db"); conv != "r" {
+			fmt.Fprintf(&methods, "\tr, err := %s\n\treturn %s, err\n}\n\n", call, conv)
+		} else {
+			fmt.Fprintf(&methods, "\treturn %s\n}\n\n", call)
+		}
 	}
 	if len(g.errs) > 0 {
 		return nil, fmt.Errorf("db and db/pg differ:\n%s", strings.Join(g.errs, "\n"))
@@ -344,18 +350,24 @@ func main() {
 }
 
 func run() error {
-	d, err := load("..")
-	if err != nil {
-		return err
-	}
-	p, err := load("../pg")
-	if err != nil {
-		return err
-	}
-	g := &gen{db: d, pg: p, helpers: map[string]string{}, checked: map[string]bool{}}
-	src, err := g.run()
+	src, err := generate("..", "../pg")
 	if err != nil {
 		return err
 	}
 	return os.WriteFile("queries.go", src, 0o644)
+}
+
+// generate returns the source of queries.go for the sqlc packages in dbDir
+// and pgDir.
+func generate(dbDir, pgDir string) ([]byte, error) {
+	d, err := load(dbDir)
+	if err != nil {
+		return nil, err
+	}
+	p, err := load(pgDir)
+	if err != nil {
+		return nil, err
+	}
+	g := &gen{db: d, pg: p, helpers: map[string]string{}, checked: map[string]bool{}}
+	return g.run()
 }
