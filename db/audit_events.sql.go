@@ -13,7 +13,7 @@ import (
 const auditImportedUsers = `-- name: AuditImportedUsers :execrows
 INSERT INTO audit_events (created_at, actor_id, target_id, action, detail, ip)
 SELECT updated_at, NULL, id, CAST(?1 AS TEXT), 'imported, role=' || role, ''
-FROM users WHERE id > CAST(?2 AS INTEGER) ORDER BY id
+FROM users WHERE id > CAST(?2 AS BIGINT) ORDER BY id
 `
 
 type AuditImportedUsersParams struct {
@@ -83,7 +83,7 @@ func (q *Queries) CreateAuditEvent(ctx context.Context, arg CreateAuditEventPara
 const listAuditEvents = `-- name: ListAuditEvents :many
 SELECT id, created_at, actor_id, target_id, "action", detail, ip FROM audit_events
 WHERE id < ?1
-  AND (CAST(?2 AS INTEGER) IS NULL OR actor_id = ?2 OR target_id = ?2)
+  AND (CAST(?2 AS BIGINT) IS NULL OR actor_id = ?2 OR target_id = ?2)
   AND (CAST(?3 AS TEXT) IS NULL OR action = ?3)
 ORDER BY id DESC
 LIMIT ?4
@@ -138,7 +138,7 @@ func (q *Queries) ListAuditEvents(ctx context.Context, arg ListAuditEventsParams
 const listAuditEventsAfter = `-- name: ListAuditEventsAfter :many
 SELECT id, created_at, actor_id, target_id, "action", detail, ip FROM audit_events
 WHERE id > ?1
-  AND (CAST(?2 AS INTEGER) IS NULL OR actor_id = ?2 OR target_id = ?2)
+  AND (CAST(?2 AS BIGINT) IS NULL OR actor_id = ?2 OR target_id = ?2)
   AND (CAST(?3 AS TEXT) IS NULL OR action = ?3)
 ORDER BY id
 LIMIT ?4

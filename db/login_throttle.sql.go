@@ -46,7 +46,7 @@ func (q *Queries) DeleteStaleLoginPairs(ctx context.Context, cutoff time.Time) e
 }
 
 const getLoginAccountPaidUntil = `-- name: GetLoginAccountPaidUntil :one
-SELECT paid_until FROM login_accounts WHERE account_key = ?
+SELECT paid_until FROM login_accounts WHERE account_key = ?1
 `
 
 // GetLoginAccountPaidUntil returns when an account's failure debt is paid off.

@@ -83,7 +83,7 @@ func (q *Queries) DeleteExpiredSessions(ctx context.Context, arg DeleteExpiredSe
 }
 
 const deleteSession = `-- name: DeleteSession :execrows
-DELETE FROM sessions WHERE token_hash = ?
+DELETE FROM sessions WHERE token_hash = ?1
 `
 
 // DeleteSession ends one session; zero rows means it was already gone.
@@ -115,7 +115,7 @@ func (q *Queries) DeleteUserSession(ctx context.Context, arg DeleteUserSessionPa
 }
 
 const deleteUserSessions = `-- name: DeleteUserSessions :execrows
-DELETE FROM sessions WHERE user_id = ?
+DELETE FROM sessions WHERE user_id = ?1
 `
 
 // DeleteUserSessions ends every session of an account.
@@ -149,7 +149,7 @@ func (q *Queries) DeleteUserSessionsExcept(ctx context.Context, arg DeleteUserSe
 const getSessionWithUser = `-- name: GetSessionWithUser :one
 SELECT sessions.token_hash, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.last_seen_at, sessions.user_agent, sessions.ip, sessions.id, users.id, users.username, users.username_key, users.email, users.email_key, users.password_hash, users.created_at, users.updated_at, users.status, users.role, users.email_verified_at, users.username_skeleton
 FROM sessions JOIN users ON users.id = sessions.user_id
-WHERE sessions.token_hash = ?
+WHERE sessions.token_hash = ?1
 `
 
 type GetSessionWithUserRow struct {

@@ -7,7 +7,6 @@ package db
 
 import (
 	"context"
-	"time"
 )
 
 const integrityCheck = `-- name: IntegrityCheck :one
@@ -33,17 +32,6 @@ func (q *Queries) SQLiteVersion(ctx context.Context) (string, error) {
 	var sqlite_version string
 	err := row.Scan(&sqlite_version)
 	return sqlite_version, err
-}
-
-const updateStorageProbe = `-- name: UpdateStorageProbe :exec
-UPDATE storage_probe SET probed_at = ?1 WHERE id = 1
-`
-
-// UpdateStorageProbe rewrites the one storage_probe row, a commit of one
-// page: it fails while the database cannot write (db/storage.go).
-func (q *Queries) UpdateStorageProbe(ctx context.Context, probedAt time.Time) error {
-	_, err := q.exec(ctx, q.updateStorageProbeStmt, updateStorageProbe, probedAt)
-	return err
 }
 
 const wALFile = `-- name: WALFile :one

@@ -96,7 +96,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 }
 
 const deleteUser = `-- name: DeleteUser :execrows
-DELETE FROM users WHERE id = ?
+DELETE FROM users WHERE id = ?1
 `
 
 // DeleteUser removes an account; its sessions go with it (ON DELETE CASCADE).
@@ -109,7 +109,7 @@ func (q *Queries) DeleteUser(ctx context.Context, id int64) (int64, error) {
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users WHERE id = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users WHERE id = ?1
 `
 
 // GetUser returns the account with the given id.
@@ -134,7 +134,7 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
 }
 
 const getUserByEmailKey = `-- name: GetUserByEmailKey :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users WHERE email_key = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users WHERE email_key = ?1
 `
 
 // GetUserByEmailKey returns the account whose normalized email matches.
@@ -159,7 +159,7 @@ func (q *Queries) GetUserByEmailKey(ctx context.Context, emailKey *string) (User
 }
 
 const getUserByUsernameKey = `-- name: GetUserByUsernameKey :one
-SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users WHERE username_key = ?
+SELECT id, username, username_key, email, email_key, password_hash, created_at, updated_at, status, role, email_verified_at, username_skeleton FROM users WHERE username_key = ?1
 `
 
 // GetUserByUsernameKey returns the account whose normalized username matches.
@@ -391,11 +391,13 @@ func (q *Queries) ListUsersBefore(ctx context.Context, arg ListUsersBeforeParams
 }
 
 const maxUserID = `-- name: MaxUserID :one
-SELECT CAST(COALESCE(MAX(id), 0) AS INTEGER) FROM users
+SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM users
 `
 
-// MaxUserID returns the highest account id, 0 without accounts. Ids are
-// AUTOINCREMENT: every account inserted later has a higher one.
+// MaxUserID returns the highest account id, 0 without accounts. Ids only
+// grow (SQLite's AUTOINCREMENT, PostgreSQL's identity sequence): every account
+// inserted later has a higher one. On PostgreSQL a transaction that took a
+// lower id may still commit after this read.
 func (q *Queries) MaxUserID(ctx context.Context) (int64, error) {
 	row := q.queryRow(ctx, q.maxUserIDStmt, maxUserID)
 	var column_1 int64
@@ -455,12 +457,12 @@ func (q *Queries) SetUserEmailVerified(ctx context.Context, arg SetUserEmailVeri
 
 const setUsernameSkeleton = `-- name: SetUsernameSkeleton :execrows
 UPDATE users SET username_skeleton = ?1
-WHERE id = ?2 AND NOT EXISTS (SELECT 1 FROM users WHERE username_skeleton = ?1)
+WHERE users.id = ?2 AND NOT EXISTS (SELECT 1 FROM users AS other WHERE other.username_skeleton = ?1)
 `
 
 type SetUsernameSkeletonParams struct {
-	UsernameSkeleton interface{}
-	ID               interface{}
+	UsernameSkeleton *string
+	ID               int64
 }
 
 // SetUsernameSkeleton stores an account's skeleton unless another account
@@ -549,7 +551,7 @@ func (q *Queries) UpdateUserPasswordHash(ctx context.Context, arg UpdateUserPass
 }
 
 const usernameKeyExists = `-- name: UsernameKeyExists :one
-SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?)
+SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?1)
 `
 
 // UsernameKeyExists reports whether a normalized username is taken.
@@ -561,7 +563,7 @@ func (q *Queries) UsernameKeyExists(ctx context.Context, usernameKey string) (bo
 }
 
 const usernameSkeletonExists = `-- name: UsernameSkeletonExists :one
-SELECT EXISTS (SELECT 1 FROM users WHERE username_skeleton = ?)
+SELECT EXISTS (SELECT 1 FROM users WHERE username_skeleton = ?1)
 `
 
 // UsernameSkeletonExists reports whether an account's name has this skeleton.

@@ -9,7 +9,7 @@ VALUES (@created_at, @actor_id, @target_id, @action, @detail, @ip);
 -- the given user, or with the given action.
 SELECT * FROM audit_events
 WHERE id < @before
-  AND (CAST(sqlc.narg(user_id) AS INTEGER) IS NULL OR actor_id = sqlc.narg(user_id) OR target_id = sqlc.narg(user_id))
+  AND (CAST(sqlc.narg(user_id) AS BIGINT) IS NULL OR actor_id = sqlc.narg(user_id) OR target_id = sqlc.narg(user_id))
   AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = sqlc.narg(action))
 ORDER BY id DESC
 LIMIT @lim;
@@ -19,7 +19,7 @@ LIMIT @lim;
 -- page: up to @lim matching events with id above @after, oldest first.
 SELECT * FROM audit_events
 WHERE id > @after
-  AND (CAST(sqlc.narg(user_id) AS INTEGER) IS NULL OR actor_id = sqlc.narg(user_id) OR target_id = sqlc.narg(user_id))
+  AND (CAST(sqlc.narg(user_id) AS BIGINT) IS NULL OR actor_id = sqlc.narg(user_id) OR target_id = sqlc.narg(user_id))
   AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = sqlc.narg(action))
 ORDER BY id
 LIMIT @lim;
@@ -37,4 +37,4 @@ WHERE target_id = @target_id AND action = @action AND created_at > @after;
 -- account's updated_at, which the import sets to its own time.
 INSERT INTO audit_events (created_at, actor_id, target_id, action, detail, ip)
 SELECT updated_at, NULL, id, CAST(@action AS TEXT), 'imported, role=' || role, ''
-FROM users WHERE id > CAST(@after AS INTEGER) ORDER BY id;
+FROM users WHERE id > CAST(@after AS BIGINT) ORDER BY id;

@@ -19,7 +19,7 @@ DELETE FROM login_pairs WHERE updated_at < @cutoff;
 
 -- name: GetLoginAccountPaidUntil :one
 -- GetLoginAccountPaidUntil returns when an account's failure debt is paid off.
-SELECT paid_until FROM login_accounts WHERE account_key = ?;
+SELECT paid_until FROM login_accounts WHERE account_key = @account_key;
 
 -- name: UpsertLoginAccount :exec
 -- UpsertLoginAccount stores when an account's failure debt is paid off.

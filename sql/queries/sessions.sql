@@ -9,7 +9,7 @@ VALUES (@token_hash, @id, @user_id, @created_at, @expires_at, @created_at, @user
 -- judged by the caller against its clock.
 SELECT sqlc.embed(sessions), sqlc.embed(users)
 FROM sessions JOIN users ON users.id = sessions.user_id
-WHERE sessions.token_hash = ?;
+WHERE sessions.token_hash = @token_hash;
 
 -- name: TouchSession :exec
 -- TouchSession records activity; callers write it at most once a minute.
@@ -17,7 +17,7 @@ UPDATE sessions SET last_seen_at = @last_seen_at WHERE token_hash = @token_hash;
 
 -- name: DeleteSession :execrows
 -- DeleteSession ends one session; zero rows means it was already gone.
-DELETE FROM sessions WHERE token_hash = ?;
+DELETE FROM sessions WHERE token_hash = @token_hash;
 
 -- name: ListUserSessions :many
 -- ListUserSessions returns an account's live sessions, oldest first: those
@@ -38,7 +38,7 @@ DELETE FROM sessions WHERE user_id = @user_id AND token_hash <> @keep;
 
 -- name: DeleteUserSessions :execrows
 -- DeleteUserSessions ends every session of an account.
-DELETE FROM sessions WHERE user_id = ?;
+DELETE FROM sessions WHERE user_id = @user_id;
 
 -- name: DeleteExpiredSessions :execrows
 -- DeleteExpiredSessions removes at most @batch sessions past their absolute

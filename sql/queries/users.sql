@@ -10,23 +10,23 @@ RETURNING *;
 
 -- name: GetUser :one
 -- GetUser returns the account with the given id.
-SELECT * FROM users WHERE id = ?;
+SELECT * FROM users WHERE id = @id;
 
 -- name: GetUserByUsernameKey :one
 -- GetUserByUsernameKey returns the account whose normalized username matches.
-SELECT * FROM users WHERE username_key = ?;
+SELECT * FROM users WHERE username_key = @username_key;
 
 -- name: GetUserByEmailKey :one
 -- GetUserByEmailKey returns the account whose normalized email matches.
-SELECT * FROM users WHERE email_key = ?;
+SELECT * FROM users WHERE email_key = @email_key;
 
 -- name: UsernameKeyExists :one
 -- UsernameKeyExists reports whether a normalized username is taken.
-SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?);
+SELECT EXISTS (SELECT 1 FROM users WHERE username_key = @username_key);
 
 -- name: UsernameSkeletonExists :one
 -- UsernameSkeletonExists reports whether an account's name has this skeleton.
-SELECT EXISTS (SELECT 1 FROM users WHERE username_skeleton = ?);
+SELECT EXISTS (SELECT 1 FROM users WHERE username_skeleton = @username_skeleton);
 
 -- name: ListUsernameKeys :many
 -- ListUsernameKeys returns every account's id and username key, oldest first.
@@ -40,7 +40,7 @@ UPDATE users SET username_skeleton = NULL;
 -- SetUsernameSkeleton stores an account's skeleton unless another account
 -- holds it already; zero rows means one does, and the account keeps NULL.
 UPDATE users SET username_skeleton = @username_skeleton
-WHERE id = @id AND NOT EXISTS (SELECT 1 FROM users WHERE username_skeleton = @username_skeleton);
+WHERE users.id = @id AND NOT EXISTS (SELECT 1 FROM users AS other WHERE other.username_skeleton = @username_skeleton);
 
 -- name: UpdateUserPasswordHash :execrows
 -- UpdateUserPasswordHash replaces a stored hash, for example after a rehash to
@@ -55,9 +55,11 @@ UPDATE users SET password_hash = @password_hash, updated_at = @updated_at
 WHERE id = @id AND password_hash = @old_hash;
 
 -- name: MaxUserID :one
--- MaxUserID returns the highest account id, 0 without accounts. Ids are
--- AUTOINCREMENT: every account inserted later has a higher one.
-SELECT CAST(COALESCE(MAX(id), 0) AS INTEGER) FROM users;
+-- MaxUserID returns the highest account id, 0 without accounts. Ids only
+-- grow (SQLite's AUTOINCREMENT, PostgreSQL's identity sequence): every account
+-- inserted later has a higher one. On PostgreSQL a transaction that took a
+-- lower id may still commit after this read.
+SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM users;
 
 -- name: CountUsers :one
 -- CountUsers returns the number of accounts.
@@ -91,21 +93,9 @@ WHERE id < @before
 ORDER BY id DESC
 LIMIT @lim;
 
--- name: UpdateUser :one
--- UpdateUser writes an account's editable fields; a taken username_key,
--- username_skeleton or email_key fails with a unique-constraint error. A new email_key clears
--- email_verified_at (SET expressions see the old row).
-UPDATE users
-SET username = @username, username_key = @username_key, username_skeleton = @username_skeleton,
-    email = @email, email_key = @email_key,
-    email_verified_at = CASE WHEN email_key IS @email_key THEN email_verified_at END,
-    status = @status, role = @role, updated_at = @updated_at
-WHERE id = @id
-RETURNING *;
-
 -- name: DeleteUser :execrows
 -- DeleteUser removes an account; its sessions go with it (ON DELETE CASCADE).
-DELETE FROM users WHERE id = ?;
+DELETE FROM users WHERE id = @id;
 
 -- name: CountActiveAdmins :one
 -- CountActiveAdmins counts the accounts that can use the admin API.

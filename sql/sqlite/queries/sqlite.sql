@@ -17,8 +17,3 @@ SELECT (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode,
 -- IntegrityCheck runs SQLite's integrity_check on the database: problems is
 -- "ok" for a sound file, or what is wrong with it, one finding after another.
 SELECT CAST((SELECT group_concat(integrity_check, '; ') FROM pragma_integrity_check) AS TEXT) AS problems;
-
--- name: UpdateStorageProbe :exec
--- UpdateStorageProbe rewrites the one storage_probe row, a commit of one
--- page: it fails while the database cannot write (db/storage.go).
-UPDATE storage_probe SET probed_at = @probed_at WHERE id = 1;

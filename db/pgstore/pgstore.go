@@ -1,0 +1,21 @@
+// Package pgstore runs package db's queries on PostgreSQL: Queries has, for
+// every query both engines define, the method of db.Queries with the same
+// name and signature, and calls package pg's twin, converting each Params
+// and Row struct to the other package's by Go struct conversion.
+//
+// queries.go is generated from the Querier interfaces of db and db/pg (go
+// generate). It compiles only while the two packages' structs have the same
+// fields with the same types, so a query whose shape differs between the
+// engines breaks the build instead of an engine.
+package pgstore
+
+import "roster/db/pg"
+
+//go:generate go run ./internal/gen
+
+// Queries is package pg's Queries with package db's types.
+type Queries struct{ q *pg.Queries }
+
+// New returns Queries that run on dbtx: a pgx connection, pool or
+// transaction.
+func New(dbtx pg.DBTX) *Queries { return &Queries{q: pg.New(dbtx)} }

@@ -1,0 +1,94 @@
+// Package pgtest opens real, migrated PostgreSQL schemas for tests on the
+// server that ROSTER_TEST_POSTGRES names (a postgres:// URL; .ci/run starts
+// one). Without the variable, PostgreSQL tests skip; with it, a server that
+// cannot be reached fails them.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	pgschema "roster/sql/postgres/schema"
+)
+
+// Env is the variable that names the test server.
+const Env = "ROSTER_TEST_POSTGRES"
+
+// SkipMessage is what a PostgreSQL test says when it skips.
+const SkipMessage = Env + " not set: PostgreSQL tests skipped"
+
+// URL returns the test server's URL, or skips tb when Env is unset.
+func URL(tb testing.TB) string {
+	tb.Helper()
+	url := os.Getenv(Env)
+	if url == "" {
+		tb.Skip(SkipMessage)
+	}
+	return url
+}
+
+// Open creates a schema with a fresh name on the test server, applies the
+// PostgreSQL migrations (sql/postgres/schema) in it with goose, and returns
+// a pool whose connections work in that schema. The schema and everything in
+// it are dropped when the test ends.
+func Open(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	url := URL(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatalf("%s: cannot reach PostgreSQL: %v", Env, err)
+	}
+	tb.Cleanup(func() { admin.Close(context.Background()) })
+	name := "roster_test_" + randomName()
+	schema := pgx.Identifier{name}.Sanitize()
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create schema %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", name, err)
+		}
+	})
+
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		tb.Fatalf("%s: %v", Env, err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = name
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		tb.Fatalf("pgxpool: %v", err)
+	}
+	tb.Cleanup(pool.Close) // before the schema is dropped: cleanups run last first
+
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	defer sqlDB.Close()
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, pgschema.FS)
+	if err != nil {
+		tb.Fatalf("goose: %v", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		tb.Fatalf("migrate schema %s: %v", name, err)
+	}
+	return pool
+}
+
+// randomName is a lower-case suffix for names that must not collide between
+// tests, or test runs, on one server.
+func randomName() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,11 @@
+-- name: UpdateUser :one
+-- UpdateUser writes an account's editable fields; a taken username_key,
+-- username_skeleton or email_key fails with a unique-constraint error. A new email_key clears
+-- email_verified_at (SET expressions see the old row).
+UPDATE users
+SET username = @username, username_key = @username_key, username_skeleton = @username_skeleton,
+    email = @email, email_key = @email_key,
+    email_verified_at = CASE WHEN email_key IS NOT DISTINCT FROM @email_key THEN email_verified_at END,
+    status = @status, role = @role, updated_at = @updated_at
+WHERE id = @id
+RETURNING *;
