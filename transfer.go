@@ -55,7 +55,7 @@ func parseRecord(line []byte, now time.Time) (db.ImportUserParams, error) {
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
-	if err := account.CheckHash(rec.PasswordHash); err != nil {
+	if err := account.ValidateHash(rec.PasswordHash); err != nil {
 		problems = append(problems, "password_hash: must be an argon2id PHC string or a bcrypt hash, within roster's bounds")
 	}
 	if rec.Role == "" {

@@ -79,7 +79,7 @@ func (h *Hasher) Observe(o HashObserver) { h.observer = o }
 // NewHasher returns a hasher that runs at most concurrency hashes at once and
 // lets a caller wait at most maxWait for a slot before ErrHashBusy.
 func NewHasher(p Params, concurrency int, maxWait time.Duration) (*Hasher, error) {
-	if err := p.check(); err != nil {
+	if err := p.validateBounds(); err != nil {
 		return nil, err
 	}
 	if concurrency < 1 {
@@ -117,7 +117,7 @@ func (h *Hasher) idKey(s *slot, password string, salt []byte, p Params) []byte {
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() Params { return h.params }
 
-func (p Params) check() error {
+func (p Params) validateBounds() error {
 	if p.Memory < 8*uint32(p.Threads) || p.Memory > maxArgonMemory || p.Time < 1 || p.Time > maxArgonTime ||
 		p.Threads < 1 || p.Threads > maxArgonThreads || p.SaltLen < minSaltLen || p.SaltLen > maxSaltKeyLen ||
 		p.KeyLen < 16 || p.KeyLen > maxSaltKeyLen {
@@ -183,30 +183,33 @@ func (h *Hasher) encode(s *slot, password string) (string, error) {
 
 var b64 = base64.RawStdEncoding
 
-// Verify checks an already normalized password against a stored argon2id or
-// bcrypt hash. rehash is true after a match whose hash is not argon2id with
-// the current parameters, so the caller can store a fresh one.
-func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
+// VerifyPassword checks an already normalized password against a stored
+// argon2id or bcrypt hash, in one of the limiter's slots. rehash is true
+// after a match whose hash is not argon2id with the current parameters, so
+// the caller can store a fresh one.
+func (h *Hasher) VerifyPassword(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
 	s, err := h.acquire(ctx)
 	if err != nil {
 		return false, false, err
 	}
 	defer h.release(s)
 	defer h.timed("verify", time.Now())
-	return h.verify(s, encoded, password)
+	return h.compare(s, encoded, password)
 }
 
-// VerifyDummy does the work of one verify with current parameters against a
-// hash that matches nothing, so that an unknown account costs what a known
-// one does.
-func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
-	_, _, err := h.Verify(ctx, h.dummy, password)
+// spendDummyVerify does the work of one VerifyPassword with current
+// parameters against a hash that matches nothing, so that an unknown account
+// costs what a known one does.
+func (h *Hasher) spendDummyVerify(ctx context.Context, password string) error {
+	_, _, err := h.VerifyPassword(ctx, h.dummy, password)
 	return err
 }
 
-func (h *Hasher) verify(s *slot, encoded, password string) (ok, rehash bool, err error) {
+// compare computes password's hash with encoded's parameters and salt in
+// slot s and compares it with encoded's key.
+func (h *Hasher) compare(s *slot, encoded, password string) (ok, rehash bool, err error) {
 	if isBcrypt(encoded) {
-		if err := CheckHash(encoded); err != nil {
+		if err := ValidateHash(encoded); err != nil {
 			return false, false, err
 		}
 		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
@@ -229,10 +232,10 @@ func (h *Hasher) verify(s *slot, encoded, password string) (ok, rehash bool, err
 	return true, p != h.params, nil
 }
 
-// CheckHash reports whether encoded is a stored hash roster can verify: an
+// ValidateHash reports whether encoded is a stored hash roster can verify: an
 // argon2id PHC string within bounds, or a bcrypt hash of cost at most 16. It
 // decides which hashes an import accepts.
-func CheckHash(encoded string) error {
+func ValidateHash(encoded string) error {
 	if isBcrypt(encoded) {
 		cost, err := bcrypt.Cost([]byte(encoded))
 		if err != nil || cost > maxBcryptCost || len(encoded) != bcryptHashLen {
@@ -277,7 +280,7 @@ func ParsePHC(s string) (p Params, salt, key []byte, err error) {
 	}
 	saltLen, keyLen := b64.DecodedLen(len(fields[4])), b64.DecodedLen(len(fields[5]))
 	p = Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(min(par, 255)), SaltLen: uint32(saltLen), KeyLen: uint32(keyLen)}
-	if par > maxArgonThreads || p.check() != nil {
+	if par > maxArgonThreads || p.validateBounds() != nil {
 		return Params{}, nil, nil, ErrMalformedHash
 	}
 	if salt, err = b64.DecodeString(fields[4]); err != nil {
