@@ -56,6 +56,7 @@ type Hasher struct {
 	dummy    string
 	runs     atomic.Uint64
 	observer HashObserver
+	costs    *verifyCosts
 }
 
 // HashObserver receives a Hasher's timings, for metrics. Its methods are
@@ -85,14 +86,17 @@ func NewHasher(p Params, concurrency int, maxWait time.Duration) (*Hasher, error
 	if concurrency < 1 {
 		return nil, fmt.Errorf("hash concurrency must be at least 1, got %d", concurrency)
 	}
-	h := &Hasher{params: p, slots: make(chan *slot, concurrency), maxWait: maxWait, observer: noObserver{}}
+	h := &Hasher{params: p, slots: make(chan *slot, concurrency), maxWait: maxWait, observer: noObserver{},
+		costs: newVerifyCosts(p)}
 	for range concurrency {
 		h.slots <- &slot{}
 	}
 	s := <-h.slots
 	defer func() { h.slots <- s }()
+	start := time.Now()
 	var err error
 	h.dummy, err = h.encode(s, rand.Text())
+	h.costs.observe(h.costs.own, time.Since(start))
 	return h, err
 }
 
@@ -163,12 +167,14 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release(s)
-	defer h.timed("hash", time.Now())
+	start := time.Now()
+	defer func() {
+		d := time.Since(start)
+		h.costs.observe(h.costs.own, d)
+		h.observer.ObserveHash("hash", d)
+	}()
 	return h.encode(s, password)
 }
-
-// timed reports one computation that began at start.
-func (h *Hasher) timed(op string, start time.Time) { h.observer.ObserveHash(op, time.Since(start)) }
 
 func (h *Hasher) encode(s *slot, password string) (string, error) {
 	p := h.params
@@ -188,21 +194,36 @@ var b64 = base64.RawStdEncoding
 // after a match whose hash is not argon2id with the current parameters, so
 // the caller can store a fresh one.
 func (h *Hasher) VerifyPassword(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
+	ok, rehash, _, err = h.verifyTimed(ctx, encoded, password)
+	return ok, rehash, err
+}
+
+// verifyTimed is VerifyPassword that also measures what the computation
+// cost (see verifyCosts) and returns when a failure should be answered: the
+// floor after the computation began, once it had a slot (see padFailure).
+func (h *Hasher) verifyTimed(ctx context.Context, encoded, password string) (ok, rehash bool, padUntil time.Time, err error) {
 	s, err := h.acquire(ctx)
 	if err != nil {
-		return false, false, err
+		return false, false, time.Time{}, err
 	}
 	defer h.release(s)
-	defer h.timed("verify", time.Now())
-	return h.compare(s, encoded, password)
+	began := time.Now()
+	padUntil = began.Add(h.costs.floor()) // before this verify's own cost moves it
+	ok, rehash, err = h.compare(s, encoded, password)
+	d := time.Since(began)
+	if err == nil {
+		h.costs.observe(hashKind(encoded), d)
+	}
+	h.observer.ObserveHash("verify", d)
+	return ok, rehash, padUntil, err
 }
 
 // spendDummyVerify does the work of one VerifyPassword with current
 // parameters against a hash that matches nothing, so that an unknown account
-// costs what a known one does.
-func (h *Hasher) spendDummyVerify(ctx context.Context, password string) error {
-	_, _, err := h.VerifyPassword(ctx, h.dummy, password)
-	return err
+// costs what a known one does; padUntil is verifyTimed's.
+func (h *Hasher) spendDummyVerify(ctx context.Context, password string) (padUntil time.Time, err error) {
+	_, _, padUntil, err = h.verifyTimed(ctx, h.dummy, password)
+	return padUntil, err
 }
 
 // compare computes password's hash with encoded's parameters and salt in

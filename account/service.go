@@ -263,21 +263,31 @@ func (s *Service) throttledVerify(ctx context.Context, a attempt, user db.User, 
 	return false, false, reason, nil
 }
 
-// verifyAccount checks pw against the account's stored hash: ok means the right
-// password for an active account; otherwise reason says why not. Every way
-// of failing costs exactly one verify with current parameters: an unknown
-// account, or a stored hash roster cannot use, is verified against the dummy
-// hash, and a disabled account's password is verified like any other. A
-// disabled account with the right password counts as a failure for the
-// throttle too, so its reset cannot reveal the password.
+// verifyAccount checks pw against the account's stored hash: ok means the
+// right password for an active account; otherwise reason says why not. Every
+// way of failing costs exactly one verify, and takes as long whatever the
+// account's hash (see padFailure): an unknown account, or a stored hash
+// roster cannot use, is verified against the dummy hash, and a disabled
+// account's password is verified like any other. A disabled account with the
+// right password counts as a failure for the throttle too, so its reset
+// cannot reveal the password. An attempt refused before its computation
+// (ErrHashBusy) is answered at once.
 func (s *Service) verifyAccount(ctx context.Context, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
+	var padUntil time.Time
+	defer func() {
+		if !ok && err == nil {
+			s.Hasher.padFailure(ctx, padUntil)
+		}
+	}()
 	if !found {
-		return false, false, reasonUnknownAccount, s.Hasher.spendDummyVerify(ctx, pw)
+		padUntil, err = s.Hasher.spendDummyVerify(ctx, pw)
+		return false, false, reasonUnknownAccount, err
 	}
-	ok, rehash, err = s.Hasher.VerifyPassword(ctx, user.PasswordHash, pw)
+	ok, rehash, padUntil, err = s.Hasher.verifyTimed(ctx, user.PasswordHash, pw)
 	switch {
 	case errors.Is(err, ErrMalformedHash):
-		return false, false, reasonMalformedHash, s.Hasher.spendDummyVerify(ctx, pw)
+		padUntil, err = s.Hasher.spendDummyVerify(ctx, pw)
+		return false, false, reasonMalformedHash, err
 	case err != nil:
 		return false, false, "", err
 	case !ok:

@@ -138,6 +138,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listOutboxMessagesStmt, err = db.PrepareContext(ctx, listOutboxMessages); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOutboxMessages: %w", err)
 	}
+	if q.listPasswordHashKindsStmt, err = db.PrepareContext(ctx, listPasswordHashKinds); err != nil {
+		return nil, fmt.Errorf("error preparing query ListPasswordHashKinds: %w", err)
+	}
 	if q.listUserSessionsStmt, err = db.PrepareContext(ctx, listUserSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUserSessions: %w", err)
 	}
@@ -390,6 +393,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listOutboxMessagesStmt: %w", cerr)
 		}
 	}
+	if q.listPasswordHashKindsStmt != nil {
+		if cerr := q.listPasswordHashKindsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listPasswordHashKindsStmt: %w", cerr)
+		}
+	}
 	if q.listUserSessionsStmt != nil {
 		if cerr := q.listUserSessionsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listUserSessionsStmt: %w", cerr)
@@ -562,6 +570,7 @@ type Queries struct {
 	listAuditEventsStmt          *sql.Stmt
 	listAuditEventsAfterStmt     *sql.Stmt
 	listOutboxMessagesStmt       *sql.Stmt
+	listPasswordHashKindsStmt    *sql.Stmt
 	listUserSessionsStmt         *sql.Stmt
 	listUsersStmt                *sql.Stmt
 	listUsersBeforeStmt          *sql.Stmt
@@ -625,6 +634,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listAuditEventsStmt:          q.listAuditEventsStmt,
 		listAuditEventsAfterStmt:     q.listAuditEventsAfterStmt,
 		listOutboxMessagesStmt:       q.listOutboxMessagesStmt,
+		listPasswordHashKindsStmt:    q.listPasswordHashKindsStmt,
 		listUserSessionsStmt:         q.listUserSessionsStmt,
 		listUsersStmt:                q.listUsersStmt,
 		listUsersBeforeStmt:          q.listUsersBeforeStmt,

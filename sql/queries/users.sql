@@ -103,3 +103,14 @@ INSERT INTO users (username, username_key, email, email_key, email_verified_at, 
                    created_at, updated_at)
 VALUES (@username, @username_key, @email, @email_key, @email_verified_at, @password_hash, @status, @role,
         @created_at, @updated_at);
+
+-- name: ListPasswordHashKinds :many
+-- ListPasswordHashKinds returns one stored hash of each kind, bcrypt by cost
+-- and argon2id by parameters, for timing a verify of each. It reads every
+-- account.
+SELECT CAST(MIN(password_hash) AS TEXT) AS password_hash
+FROM users
+GROUP BY CASE
+    WHEN password_hash LIKE '$2_$%' THEN substr(password_hash, 5, 2)
+    ELSE substr(password_hash, 1, 15 + instr(substr(password_hash, 16), '$'))
+END;
