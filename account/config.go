@@ -55,7 +55,7 @@ func (c Config) Validate() error {
 	if c.HashConcurrency < 1 {
 		errs = append(errs, errors.New("-hash-concurrency must be at least 1"))
 	}
-	if err := c.Hash.check(); err != nil {
+	if err := c.Hash.validateBounds(); err != nil {
 		errs = append(errs, err)
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||

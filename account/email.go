@@ -240,7 +240,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, actor Actor, token, 
 		return err
 	}
 	user := row.User
-	pw, err := s.Policy.Check("new_password", password, user.Username, user.Email)
+	pw, err := s.Policy.ValidateNewPassword("new_password", password, user.Username, user.Email)
 	if err != nil {
 		return err
 	}

@@ -216,10 +216,10 @@ func TestPasswordReset(t *testing.T) {
 	if _, _, err := svc.Authenticate(ctx, keep); !errors.Is(err, account.ErrUnauthenticated) {
 		t.Errorf("a session survived the reset: %v", err)
 	}
-	if _, err := svc.CheckPassword(ctx, "zoe", newPassword, ""); err != nil {
+	if _, err := svc.LoginWithoutSession(ctx, "zoe", newPassword, ""); err != nil {
 		t.Errorf("login with the new password: %v", err)
 	}
-	if _, err := svc.CheckPassword(ctx, "zoe", goodPassword, ""); !errors.Is(err, account.ErrBadCredentials) {
+	if _, err := svc.LoginWithoutSession(ctx, "zoe", goodPassword, ""); !errors.Is(err, account.ErrBadCredentials) {
 		t.Errorf("login with the old password = %v, want ErrBadCredentials", err)
 	}
 	if err := svc.ConfirmPasswordReset(ctx, account.Actor{}, tok, newPassword+"!"); !errors.Is(err, account.ErrInvalidToken) {

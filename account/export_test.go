@@ -1,5 +1,7 @@
 package account
 
+import "time"
+
 // FillHashSlots takes every hashing slot of h until release is called, so
 // tests can show what a saturated limiter does.
 func FillHashSlots(h *Hasher) (release func()) {
@@ -25,3 +27,10 @@ func Held(h *Hasher, id int64) bool {
 	_, ok := h.held.Load(id)
 	return ok
 }
+
+// HashCostMeasured reports whether h has timed a verify of encoded's kind.
+func HashCostMeasured(h *Hasher, encoded string) bool { return h.costs.known(hashKind(encoded)) }
+
+// PadFailuresTo makes h pad failed checks to at least d, as a kind of hash
+// that costs d to verify would.
+func PadFailuresTo(h *Hasher, d time.Duration) { h.costs.observe("test kind", d) }

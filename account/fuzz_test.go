@@ -112,7 +112,7 @@ func FuzzParseRecord(f *testing.F) {
 		if want, err := account.Username(username); err != nil || want != key {
 			t.Fatalf("accepted username %q with key %q; Username gives %q, %v", username, key, want, err)
 		}
-		if !account.ValidRole(role) || !account.ValidStatus(status) || account.CheckHash(hash) != nil {
+		if !account.ValidRole(role) || !account.ValidStatus(status) || account.ValidateHash(hash) != nil {
 			t.Fatalf("accepted role %q, status %q, hash %q", role, status, hash)
 		}
 	})

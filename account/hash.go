@@ -58,6 +58,7 @@ type Hasher struct {
 	runs     atomic.Uint64
 	observer HashObserver
 	held     sync.Map // accounts with a password check in flight (see hold)
+	costs    *verifyCosts
 }
 
 // HashObserver receives a Hasher's timings, for metrics. Its methods are
@@ -81,20 +82,23 @@ func (h *Hasher) Observe(o HashObserver) { h.observer = o }
 // NewHasher returns a hasher that runs at most concurrency hashes at once and
 // lets a caller wait at most maxWait for a slot before ErrHashBusy.
 func NewHasher(p Params, concurrency int, maxWait time.Duration) (*Hasher, error) {
-	if err := p.check(); err != nil {
+	if err := p.validateBounds(); err != nil {
 		return nil, err
 	}
 	if concurrency < 1 {
 		return nil, fmt.Errorf("hash concurrency must be at least 1, got %d", concurrency)
 	}
-	h := &Hasher{params: p, slots: make(chan *slot, concurrency), maxWait: maxWait, observer: noObserver{}}
+	h := &Hasher{params: p, slots: make(chan *slot, concurrency), maxWait: maxWait, observer: noObserver{},
+		costs: newVerifyCosts(p)}
 	for range concurrency {
 		h.slots <- &slot{}
 	}
 	s := <-h.slots
 	defer func() { h.slots <- s }()
+	start := time.Now()
 	var err error
 	h.dummy, err = h.encode(s, rand.Text())
+	h.costs.observe(h.costs.own, time.Since(start))
 	return h, err
 }
 
@@ -119,7 +123,7 @@ func (h *Hasher) idKey(s *slot, password string, salt []byte, p Params) []byte {
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() Params { return h.params }
 
-func (p Params) check() error {
+func (p Params) validateBounds() error {
 	if p.Memory < 8*uint32(p.Threads) || p.Memory > maxArgonMemory || p.Time < 1 || p.Time > maxArgonTime ||
 		p.Threads < 1 || p.Threads > maxArgonThreads || p.SaltLen < minSaltLen || p.SaltLen > maxSaltKeyLen ||
 		p.KeyLen < 16 || p.KeyLen > maxSaltKeyLen {
@@ -165,12 +169,14 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release(s)
-	defer h.timed("hash", time.Now())
+	start := time.Now()
+	defer func() {
+		d := time.Since(start)
+		h.costs.observe(h.costs.own, d)
+		h.observer.ObserveHash("hash", d)
+	}()
 	return h.encode(s, password)
 }
-
-// timed reports one computation that began at start.
-func (h *Hasher) timed(op string, start time.Time) { h.observer.ObserveHash(op, time.Since(start)) }
 
 func (h *Hasher) encode(s *slot, password string) (string, error) {
 	p := h.params
@@ -185,30 +191,48 @@ func (h *Hasher) encode(s *slot, password string) (string, error) {
 
 var b64 = base64.RawStdEncoding
 
-// Verify checks an already normalized password against a stored argon2id or
-// bcrypt hash. rehash is true after a match whose hash is not argon2id with
-// the current parameters, so the caller can store a fresh one.
-func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
+// VerifyPassword checks an already normalized password against a stored
+// argon2id or bcrypt hash, in one of the limiter's slots. rehash is true
+// after a match whose hash is not argon2id with the current parameters, so
+// the caller can store a fresh one.
+func (h *Hasher) VerifyPassword(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
+	ok, rehash, _, err = h.verifyTimed(ctx, encoded, password)
+	return ok, rehash, err
+}
+
+// verifyTimed is VerifyPassword that also measures what the computation
+// cost (see verifyCosts) and returns when a failure should be answered: the
+// floor after the computation began, once it had a slot (see padFailure).
+func (h *Hasher) verifyTimed(ctx context.Context, encoded, password string) (ok, rehash bool, padUntil time.Time, err error) {
 	s, err := h.acquire(ctx)
 	if err != nil {
-		return false, false, err
+		return false, false, time.Time{}, err
 	}
 	defer h.release(s)
-	defer h.timed("verify", time.Now())
-	return h.verify(s, encoded, password)
+	began := time.Now()
+	padUntil = began.Add(h.costs.floor()) // before this verify's own cost moves it
+	ok, rehash, err = h.compare(s, encoded, password)
+	d := time.Since(began)
+	if err == nil {
+		h.costs.observe(hashKind(encoded), d)
+	}
+	h.observer.ObserveHash("verify", d)
+	return ok, rehash, padUntil, err
 }
 
-// VerifyDummy does the work of one verify with current parameters against a
-// hash that matches nothing, so that an unknown account costs what a known
-// one does.
-func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
-	_, _, err := h.Verify(ctx, h.dummy, password)
-	return err
+// spendDummyVerify does the work of one VerifyPassword with current
+// parameters against a hash that matches nothing, so that an unknown account
+// costs what a known one does; padUntil is verifyTimed's.
+func (h *Hasher) spendDummyVerify(ctx context.Context, password string) (padUntil time.Time, err error) {
+	_, _, padUntil, err = h.verifyTimed(ctx, h.dummy, password)
+	return padUntil, err
 }
 
-func (h *Hasher) verify(s *slot, encoded, password string) (ok, rehash bool, err error) {
+// compare computes password's hash with encoded's parameters and salt in
+// slot s and compares it with encoded's key.
+func (h *Hasher) compare(s *slot, encoded, password string) (ok, rehash bool, err error) {
 	if isBcrypt(encoded) {
-		if err := CheckHash(encoded); err != nil {
+		if err := ValidateHash(encoded); err != nil {
 			return false, false, err
 		}
 		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
@@ -231,10 +255,10 @@ func (h *Hasher) verify(s *slot, encoded, password string) (ok, rehash bool, err
 	return true, p != h.params, nil
 }
 
-// CheckHash reports whether encoded is a stored hash roster can verify: an
+// ValidateHash reports whether encoded is a stored hash roster can verify: an
 // argon2id PHC string within bounds, or a bcrypt hash of cost at most 16. It
 // decides which hashes an import accepts.
-func CheckHash(encoded string) error {
+func ValidateHash(encoded string) error {
 	if isBcrypt(encoded) {
 		cost, err := bcrypt.Cost([]byte(encoded))
 		if err != nil || cost > maxBcryptCost || len(encoded) != bcryptHashLen {
@@ -279,7 +303,7 @@ func ParsePHC(s string) (p Params, salt, key []byte, err error) {
 	}
 	saltLen, keyLen := b64.DecodedLen(len(fields[4])), b64.DecodedLen(len(fields[5]))
 	p = Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(min(par, 255)), SaltLen: uint32(saltLen), KeyLen: uint32(keyLen)}
-	if par > maxArgonThreads || p.check() != nil {
+	if par > maxArgonThreads || p.validateBounds() != nil {
 		return Params{}, nil, nil, ErrMalformedHash
 	}
 	if salt, err = b64.DecodeString(fields[4]); err != nil {

@@ -35,11 +35,11 @@ func TestHashFormatAndVerify(t *testing.T) {
 	if !phc.MatchString(hash) {
 		t.Fatalf("Hash = %q, want an OWASP-parameter argon2id PHC string with 16-byte salt and 32-byte key", hash)
 	}
-	if ok, rehash, err := h.Verify(ctx, hash, goodPassword); !ok || rehash || err != nil {
-		t.Errorf("Verify(right password) = %v, %v, %v; want true, false, nil", ok, rehash, err)
+	if ok, rehash, err := h.VerifyPassword(ctx, hash, goodPassword); !ok || rehash || err != nil {
+		t.Errorf("VerifyPassword(right password) = %v, %v, %v; want true, false, nil", ok, rehash, err)
 	}
-	if ok, _, err := h.Verify(ctx, hash, goodPassword+"!"); ok || err != nil {
-		t.Errorf("Verify(wrong password) = %v, %v; want false, nil", ok, err)
+	if ok, _, err := h.VerifyPassword(ctx, hash, goodPassword+"!"); ok || err != nil {
+		t.Errorf("VerifyPassword(wrong password) = %v, %v; want false, nil", ok, err)
 	}
 	again, _ := h.Hash(ctx, goodPassword)
 	if again == hash {
@@ -77,11 +77,11 @@ func TestHashInteroperatesWithXCrypto(t *testing.T) {
 		theirs := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", p.Memory, p.Time, p.Threads,
 			base64.RawStdEncoding.EncodeToString(salt),
 			base64.RawStdEncoding.EncodeToString(argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)))
-		if ok, rehash, err := h.Verify(ctx, theirs, password); !ok || rehash || err != nil {
-			t.Fatalf("Verify(x/crypto's hash) = %v, %v, %v; want true, false, nil", ok, rehash, err)
+		if ok, rehash, err := h.VerifyPassword(ctx, theirs, password); !ok || rehash || err != nil {
+			t.Fatalf("VerifyPassword(x/crypto's hash) = %v, %v, %v; want true, false, nil", ok, rehash, err)
 		}
-		if ok, _, err := h.Verify(ctx, theirs, password+"!"); ok || err != nil {
-			t.Fatalf("Verify(x/crypto's hash, wrong password) = %v, %v; want false, nil", ok, err)
+		if ok, _, err := h.VerifyPassword(ctx, theirs, password+"!"); ok || err != nil {
+			t.Fatalf("VerifyPassword(x/crypto's hash, wrong password) = %v, %v; want false, nil", ok, err)
 		}
 	}
 }
@@ -91,9 +91,9 @@ func TestVerifyOlderArgonParamsAsksRehash(t *testing.T) {
 	old, _ := account.NewHasher(accounttest.CheapParams, 1, time.Second)
 	current, _ := account.NewHasher(account.DefaultParams, 1, time.Second)
 	hash, _ := old.Hash(context.Background(), goodPassword)
-	ok, rehash, err := current.Verify(context.Background(), hash, goodPassword)
+	ok, rehash, err := current.VerifyPassword(context.Background(), hash, goodPassword)
 	if !ok || !rehash || err != nil {
-		t.Errorf("Verify(old params) = %v, %v, %v; want true, true, nil", ok, rehash, err)
+		t.Errorf("VerifyPassword(old params) = %v, %v, %v; want true, true, nil", ok, rehash, err)
 	}
 }
 
@@ -106,12 +106,12 @@ func TestVerifyBcrypt(t *testing.T) {
 	}
 	for _, prefix := range []string{"$2a$", "$2b$", "$2y$"} {
 		hash := prefix + string(b[4:])
-		ok, rehash, err := h.Verify(context.Background(), hash, goodPassword)
+		ok, rehash, err := h.VerifyPassword(context.Background(), hash, goodPassword)
 		if !ok || !rehash || err != nil {
-			t.Errorf("Verify(%s…) = %v, %v, %v; want true, true (bcrypt is always upgraded), nil", prefix, ok, rehash, err)
+			t.Errorf("VerifyPassword(%s…) = %v, %v, %v; want true, true (bcrypt is always upgraded), nil", prefix, ok, rehash, err)
 		}
-		if ok, _, _ := h.Verify(context.Background(), hash, "wrong password here"); ok {
-			t.Errorf("Verify(%s…, wrong password) = true", prefix)
+		if ok, _, _ := h.VerifyPassword(context.Background(), hash, "wrong password here"); ok {
+			t.Errorf("VerifyPassword(%s…, wrong password) = true", prefix)
 		}
 	}
 }
@@ -140,15 +140,15 @@ func TestParsePHCRefusesAbsurdParamsWithoutAllocating(t *testing.T) {
 	for _, s := range bad {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		ok, _, err := h.Verify(context.Background(), s, goodPassword)
+		ok, _, err := h.VerifyPassword(context.Background(), s, goodPassword)
 		runtime.ReadMemStats(&after)
 		if ok || !errors.Is(err, account.ErrMalformedHash) {
-			t.Errorf("Verify(%.60q) = %v, %v; want false, ErrMalformedHash", s, ok, err)
+			t.Errorf("VerifyPassword(%.60q) = %v, %v; want false, ErrMalformedHash", s, ok, err)
 		}
 		// Other tests run in parallel, so allow slack; a refused 1 GiB hash
 		// would allocate far more than this.
 		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
-			t.Errorf("Verify(%.60q) allocated %d bytes, want it refused before allocating", s, grew)
+			t.Errorf("VerifyPassword(%.60q) allocated %d bytes, want it refused before allocating", s, grew)
 		}
 	}
 }

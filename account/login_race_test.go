@@ -92,8 +92,8 @@ func TestLoginRacesAccountChange(t *testing.T) {
 			_, _, _, err := svc.Login(ctx, "victim", goodPassword, account.ClientInfo{IP: "198.51.100.7"})
 			return err
 		}},
-		{"CheckPassword", func(ctx context.Context, svc *account.Service) error {
-			_, err := svc.CheckPassword(ctx, "victim", goodPassword, "198.51.100.7")
+		{"LoginWithoutSession", func(ctx context.Context, svc *account.Service) error {
+			_, err := svc.LoginWithoutSession(ctx, "victim", goodPassword, "198.51.100.7")
 			return err
 		}},
 	}
@@ -122,7 +122,7 @@ func TestLoginRacesAccountChange(t *testing.T) {
 					t.Errorf("login.failure event = %+v, want detail account_changed, target %d", e, u.ID)
 				}
 				if c.name == "password set" {
-					if _, err := svc.CheckPassword(ctx, "victim", newPassword, "198.51.100.7"); err != nil {
+					if _, err := svc.LoginWithoutSession(ctx, "victim", newPassword, "198.51.100.7"); err != nil {
 						t.Errorf("the new password after the race: %v", err)
 					}
 				}
@@ -150,13 +150,13 @@ func TestRehashKeepsConcurrentPasswordChange(t *testing.T) {
 			t.Errorf("password set during the login: %v", err)
 		}
 	})
-	if _, err := raced.CheckPassword(ctx, "bob", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+	if _, err := raced.LoginWithoutSession(ctx, "bob", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
 		t.Errorf("login across the password change: err = %v, want ErrBadCredentials", err)
 	}
-	if _, err := raced.CheckPassword(ctx, "bob", newPassword, "192.0.2.1"); err != nil {
+	if _, err := raced.LoginWithoutSession(ctx, "bob", newPassword, "192.0.2.1"); err != nil {
 		t.Errorf("the new password after the race: %v", err)
 	}
-	if _, err := raced.CheckPassword(ctx, "bob", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+	if _, err := raced.LoginWithoutSession(ctx, "bob", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
 		t.Errorf("the old password after the race: err = %v, want ErrBadCredentials", err)
 	}
 }

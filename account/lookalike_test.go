@@ -65,7 +65,7 @@ func TestLookalikesFromBeforeTheRuleKeepWorking(t *testing.T) {
 	defer store.Close()
 	s := accounttest.NewOn(t, store)
 	for i, name := range names {
-		u, err := s.CheckPassword(ctx, name, goodPassword, "192.0.2.1")
+		u, err := s.LoginWithoutSession(ctx, name, goodPassword, "192.0.2.1")
 		if err != nil {
 			t.Fatalf("login as %q after the migration: %v", name, err)
 		}

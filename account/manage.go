@@ -190,10 +190,11 @@ func revokedDetail(n int64) string { return fmt.Sprintf("revoked %d sessions", n
 
 // CheckOwnPassword confirms a signed-in user's password, sent in the named
 // field, before a sensitive change; a mismatch is ErrWrongPassword. It is
-// throttled like a login by username from ip (see check): a stolen session
-// must not become an unlimited password oracle. While one check for the
-// account is in flight, another is refused with ErrAccountBusy (see hold).
-// An account deleted before the match was settled gets ErrWrongPassword.
+// throttled like a login by username from ip (see throttledVerify): a stolen
+// session must not become an unlimited password oracle. While one check for
+// the account is in flight, another is refused with ErrAccountBusy (see
+// hold). An account deleted before the match was settled gets
+// ErrWrongPassword.
 func (s *Service) CheckOwnPassword(ctx context.Context, user db.User, ip, field, password string) error {
 	pw, err := NormalizePassword(field, password)
 	if err != nil {
@@ -211,7 +212,7 @@ func (s *Service) CheckOwnPassword(ctx context.Context, user db.User, ip, field,
 // the account's hold taken.
 func (s *Service) checkOwnPassword(ctx context.Context, user db.User, ip, pw string) error {
 	a := newAttempt(userKey(user), ip, user, true)
-	ok, _, _, err := s.check(ctx, a, user, true, pw)
+	ok, _, _, err := s.throttledVerify(ctx, a, user, true, pw)
 	if err == nil && ok {
 		err = s.settle(ctx, a, true, nil)
 	}
@@ -232,7 +233,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, user db.User, ip, pw str
 // once the current one is confirmed, before it is hashed. The account's hold
 // (see CheckOwnPassword) covers both hashes.
 func (s *Service) ChangePassword(ctx context.Context, actor Actor, session db.Session, user db.User, current, next string) error {
-	pw, err := s.Policy.Check("new_password", next, user.Username, user.Email)
+	pw, err := s.Policy.ValidateNewPassword("new_password", next, user.Username, user.Email)
 	if err != nil {
 		return err
 	}
@@ -261,7 +262,7 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, id int64, passwo
 	if err != nil {
 		return err
 	}
-	pw, err := s.Policy.Check("password", password, user.Username, user.Email)
+	pw, err := s.Policy.ValidateNewPassword("password", password, user.Username, user.Email)
 	if err != nil {
 		return err
 	}

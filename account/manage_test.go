@@ -57,7 +57,7 @@ func sessionCount(t *testing.T, f fixture) int {
 }
 
 func passwordWorks(f fixture, pw string) bool {
-	_, err := f.s.CheckPassword(context.Background(), f.user.Username, pw, "192.0.2.1")
+	_, err := f.s.LoginWithoutSession(context.Background(), f.user.Username, pw, "192.0.2.1")
 	return err == nil
 }
 
@@ -218,8 +218,8 @@ func TestDisabledAccount(t *testing.T) {
 	if _, _, err := f.s.Authenticate(ctx, token); !errors.Is(err, account.ErrUnauthenticated) {
 		t.Errorf("Authenticate for a disabled account: err = %v, want ErrUnauthenticated", err)
 	}
-	if _, err := f.s.CheckPassword(ctx, "u1", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
-		t.Errorf("CheckPassword for a disabled account: err = %v, want ErrBadCredentials", err)
+	if _, err := f.s.LoginWithoutSession(ctx, "u1", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+		t.Errorf("LoginWithoutSession for a disabled account: err = %v, want ErrBadCredentials", err)
 	}
 }
 

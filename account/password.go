@@ -54,11 +54,11 @@ func NormalizePassword(field, pw string) (string, error) {
 	return n, nil
 }
 
-// Check applies the policy to a new password: length, not one of the most
+// ValidateNewPassword applies the policy to a new password: length, not one of the most
 // common passwords (compared case-insensitively), and not containing the
 // username or the email's local part. It returns the normalized password to
 // hash.
-func (p Policy) Check(field, pw, username string, email *string) (string, error) {
+func (p Policy) ValidateNewPassword(field, pw, username string, email *string) (string, error) {
 	n, err := NormalizePassword(field, pw)
 	if err != nil {
 		return "", err

@@ -36,13 +36,13 @@ func TestPolicy(t *testing.T) {
 		{"invalid utf-8", "abcdefghijklmnop\xff", "validation"},
 	}
 	for _, tt := range tests {
-		_, err := policy.Check("password", tt.password, "Carolina", &email)
+		_, err := policy.ValidateNewPassword("password", tt.password, "Carolina", &email)
 		var ve *account.ValidationError
 		switch {
 		case tt.code == "" && err != nil:
-			t.Errorf("%s: Check = %v, want accepted", tt.name, err)
+			t.Errorf("%s: ValidateNewPassword = %v, want accepted", tt.name, err)
 		case tt.code != "" && (!errors.As(err, &ve) || ve.Code != tt.code):
-			t.Errorf("%s: Check = %v, want code %s", tt.name, err, tt.code)
+			t.Errorf("%s: ValidateNewPassword = %v, want code %s", tt.name, err, tt.code)
 		}
 	}
 }
@@ -56,7 +56,7 @@ func TestPolicyMinimumBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Check("password", "eightchr", "someone", nil); err != nil {
+	if _, err := p.ValidateNewPassword("password", "eightchr", "someone", nil); err != nil {
 		t.Errorf("8-character password with MinLen 8: %v", err)
 	}
 }

@@ -53,7 +53,7 @@ type NewUser struct {
 func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.User, error) {
 	var errs fieldErrors
 	id := s.checkIdentity(&errs, in.Username, in.Email, in.Role)
-	password, err := s.Policy.Check("password", in.Password, in.Username, id.email)
+	password, err := s.Policy.ValidateNewPassword("password", in.Password, in.Username, id.email)
 	errs.add(err)
 	if err := errs.err(); err != nil {
 		return db.User{}, err
@@ -143,11 +143,11 @@ func Conflict(ctx context.Context, q *db.Queries, usernameKey string) error {
 	return &ConflictError{Field: "email"}
 }
 
-// CheckPassword returns the account named by login (a username, or the
+// LoginWithoutSession returns the account named by login (a username, or the
 // account's email) if password is right and the account is active: Login
 // without a session, for the tutorial's POST /login. It throttles, refuses,
 // audits and requires a verified address exactly as Login does (see signIn).
-func (s *Service) CheckPassword(ctx context.Context, login, password, ip string) (db.User, error) {
+func (s *Service) LoginWithoutSession(ctx context.Context, login, password, ip string) (db.User, error) {
 	return s.signIn(ctx, login, password, ip, nil)
 }
 
@@ -164,7 +164,7 @@ const (
 )
 
 // signIn is the one path of a login by name and password (Login and
-// CheckPassword). After checkPassword, one write transaction settles the
+// LoginWithoutSession). After verifyLogin, one write transaction settles the
 // throttled attempt (the password was right) and re-reads the account: unless
 // its hash is still the one verified and it is still active, the login is
 // refused with ErrBadCredentials, so a login cannot outlive a password
@@ -179,19 +179,19 @@ const (
 // Settling here rather than in a transaction of its own saves each login a
 // commit, and with it a wait for the disk. Whatever the outcome, an admitted
 // attempt's answer thus follows a commit that waits for the disk (this
-// transaction, the login.failure record, or check's refund), which lets the
+// transaction, the login.failure record, or throttledVerify's refund), which lets the
 // throttle's charge skip that wait (attempt.flushedLater).
 func (s *Service) signIn(ctx context.Context, login, password, ip string,
 	open func(q *db.Queries, user db.User) (detail string, err error)) (db.User, error) {
 	actor := Actor{IP: ip}
-	user, a, reason, err := s.checkPassword(ctx, login, password, ip)
+	user, a, reason, err := s.verifyLogin(ctx, login, password, ip)
 	if err == nil {
 		var refused error
 		err = s.Store.Tx(ctx, func(q *db.Queries) error {
 			if err := s.settleIn(ctx, q, a, true); err != nil {
 				return err
 			}
-			now, why, err := s.recheck(ctx, q, user)
+			now, why, err := s.reconfirmAccount(ctx, q, user)
 			if errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrEmailUnverified) {
 				reason, refused = why, err
 				return nil
@@ -229,12 +229,12 @@ func (s *Service) signIn(ctx context.Context, login, password, ip string,
 	return user, nil
 }
 
-// recheck runs in the transaction that completes a login of user, whose
-// password was verified against user.PasswordHash: it returns the account as
-// it is now, or why the login must be refused. The writer connection
+// reconfirmAccount runs in the transaction that completes a login of user,
+// whose password was verified against user.PasswordHash: it returns the
+// account as it is now, or why the login must be refused. The writer connection
 // serializes transactions, so nothing can change the account between this
 // read and the session written after it (no FOREIGN KEY failure either).
-func (s *Service) recheck(ctx context.Context, q *db.Queries, user db.User) (db.User, string, error) {
+func (s *Service) reconfirmAccount(ctx context.Context, q *db.Queries, user db.User) (db.User, string, error) {
 	now, err := q.GetUser(ctx, user.ID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -250,11 +250,11 @@ func (s *Service) recheck(ctx context.Context, q *db.Queries, user db.User) (db.
 	return now, "", nil
 }
 
-// checkPassword checks password for the account named by login, throttled
-// (see check), and upgrades a matched outdated hash. On a match the attempt
-// a is left for the caller to settle. On ErrBadCredentials it also says why,
-// and user is the account named by login, if any.
-func (s *Service) checkPassword(ctx context.Context, login, password, ip string) (user db.User, a attempt, reason string, err error) {
+// verifyLogin checks password for the account named by login, throttled
+// (see throttledVerify), and upgrades a matched outdated hash. On a match the
+// attempt a is left for the caller to settle. On ErrBadCredentials it also
+// says why, and user is the account named by login, if any.
+func (s *Service) verifyLogin(ctx context.Context, login, password, ip string) (user db.User, a attempt, reason string, err error) {
 	pw, err := NormalizePassword("password", password)
 	if err != nil {
 		return db.User{}, a, "", err
@@ -264,8 +264,8 @@ func (s *Service) checkPassword(ctx context.Context, login, password, ip string)
 		return db.User{}, a, "", err
 	}
 	a = newAttempt(loginKey, ip, user, found)
-	a.flushedLater = true // by signIn's transaction, failure record or the refund in check
-	ok, rehash, reason, err := s.check(ctx, a, user, found, pw)
+	a.flushedLater = true // by signIn's transaction, its failure record or throttledVerify's refund
+	ok, rehash, reason, err := s.throttledVerify(ctx, a, user, found, pw)
 	if err != nil {
 		return db.User{}, a, "", err
 	}
@@ -278,16 +278,16 @@ func (s *Service) checkPassword(ctx context.Context, login, password, ip string)
 	return user, a, "", nil
 }
 
-// check is the one throttled password check, for logins and for confirming a
-// signed-in user's own password: admit the attempt (or refuse it with a
-// *ThrottledError before any hashing) and verify pw; ok, rehash and reason
-// are verify's. A failed attempt is settled here; a match is the caller's to
+// throttledVerify is the one throttled password check, for logins and for
+// confirming a signed-in user's own password: admit the attempt (or refuse
+// it with a *ThrottledError before any hashing) and verify pw; ok, rehash and
+// reason are verifyAccount's. A failed attempt is settled here; a match is the caller's to
 // settle (settleIn or settle), in the transaction that acts on it.
-func (s *Service) check(ctx context.Context, a attempt, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
+func (s *Service) throttledVerify(ctx context.Context, a attempt, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
 	if err := s.admit(ctx, &a); err != nil {
 		return false, false, "", err
 	}
-	ok, rehash, reason, err = s.verify(ctx, user, found, pw)
+	ok, rehash, reason, err = s.verifyAccount(ctx, user, found, pw)
 	if ok {
 		return true, rehash, "", nil
 	}
@@ -297,21 +297,31 @@ func (s *Service) check(ctx context.Context, a attempt, user db.User, found bool
 	return false, false, reason, nil
 }
 
-// verify checks pw against the account's stored hash: ok means the right
-// password for an active account; otherwise reason says why not. Every way
-// of failing costs exactly one verify with current parameters: an unknown
-// account, or a stored hash roster cannot use, is verified against the dummy
-// hash, and a disabled account's password is verified like any other. A
-// disabled account with the right password counts as a failure for the
-// throttle too, so its reset cannot reveal the password.
-func (s *Service) verify(ctx context.Context, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
+// verifyAccount checks pw against the account's stored hash: ok means the
+// right password for an active account; otherwise reason says why not. Every
+// way of failing costs exactly one verify, and takes as long whatever the
+// account's hash (see padFailure): an unknown account, or a stored hash
+// roster cannot use, is verified against the dummy hash, and a disabled
+// account's password is verified like any other. A disabled account with the
+// right password counts as a failure for the throttle too, so its reset
+// cannot reveal the password. An attempt refused before its computation
+// (ErrHashBusy) is answered at once.
+func (s *Service) verifyAccount(ctx context.Context, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
+	var padUntil time.Time
+	defer func() {
+		if !ok && err == nil {
+			s.Hasher.padFailure(ctx, padUntil)
+		}
+	}()
 	if !found {
-		return false, false, reasonUnknownAccount, s.Hasher.VerifyDummy(ctx, pw)
+		padUntil, err = s.Hasher.spendDummyVerify(ctx, pw)
+		return false, false, reasonUnknownAccount, err
 	}
-	ok, rehash, err = s.Hasher.Verify(ctx, user.PasswordHash, pw)
+	ok, rehash, padUntil, err = s.Hasher.verifyTimed(ctx, user.PasswordHash, pw)
 	switch {
 	case errors.Is(err, ErrMalformedHash):
-		return false, false, reasonMalformedHash, s.Hasher.VerifyDummy(ctx, pw)
+		padUntil, err = s.Hasher.spendDummyVerify(ctx, pw)
+		return false, false, reasonMalformedHash, err
 	case err != nil:
 		return false, false, "", err
 	case !ok:

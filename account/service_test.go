@@ -95,7 +95,7 @@ func TestLoginMintsNewTokenAndLogoutKillsIt(t *testing.T) {
 	}
 }
 
-func TestCheckPasswordUpgradesOldHash(t *testing.T) {
+func TestLoginWithoutSessionUpgradesOldHash(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	svc := accounttest.New(t)
@@ -107,7 +107,7 @@ func TestCheckPasswordUpgradesOldHash(t *testing.T) {
 	stronger := accounttest.CheapParams
 	stronger.Time = 2
 	svc.Hasher, _ = account.NewHasher(stronger, 1, time.Second)
-	if _, err := svc.CheckPassword(ctx, "fred", goodPassword, "192.0.2.1"); err != nil {
+	if _, err := svc.LoginWithoutSession(ctx, "fred", goodPassword, "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := svc.Store.Read.GetUser(ctx, u.ID)
@@ -115,19 +115,19 @@ func TestCheckPasswordUpgradesOldHash(t *testing.T) {
 	if err != nil || p != stronger {
 		t.Fatalf("stored hash params = %+v (%v), want upgraded to %+v", p, err, stronger)
 	}
-	if _, err := svc.CheckPassword(ctx, "fred", goodPassword, "192.0.2.1"); err != nil {
+	if _, err := svc.LoginWithoutSession(ctx, "fred", goodPassword, "192.0.2.1"); err != nil {
 		t.Fatalf("login after rehash: %v", err)
 	}
 }
 
-func TestCheckPasswordGenericFailure(t *testing.T) {
+func TestLoginWithoutSessionGenericFailure(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	svc := accounttest.New(t)
 	svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "gina", Password: goodPassword})
 	for _, login := range []string{"gina", "nobody", "no body", "x@y.z"} {
-		if _, err := svc.CheckPassword(ctx, login, "wrong password entirely", "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
-			t.Errorf("CheckPassword(%q, wrong) = %v, want ErrBadCredentials", login, err)
+		if _, err := svc.LoginWithoutSession(ctx, login, "wrong password entirely", "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+			t.Errorf("LoginWithoutSession(%q, wrong) = %v, want ErrBadCredentials", login, err)
 		}
 	}
 }

@@ -52,7 +52,7 @@ func TestThrottlePairBackoff(t *testing.T) {
 			ctx := context.Background()
 			svc, clock := newClocked(t)
 			check := func() error {
-				_, err := svc.CheckPassword(ctx, login, wrong, "192.0.2.1")
+				_, err := svc.LoginWithoutSession(ctx, login, wrong, "192.0.2.1")
 				return err
 			}
 			for i := range 5 {
@@ -78,7 +78,7 @@ func TestThrottlePairBackoff(t *testing.T) {
 				want = min(2*want, 15*time.Minute)
 			}
 			// Another network is a separate pair.
-			if _, err := svc.CheckPassword(ctx, login, wrong, "192.0.2.2"); !errors.Is(err, account.ErrBadCredentials) {
+			if _, err := svc.LoginWithoutSession(ctx, login, wrong, "192.0.2.2"); !errors.Is(err, account.ErrBadCredentials) {
 				t.Fatalf("other network: err = %v, want ErrBadCredentials", err)
 			}
 			// Never permanent: a pair idle for a day starts over.
@@ -99,7 +99,7 @@ func TestThrottleWaitRoundsUp(t *testing.T) {
 	ctx := context.Background()
 	svc, clock := newClocked(t)
 	check := func() error {
-		_, err := svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1")
+		_, err := svc.LoginWithoutSession(ctx, "alice", wrong, "192.0.2.1")
 		return err
 	}
 	clock.Advance(900 * time.Millisecond)
@@ -128,18 +128,18 @@ func TestThrottleSuccessResets(t *testing.T) {
 	const ip = "192.0.2.1"
 	for range 2 {
 		for i := range 4 {
-			if _, err := svc.CheckPassword(ctx, "alice", wrong, ip); !errors.Is(err, account.ErrBadCredentials) {
+			if _, err := svc.LoginWithoutSession(ctx, "alice", wrong, ip); !errors.Is(err, account.ErrBadCredentials) {
 				t.Fatalf("failure %d: err = %v, want ErrBadCredentials", i+1, err)
 			}
 		}
-		if _, err := svc.CheckPassword(ctx, "alice", password, ip); err != nil {
+		if _, err := svc.LoginWithoutSession(ctx, "alice", password, ip); err != nil {
 			t.Fatalf("right password after 4 failures: %v", err)
 		}
 	}
 	for range 5 {
-		svc.CheckPassword(ctx, "alice", wrong, ip)
+		svc.LoginWithoutSession(ctx, "alice", wrong, ip)
 	}
-	throttled(t, "after 5 failures", func() error { _, err := svc.CheckPassword(ctx, "alice", password, ip); return err }())
+	throttled(t, "after 5 failures", func() error { _, err := svc.LoginWithoutSession(ctx, "alice", password, ip); return err }())
 
 	// A disabled account's right password is a failure like any other: if it
 	// reset the count, the throttle would confirm the guess.
@@ -153,14 +153,14 @@ func TestThrottleSuccessResets(t *testing.T) {
 	}
 	const other = "192.0.2.2"
 	for i := range 4 {
-		svc.CheckPassword(ctx, "alice", wrong, other)
+		svc.LoginWithoutSession(ctx, "alice", wrong, other)
 		if i == 1 {
-			if _, err := svc.CheckPassword(ctx, "alice", password, other); !errors.Is(err, account.ErrBadCredentials) {
+			if _, err := svc.LoginWithoutSession(ctx, "alice", password, other); !errors.Is(err, account.ErrBadCredentials) {
 				t.Fatalf("disabled account, right password: err = %v, want ErrBadCredentials", err)
 			}
 		}
 	}
-	throttled(t, "disabled account after 4 wrong and 1 right password", func() error { _, err := svc.CheckPassword(ctx, "alice", wrong, other); return err }())
+	throttled(t, "disabled account after 4 wrong and 1 right password", func() error { _, err := svc.LoginWithoutSession(ctx, "alice", wrong, other); return err }())
 }
 
 // TestThrottleSurvivesRestart: the counters are in the database.
@@ -182,14 +182,14 @@ func TestThrottleSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1")
+		svc.LoginWithoutSession(ctx, "alice", wrong, "192.0.2.1")
 	}
 	if err := svc.Store.Close(); err != nil {
 		t.Fatal(err)
 	}
 	svc = open()
 	defer svc.Store.Close()
-	_, err := svc.CheckPassword(ctx, "alice", password, "192.0.2.1")
+	_, err := svc.LoginWithoutSession(ctx, "alice", password, "192.0.2.1")
 	if got := throttled(t, "after restart", err); got != time.Second {
 		t.Fatalf("after restart: Retry-After = %s, want 1s", got)
 	}
@@ -208,13 +208,13 @@ func TestThrottleAccountCap(t *testing.T) {
 			known := make([]string, 40) // known[0] is the owner's
 			for i := range known {
 				known[i] = fmt.Sprintf("198.51.100.%d", i+1)
-				if _, err := svc.CheckPassword(ctx, "alice", password, known[i]); err != nil {
+				if _, err := svc.LoginWithoutSession(ctx, "alice", password, known[i]); err != nil {
 					t.Fatalf("login from %s: %v", known[i], err)
 				}
 			}
 			verified := 0 // wrong passwords the hasher checked
 			guess := func(ip string) error {
-				_, err := svc.CheckPassword(ctx, "alice", wrong, ip)
+				_, err := svc.LoginWithoutSession(ctx, "alice", wrong, ip)
 				if errors.Is(err, account.ErrBadCredentials) {
 					verified++
 				} else if throttled(t, "guess from "+ip, err) <= 0 {
@@ -229,7 +229,7 @@ func TestThrottleAccountCap(t *testing.T) {
 					guess(fmt.Sprintf("10.0.%d.%d", step/256, step%256))
 				}
 				if !knownGuess && step%60 == 30 {
-					if _, err := svc.CheckPassword(ctx, "alice", password, known[0]); err != nil {
+					if _, err := svc.LoginWithoutSession(ctx, "alice", password, known[0]); err != nil {
 						t.Fatalf("owner from a known network during the attack (step %d): %v", step, err)
 					}
 				}
@@ -259,31 +259,31 @@ func TestThrottleRefundsUnverified(t *testing.T) {
 	svc.Hasher = hasher
 	release := account.FillHashSlots(hasher)
 	for i := range 10 {
-		if _, err := svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrHashBusy) {
+		if _, err := svc.LoginWithoutSession(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrHashBusy) {
 			t.Fatalf("attempt %d with a full limiter: err = %v, want ErrHashBusy", i, err)
 		}
 	}
 	release()
-	if _, err := svc.CheckPassword(ctx, "alice", password, "192.0.2.1"); err != nil {
+	if _, err := svc.LoginWithoutSession(ctx, "alice", password, "192.0.2.1"); err != nil {
 		t.Fatalf("right password after unverified attempts: %v", err)
 	}
 
 	// An unverified fifth attempt leaves four failures, which cost no wait,
 	// though its charge had set one.
 	for i := range 4 {
-		if _, err := svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+		if _, err := svc.LoginWithoutSession(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("failure %d: err = %v, want ErrBadCredentials", i+1, err)
 		}
 	}
 	release = account.FillHashSlots(hasher)
-	if _, err := svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrHashBusy) {
+	if _, err := svc.LoginWithoutSession(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrHashBusy) {
 		t.Fatalf("fifth attempt with a full limiter: err = %v, want ErrHashBusy", err)
 	}
 	release()
-	if _, err := svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+	if _, err := svc.LoginWithoutSession(ctx, "alice", wrong, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
 		t.Fatalf("the fifth failure after an unverified attempt: err = %v, want ErrBadCredentials", err)
 	}
-	_, err = svc.CheckPassword(ctx, "alice", password, "192.0.2.1")
+	_, err = svc.LoginWithoutSession(ctx, "alice", password, "192.0.2.1")
 	throttled(t, "after five failures", err)
 }
 
@@ -305,7 +305,7 @@ func TestThrottleOwnPassword(t *testing.T) {
 	}
 	runs := svc.Hasher.Runs()
 	throttled(t, "own password after 5 failures", svc.CheckOwnPassword(ctx, user, ip, "password", password))
-	_, err = svc.CheckPassword(ctx, "alice", password, ip)
+	_, err = svc.LoginWithoutSession(ctx, "alice", password, ip)
 	throttled(t, "login from the same network", err)
 	if svc.Hasher.Runs() != runs {
 		t.Fatal("throttled attempts ran the hasher")
@@ -331,12 +331,12 @@ func TestThrottlePairIsTheLoginAsTyped(t *testing.T) {
 			}
 			const ip = "203.0.113.9"
 			for range 5 {
-				svc.CheckPassword(ctx, tc.first, wrong, ip)
+				svc.LoginWithoutSession(ctx, tc.first, wrong, ip)
 			}
-			_, err := svc.CheckPassword(ctx, tc.first, wrong, ip)
+			_, err := svc.LoginWithoutSession(ctx, tc.first, wrong, ip)
 			throttled(t, tc.first+" after 5 failures", err)
 			for _, login := range []string{"nobody@example.com", "nobody", tc.then} {
-				if _, err := svc.CheckPassword(ctx, login, wrong, ip); !errors.Is(err, account.ErrBadCredentials) {
+				if _, err := svc.LoginWithoutSession(ctx, login, wrong, ip); !errors.Is(err, account.ErrBadCredentials) {
 					t.Errorf("%s after 5 failures on %s: err = %v, want ErrBadCredentials", login, tc.first, err)
 				}
 			}
@@ -349,12 +349,12 @@ func TestThrottlePairIsTheLoginAsTyped(t *testing.T) {
 		}
 		logins := []string{"alice", "alice.secret@example.com"}
 		for i := range 30 { // burstUnknown failures from networks that never logged in
-			if _, err := svc.CheckPassword(ctx, logins[i%2], wrong, fmt.Sprintf("10.0.0.%d", i)); !errors.Is(err, account.ErrBadCredentials) {
+			if _, err := svc.LoginWithoutSession(ctx, logins[i%2], wrong, fmt.Sprintf("10.0.0.%d", i)); !errors.Is(err, account.ErrBadCredentials) {
 				t.Fatalf("failure %d: err = %v, want ErrBadCredentials", i+1, err)
 			}
 		}
 		for _, login := range logins {
-			_, err := svc.CheckPassword(ctx, login, wrong, "10.0.1.1")
+			_, err := svc.LoginWithoutSession(ctx, login, wrong, "10.0.1.1")
 			throttled(t, login+" after 30 failures on the account", err)
 		}
 	})

@@ -53,7 +53,7 @@ func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, 
 	}
 	var errs fieldErrors
 	id := s.checkIdentity(&errs, rec.Username, rec.Email, rec.Role)
-	if CheckHash(rec.PasswordHash) != nil {
+	if ValidateHash(rec.PasswordHash) != nil {
 		errs.add(invalid("validation", "password_hash", "must be an argon2id PHC string or a bcrypt hash, within roster's bounds"))
 	}
 	if rec.Status == "" {

@@ -128,6 +128,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		log.Info("database closed")
 	}()
+	if err := accounts.MeasureHashCosts(ctx); err != nil {
+		return err
+	}
 
 	// Background work: the outbox worker, the reset queue and housekeeping
 	// run until the HTTP server has shut down, so nothing a request queued is

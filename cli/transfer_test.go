@@ -217,11 +217,11 @@ func TestImportedHashesRehashOnLogin(t *testing.T) {
 	}
 	svc := &account.Service{Store: store, Hasher: hasher, Now: time.Now}
 	for name, imported := range hashes {
-		if _, err := svc.CheckPassword(ctx, name, password+"!", "127.0.0.1"); err != account.ErrBadCredentials {
-			t.Errorf("%s: CheckPassword with a wrong password = %v, want ErrBadCredentials", name, err)
+		if _, err := svc.LoginWithoutSession(ctx, name, password+"!", "127.0.0.1"); err != account.ErrBadCredentials {
+			t.Errorf("%s: LoginWithoutSession with a wrong password = %v, want ErrBadCredentials", name, err)
 		}
-		if _, err := svc.CheckPassword(ctx, name, password, "127.0.0.1"); err != nil {
-			t.Errorf("%s: CheckPassword = %v, want success", name, err)
+		if _, err := svc.LoginWithoutSession(ctx, name, password, "127.0.0.1"); err != nil {
+			t.Errorf("%s: LoginWithoutSession = %v, want success", name, err)
 			continue
 		}
 		u, err := store.Read.GetUserByUsernameKey(ctx, name)
@@ -232,8 +232,8 @@ func TestImportedHashesRehashOnLogin(t *testing.T) {
 		if u.PasswordHash == imported || err != nil || p != accounttest.CheapParams {
 			t.Errorf("%s: stored hash after login = %q (%v), want argon2id with %+v", name, u.PasswordHash, err, accounttest.CheapParams)
 		}
-		if _, err := svc.CheckPassword(ctx, name, password, "127.0.0.1"); err != nil {
-			t.Errorf("%s: CheckPassword after the rehash = %v", name, err)
+		if _, err := svc.LoginWithoutSession(ctx, name, password, "127.0.0.1"); err != nil {
+			t.Errorf("%s: LoginWithoutSession after the rehash = %v", name, err)
 		}
 	}
 }

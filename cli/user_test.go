@@ -120,7 +120,7 @@ func TestUserCLI(t *testing.T) {
 
 	hasher, _ := account.NewHasher(account.DefaultParams, 1, time.Second)
 	accounts := &account.Service{Store: store, Hasher: hasher, Now: time.Now}
-	if _, err := accounts.CheckPassword(context.Background(), "root@example.com", cliPassword, "192.0.2.1"); err != nil {
+	if _, err := accounts.LoginWithoutSession(context.Background(), "root@example.com", cliPassword, "192.0.2.1"); err != nil {
 		t.Errorf("root cannot log in with the password given on stdin: %v", err)
 	}
 }

@@ -141,6 +141,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listOutboxMessagesStmt, err = db.PrepareContext(ctx, listOutboxMessages); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOutboxMessages: %w", err)
 	}
+	if q.listPasswordHashKindsStmt, err = db.PrepareContext(ctx, listPasswordHashKinds); err != nil {
+		return nil, fmt.Errorf("error preparing query ListPasswordHashKinds: %w", err)
+	}
 	if q.listUserSessionsStmt, err = db.PrepareContext(ctx, listUserSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUserSessions: %w", err)
 	}
@@ -410,6 +413,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listOutboxMessagesStmt: %w", cerr)
 		}
 	}
+	if q.listPasswordHashKindsStmt != nil {
+		if cerr := q.listPasswordHashKindsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listPasswordHashKindsStmt: %w", cerr)
+		}
+	}
 	if q.listUserSessionsStmt != nil {
 		if cerr := q.listUserSessionsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listUserSessionsStmt: %w", cerr)
@@ -603,6 +611,7 @@ type Queries struct {
 	listAuditEventsStmt          *sql.Stmt
 	listAuditEventsAfterStmt     *sql.Stmt
 	listOutboxMessagesStmt       *sql.Stmt
+	listPasswordHashKindsStmt    *sql.Stmt
 	listUserSessionsStmt         *sql.Stmt
 	listUsernameKeysStmt         *sql.Stmt
 	listUsersStmt                *sql.Stmt
@@ -671,6 +680,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listAuditEventsStmt:          q.listAuditEventsStmt,
 		listAuditEventsAfterStmt:     q.listAuditEventsAfterStmt,
 		listOutboxMessagesStmt:       q.listOutboxMessagesStmt,
+		listPasswordHashKindsStmt:    q.listPasswordHashKindsStmt,
 		listUserSessionsStmt:         q.listUserSessionsStmt,
 		listUsernameKeysStmt:         q.listUsernameKeysStmt,
 		listUsersStmt:                q.listUsersStmt,

@@ -116,6 +116,10 @@ type Querier interface {
 	// ListOutboxMessages returns up to @lim messages with id above @after in id
 	// order (keyset pagination), optionally only those with the given status.
 	ListOutboxMessages(ctx context.Context, arg ListOutboxMessagesParams) ([]Outbox, error)
+	// ListPasswordHashKinds returns one stored hash of each kind, bcrypt by cost
+	// and argon2id by parameters, for timing a verify of each. It reads every
+	// account.
+	ListPasswordHashKinds(ctx context.Context) ([]string, error)
 	// ListUserSessions returns an account's live sessions, oldest first: those
 	// that expire after @now and were last seen after @idle_since.
 	ListUserSessions(ctx context.Context, arg ListUserSessionsParams) ([]Session, error)

@@ -52,7 +52,7 @@ func (s *Server) handleTutorialAdd(w http.ResponseWriter, r *http.Request) {
 
 // handleTutorialLogin checks form fields user and pass: [[<id>]] when they
 // match an account, [] when not. It is a login without a session
-// (CheckPassword): throttled and audited the same way, and with
+// (LoginWithoutSession): throttled and audited the same way, and with
 // -require-verified-email a right password for an unverified address is the
 // 403 email_unverified, as one line of text.
 func (s *Server) handleTutorialLogin(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +65,7 @@ func (s *Server) handleTutorialLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("form fields user and pass are required"))
 		return
 	}
-	user, err := s.accounts.CheckPassword(r.Context(), form.Get("user"), form.Get("pass"), clientIP(r))
+	user, err := s.accounts.LoginWithoutSession(r.Context(), form.Get("user"), form.Get("pass"), clientIP(r))
 	s.metrics.logins.WithLabelValues(outcome(err)).Inc()
 	if errors.Is(err, account.ErrBadCredentials) {
 		encode(w, http.StatusOK, [][]int64{})

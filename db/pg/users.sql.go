@@ -223,6 +223,38 @@ func (q *Queries) ImportUser(ctx context.Context, arg ImportUserParams) error {
 	return err
 }
 
+const listPasswordHashKinds = `-- name: ListPasswordHashKinds :many
+SELECT CAST(MIN(password_hash) AS TEXT) AS password_hash
+FROM users
+GROUP BY CASE
+    WHEN password_hash LIKE '$2_$%' THEN substr(password_hash, 5, 2)
+    ELSE substr(password_hash, 1, 15 + strpos(substr(password_hash, 16), '$'))
+END
+`
+
+// ListPasswordHashKinds returns one stored hash of each kind, bcrypt by cost
+// and argon2id by parameters, for timing a verify of each. It reads every
+// account.
+func (q *Queries) ListPasswordHashKinds(ctx context.Context) ([]string, error) {
+	rows, err := q.db.Query(ctx, listPasswordHashKinds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var password_hash string
+		if err := rows.Scan(&password_hash); err != nil {
+			return nil, err
+		}
+		items = append(items, password_hash)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listUsernameKeys = `-- name: ListUsernameKeys :many
 SELECT id, username_key FROM users ORDER BY id
 `

@@ -51,6 +51,7 @@ type Querier interface {
 	ListAuditEvents(ctx context.Context, arg db.ListAuditEventsParams) ([]db.AuditEvent, error)
 	ListAuditEventsAfter(ctx context.Context, arg db.ListAuditEventsAfterParams) ([]db.AuditEvent, error)
 	ListOutboxMessages(ctx context.Context, arg db.ListOutboxMessagesParams) ([]db.Outbox, error)
+	ListPasswordHashKinds(ctx context.Context) ([]string, error)
 	ListUserSessions(ctx context.Context, arg db.ListUserSessionsParams) ([]db.Session, error)
 	ListUsernameKeys(ctx context.Context) ([]db.ListUsernameKeysRow, error)
 	ListUsers(ctx context.Context, arg db.ListUsersParams) ([]db.User, error)
@@ -292,6 +293,11 @@ func (q *Queries) ListAuditEventsAfter(ctx context.Context, arg db.ListAuditEven
 func (q *Queries) ListOutboxMessages(ctx context.Context, arg db.ListOutboxMessagesParams) ([]db.Outbox, error) {
 	r, err := q.q.ListOutboxMessages(ctx, pg.ListOutboxMessagesParams(arg))
 	return dbOutboxSlice(r), err
+}
+
+// ListPasswordHashKinds runs pg.Queries.ListPasswordHashKinds.
+func (q *Queries) ListPasswordHashKinds(ctx context.Context) ([]string, error) {
+	return q.q.ListPasswordHashKinds(ctx)
 }
 
 // ListUserSessions runs pg.Queries.ListUserSessions.

@@ -9,3 +9,14 @@ SET username = @username, username_key = @username_key, username_skeleton = @use
     status = @status, role = @role, updated_at = @updated_at
 WHERE id = @id
 RETURNING *;
+
+-- name: ListPasswordHashKinds :many
+-- ListPasswordHashKinds returns one stored hash of each kind, bcrypt by cost
+-- and argon2id by parameters, for timing a verify of each. It reads every
+-- account.
+SELECT CAST(MIN(password_hash) AS TEXT) AS password_hash
+FROM users
+GROUP BY CASE
+    WHEN password_hash LIKE '$2_$%' THEN substr(password_hash, 5, 2)
+    ELSE substr(password_hash, 1, 15 + instr(substr(password_hash, 16), '$'))
+END;
