@@ -69,7 +69,11 @@ func newMetrics(accounts *account.Service) *metrics {
 		"Sessions neither expired nor idle, counted at most every 5 seconds.", nil, nil)}
 	writer, reader := accounts.Store.Pools()
 	m.registry.MustRegister(m.requests, m.duration, m.logins, m.signups, m.throttled, m.hashTime, m.hashWait,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		// The runtime and /proc readings were most of a scrape's CPU; a
+		// scrape flood gets them at most once a second. roster's own
+		// counters stay live, which the load harness relies on.
+		&cachedCollector{inner: collectors.NewGoCollector(), ttl: time.Second},
+		&cachedCollector{inner: collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), ttl: time.Second},
 		collectors.NewDBStatsCollector(writer, "writer"), collectors.NewDBStatsCollector(reader, "reader"),
 		m.sessions)
 	return m
@@ -91,11 +95,54 @@ func (m *metrics) ObserveHash(op string, d time.Duration) {
 
 // handler serves the registry in the Prometheus text format. A failed
 // collector (the live-session count) is logged and left out; the rest is served.
+// Uncompressed: gzip was half of a scrape's CPU, a cost every scraper could
+// impose on the logins sharing the cores, for a few kilobytes a scrape
+// that stay on a private network.
 func (m *metrics) handler(log *slog.Logger) http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelError),
-		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:           slog.NewLogLogger(log.Handler(), slog.LevelError),
+		ErrorHandling:      promhttp.ContinueOnError,
+		DisableCompression: true,
 	})
+}
+
+// cachedCollector replays inner's metrics for ttl after collecting them, so
+// that however many scrapes arrive, inner collects at most once per ttl. The
+// metrics it replays are the immutable ones inner made.
+type cachedCollector struct {
+	inner prometheus.Collector
+	ttl   time.Duration
+
+	mu      sync.Mutex
+	at      time.Time
+	metrics []prometheus.Metric
+}
+
+func (c *cachedCollector) Describe(ch chan<- *prometheus.Desc) { c.inner.Describe(ch) }
+
+func (c *cachedCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	if time.Since(c.at) >= c.ttl {
+		// A new slice each time: scrapes still sending the last one keep it.
+		var collected []prometheus.Metric
+		fresh := make(chan prometheus.Metric)
+		done := make(chan struct{})
+		go func() {
+			for m := range fresh {
+				collected = append(collected, m)
+			}
+			close(done)
+		}()
+		c.inner.Collect(fresh)
+		close(fresh)
+		<-done
+		c.metrics, c.at = collected, time.Now()
+	}
+	metrics := c.metrics
+	c.mu.Unlock()
+	for _, m := range metrics {
+		ch <- m
+	}
 }
 
 // outcome is the label for an operation's result: "success" or its problem code.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"roster/account"
+	"roster/account/accounttest"
 	"roster/db"
 	rosterhttp "roster/http"
 )
@@ -134,5 +135,16 @@ func TestSessionCountNeedsNoReader(t *testing.T) {
 	srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequestWithContext(ctx, "GET", "/metrics", nil))
 	if !strings.Contains(rec.Body.String(), "\nroster_live_sessions 1\n") {
 		t.Errorf("GET /metrics with every reader taken: status %d, no roster_live_sessions 1:\n%s", rec.Code, rec.Body)
+	}
+}
+
+// BenchmarkScrape is the CPU of one GET /metrics with the runtime and
+// process readings cached, as under a scrape flood.
+func BenchmarkScrape(b *testing.B) {
+	ts := newTestServerConfig(b, accounttest.New(b), rosterhttp.Config{MetricsToken: "t"})
+	c := plainClient()
+	b.ResetTimer()
+	for range b.N {
+		send(b, c, "GET", ts.URL+"/metrics", "", "Authorization", "Bearer t")
 	}
 }
