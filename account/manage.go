@@ -188,7 +188,7 @@ func (s *Service) CheckOwnPassword(ctx context.Context, user db.User, ip, field,
 		return err
 	}
 	a := newAttempt(userKey(user), ip, user, true)
-	ok, _, _, err := s.check(ctx, a, user, true, pw)
+	ok, _, _, err := s.check(ctx, &a, user, true, pw)
 	if err == nil && ok {
 		err = s.settle(ctx, a, true, nil)
 	}

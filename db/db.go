@@ -48,6 +48,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createAuditEventStmt, err = db.PrepareContext(ctx, createAuditEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateAuditEvent: %w", err)
 	}
+	if q.createLoginDeviceStmt, err = db.PrepareContext(ctx, createLoginDevice); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateLoginDevice: %w", err)
+	}
 	if q.createOutboxMessageStmt, err = db.PrepareContext(ctx, createOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOutboxMessage: %w", err)
 	}
@@ -59,6 +62,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.createUserTokenStmt, err = db.PrepareContext(ctx, createUserToken); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateUserToken: %w", err)
+	}
+	if q.deleteExcessLoginDevicesStmt, err = db.PrepareContext(ctx, deleteExcessLoginDevices); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExcessLoginDevices: %w", err)
 	}
 	if q.deleteExpiredSessionsStmt, err = db.PrepareContext(ctx, deleteExpiredSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExpiredSessions: %w", err)
@@ -78,11 +84,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteStaleLoginAccountsStmt, err = db.PrepareContext(ctx, deleteStaleLoginAccounts); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteStaleLoginAccounts: %w", err)
 	}
+	if q.deleteStaleLoginDevicesStmt, err = db.PrepareContext(ctx, deleteStaleLoginDevices); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteStaleLoginDevices: %w", err)
+	}
 	if q.deleteStaleLoginPairsStmt, err = db.PrepareContext(ctx, deleteStaleLoginPairs); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteStaleLoginPairs: %w", err)
 	}
 	if q.deleteUserStmt, err = db.PrepareContext(ctx, deleteUser); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteUser: %w", err)
+	}
+	if q.deleteUserLoginDevicesStmt, err = db.PrepareContext(ctx, deleteUserLoginDevices); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteUserLoginDevices: %w", err)
 	}
 	if q.deleteUserSessionStmt, err = db.PrepareContext(ctx, deleteUserSession); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteUserSession: %w", err)
@@ -101,6 +113,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getLoginAccountPaidUntilStmt, err = db.PrepareContext(ctx, getLoginAccountPaidUntil); err != nil {
 		return nil, fmt.Errorf("error preparing query GetLoginAccountPaidUntil: %w", err)
+	}
+	if q.getLoginDeviceUserStmt, err = db.PrepareContext(ctx, getLoginDeviceUser); err != nil {
+		return nil, fmt.Errorf("error preparing query GetLoginDeviceUser: %w", err)
 	}
 	if q.getLoginPairStmt, err = db.PrepareContext(ctx, getLoginPair); err != nil {
 		return nil, fmt.Errorf("error preparing query GetLoginPair: %w", err)
@@ -167,6 +182,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.setUserEmailVerifiedStmt, err = db.PrepareContext(ctx, setUserEmailVerified); err != nil {
 		return nil, fmt.Errorf("error preparing query SetUserEmailVerified: %w", err)
+	}
+	if q.touchLoginDeviceStmt, err = db.PrepareContext(ctx, touchLoginDevice); err != nil {
+		return nil, fmt.Errorf("error preparing query TouchLoginDevice: %w", err)
 	}
 	if q.touchSessionStmt, err = db.PrepareContext(ctx, touchSession); err != nil {
 		return nil, fmt.Errorf("error preparing query TouchSession: %w", err)
@@ -240,6 +258,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createAuditEventStmt: %w", cerr)
 		}
 	}
+	if q.createLoginDeviceStmt != nil {
+		if cerr := q.createLoginDeviceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createLoginDeviceStmt: %w", cerr)
+		}
+	}
 	if q.createOutboxMessageStmt != nil {
 		if cerr := q.createOutboxMessageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createOutboxMessageStmt: %w", cerr)
@@ -258,6 +281,11 @@ func (q *Queries) Close() error {
 	if q.createUserTokenStmt != nil {
 		if cerr := q.createUserTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createUserTokenStmt: %w", cerr)
+		}
+	}
+	if q.deleteExcessLoginDevicesStmt != nil {
+		if cerr := q.deleteExcessLoginDevicesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExcessLoginDevicesStmt: %w", cerr)
 		}
 	}
 	if q.deleteExpiredSessionsStmt != nil {
@@ -290,6 +318,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteStaleLoginAccountsStmt: %w", cerr)
 		}
 	}
+	if q.deleteStaleLoginDevicesStmt != nil {
+		if cerr := q.deleteStaleLoginDevicesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteStaleLoginDevicesStmt: %w", cerr)
+		}
+	}
 	if q.deleteStaleLoginPairsStmt != nil {
 		if cerr := q.deleteStaleLoginPairsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteStaleLoginPairsStmt: %w", cerr)
@@ -298,6 +331,11 @@ func (q *Queries) Close() error {
 	if q.deleteUserStmt != nil {
 		if cerr := q.deleteUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteUserStmt: %w", cerr)
+		}
+	}
+	if q.deleteUserLoginDevicesStmt != nil {
+		if cerr := q.deleteUserLoginDevicesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteUserLoginDevicesStmt: %w", cerr)
 		}
 	}
 	if q.deleteUserSessionStmt != nil {
@@ -328,6 +366,11 @@ func (q *Queries) Close() error {
 	if q.getLoginAccountPaidUntilStmt != nil {
 		if cerr := q.getLoginAccountPaidUntilStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getLoginAccountPaidUntilStmt: %w", cerr)
+		}
+	}
+	if q.getLoginDeviceUserStmt != nil {
+		if cerr := q.getLoginDeviceUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getLoginDeviceUserStmt: %w", cerr)
 		}
 	}
 	if q.getLoginPairStmt != nil {
@@ -440,6 +483,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing setUserEmailVerifiedStmt: %w", cerr)
 		}
 	}
+	if q.touchLoginDeviceStmt != nil {
+		if cerr := q.touchLoginDeviceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing touchLoginDeviceStmt: %w", cerr)
+		}
+	}
 	if q.touchSessionStmt != nil {
 		if cerr := q.touchSessionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing touchSessionStmt: %w", cerr)
@@ -532,24 +580,29 @@ type Queries struct {
 	countLiveSessionsStmt        *sql.Stmt
 	countUsersStmt               *sql.Stmt
 	createAuditEventStmt         *sql.Stmt
+	createLoginDeviceStmt        *sql.Stmt
 	createOutboxMessageStmt      *sql.Stmt
 	createSessionStmt            *sql.Stmt
 	createUserStmt               *sql.Stmt
 	createUserTokenStmt          *sql.Stmt
+	deleteExcessLoginDevicesStmt *sql.Stmt
 	deleteExpiredSessionsStmt    *sql.Stmt
 	deleteExpiredUserTokensStmt  *sql.Stmt
 	deleteLoginPairStmt          *sql.Stmt
 	deleteSentOutboxMessagesStmt *sql.Stmt
 	deleteSessionStmt            *sql.Stmt
 	deleteStaleLoginAccountsStmt *sql.Stmt
+	deleteStaleLoginDevicesStmt  *sql.Stmt
 	deleteStaleLoginPairsStmt    *sql.Stmt
 	deleteUserStmt               *sql.Stmt
+	deleteUserLoginDevicesStmt   *sql.Stmt
 	deleteUserSessionStmt        *sql.Stmt
 	deleteUserSessionsStmt       *sql.Stmt
 	deleteUserSessionsExceptStmt *sql.Stmt
 	failOutboxMessageStmt        *sql.Stmt
 	getDueOutboxMessageStmt      *sql.Stmt
 	getLoginAccountPaidUntilStmt *sql.Stmt
+	getLoginDeviceUserStmt       *sql.Stmt
 	getLoginPairStmt             *sql.Stmt
 	getSessionWithUserStmt       *sql.Stmt
 	getUserStmt                  *sql.Stmt
@@ -572,6 +625,7 @@ type Queries struct {
 	retryOutboxMessageStmt       *sql.Stmt
 	sQLiteVersionStmt            *sql.Stmt
 	setUserEmailVerifiedStmt     *sql.Stmt
+	touchLoginDeviceStmt         *sql.Stmt
 	touchSessionStmt             *sql.Stmt
 	updateUserStmt               *sql.Stmt
 	updateUserPasswordHashStmt   *sql.Stmt
@@ -595,24 +649,29 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countLiveSessionsStmt:        q.countLiveSessionsStmt,
 		countUsersStmt:               q.countUsersStmt,
 		createAuditEventStmt:         q.createAuditEventStmt,
+		createLoginDeviceStmt:        q.createLoginDeviceStmt,
 		createOutboxMessageStmt:      q.createOutboxMessageStmt,
 		createSessionStmt:            q.createSessionStmt,
 		createUserStmt:               q.createUserStmt,
 		createUserTokenStmt:          q.createUserTokenStmt,
+		deleteExcessLoginDevicesStmt: q.deleteExcessLoginDevicesStmt,
 		deleteExpiredSessionsStmt:    q.deleteExpiredSessionsStmt,
 		deleteExpiredUserTokensStmt:  q.deleteExpiredUserTokensStmt,
 		deleteLoginPairStmt:          q.deleteLoginPairStmt,
 		deleteSentOutboxMessagesStmt: q.deleteSentOutboxMessagesStmt,
 		deleteSessionStmt:            q.deleteSessionStmt,
 		deleteStaleLoginAccountsStmt: q.deleteStaleLoginAccountsStmt,
+		deleteStaleLoginDevicesStmt:  q.deleteStaleLoginDevicesStmt,
 		deleteStaleLoginPairsStmt:    q.deleteStaleLoginPairsStmt,
 		deleteUserStmt:               q.deleteUserStmt,
+		deleteUserLoginDevicesStmt:   q.deleteUserLoginDevicesStmt,
 		deleteUserSessionStmt:        q.deleteUserSessionStmt,
 		deleteUserSessionsStmt:       q.deleteUserSessionsStmt,
 		deleteUserSessionsExceptStmt: q.deleteUserSessionsExceptStmt,
 		failOutboxMessageStmt:        q.failOutboxMessageStmt,
 		getDueOutboxMessageStmt:      q.getDueOutboxMessageStmt,
 		getLoginAccountPaidUntilStmt: q.getLoginAccountPaidUntilStmt,
+		getLoginDeviceUserStmt:       q.getLoginDeviceUserStmt,
 		getLoginPairStmt:             q.getLoginPairStmt,
 		getSessionWithUserStmt:       q.getSessionWithUserStmt,
 		getUserStmt:                  q.getUserStmt,
@@ -635,6 +694,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		retryOutboxMessageStmt:       q.retryOutboxMessageStmt,
 		sQLiteVersionStmt:            q.sQLiteVersionStmt,
 		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
+		touchLoginDeviceStmt:         q.touchLoginDeviceStmt,
 		touchSessionStmt:             q.touchSessionStmt,
 		updateUserStmt:               q.updateUserStmt,
 		updateUserPasswordHashStmt:   q.updateUserPasswordHashStmt,

@@ -23,6 +23,13 @@ type LoginAccount struct {
 	PaidUntil  time.Time
 }
 
+type LoginDevice struct {
+	TokenHash  []byte
+	UserID     int64
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
+
 type LoginKnownIp struct {
 	UserID      int64
 	Ip          string

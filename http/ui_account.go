@@ -22,16 +22,16 @@ func (s *Server) handleUISignIn(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "sign-in.html", page)
 }
 
-// handleUISignInPost logs in like POST /v1/sessions with "cookie": true and
-// goes on to the page the user came for.
+// handleUISignInPost logs in like POST /v1/sessions with "cookie": true,
+// device cookie included, and goes on to the page the user came for.
 func (s *Server) handleUISignInPost(w http.ResponseWriter, r *http.Request) {
 	form, err := readForm(w, r, "username", "password", "next")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	token, session, _, err := s.accounts.Login(r.Context(), form.Get("username"), form.Get("password"),
-		account.ClientInfo{UserAgent: r.UserAgent(), IP: clientIP(r)})
+	login, err := s.accounts.LoginDevice(r.Context(), form.Get("username"), form.Get("password"),
+		account.ClientInfo{UserAgent: r.UserAgent(), IP: clientIP(r), DeviceToken: deviceToken(r)})
 	if err != nil {
 		page := s.page(r, "Sign in")
 		page.Form = form
@@ -39,7 +39,8 @@ func (s *Server) handleUISignInPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.endReplacedSession(r)
-	setSessionCookie(w, token, session.ExpiresAt)
+	setSessionCookie(w, login.Token, login.Session.ExpiresAt)
+	setDeviceCookie(w, login.DeviceToken)
 	http.Redirect(w, r, localNext(form.Get("next")), http.StatusSeeOther)
 }
 

@@ -1,0 +1,31 @@
+-- name: GetLoginDeviceUser :one
+-- GetLoginDeviceUser returns the account a device token was issued to, if it
+-- was used since the cutoff.
+SELECT user_id FROM login_devices WHERE token_hash = @token_hash AND last_used_at >= @cutoff;
+
+-- name: CreateLoginDevice :exec
+-- CreateLoginDevice records a device token issued on a successful login.
+INSERT INTO login_devices (token_hash, user_id, created_at, last_used_at)
+VALUES (@token_hash, @user_id, @created_at, @created_at);
+
+-- name: TouchLoginDevice :execrows
+-- TouchLoginDevice records a successful login with an account's device token;
+-- zero rows means the token is not (or no longer) that account's.
+UPDATE login_devices SET last_used_at = @last_used_at WHERE token_hash = @token_hash AND user_id = @user_id;
+
+-- name: DeleteExcessLoginDevices :exec
+-- DeleteExcessLoginDevices keeps only an account's most recently used devices.
+DELETE FROM login_devices WHERE user_id = CAST(@user_id AS INTEGER) AND token_hash NOT IN (
+    SELECT d.token_hash FROM login_devices AS d WHERE d.user_id = CAST(@user_id AS INTEGER)
+    ORDER BY d.last_used_at DESC, d.created_at DESC LIMIT CAST(@keep AS INTEGER)
+);
+
+-- name: DeleteUserLoginDevices :execrows
+-- DeleteUserLoginDevices forgets every device of an account.
+DELETE FROM login_devices WHERE user_id = ?;
+
+-- name: DeleteStaleLoginDevices :execrows
+-- DeleteStaleLoginDevices forgets at most batch devices unused since the cutoff.
+DELETE FROM login_devices WHERE token_hash IN (
+    SELECT d.token_hash FROM login_devices AS d WHERE d.last_used_at < @cutoff LIMIT @batch
+);
