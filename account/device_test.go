@@ -221,3 +221,33 @@ func TestConcurrentRightPasswordLogins(t *testing.T) {
 	}
 	t.Logf("%d logged in, %d refused", ok, len(refused))
 }
+
+// TestMailedResetLetsOwnerIn: an owner locked out on a new network with no
+// device token gets in with the code mailed through the outbox: confirming a
+// reset from there makes the network known, so her login passes while
+// strangers stay held, also with the new password.
+func TestMailedResetLetsOwnerIn(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newMailService(t)
+	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Email: "alice@example.com", Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attack(t, svc, 0)
+	const here = "203.0.113.9"
+	_, err = svc.CheckPassword(ctx, "alice", password, here)
+	throttled(t, "right password from a new network under attack", err)
+	if err := svc.SendPasswordReset(ctx, account.Actor{IP: here}, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	const newPassword = "a brand new passphrase for her account"
+	if err := svc.ConfirmPasswordReset(ctx, account.Actor{IP: here}, lastToken(t, svc, "password_reset", "alice@example.com"), newPassword); err != nil {
+		t.Fatal(err)
+	}
+	attack(t, svc, 1)
+	if _, err := svc.CheckPassword(ctx, "alice", newPassword, here); err != nil {
+		t.Fatalf("new password from the network that confirmed the reset, under attack: %v", err)
+	}
+	_, err = svc.CheckPassword(ctx, "alice", newPassword, "203.0.113.10")
+	throttled(t, "new password from another new network under attack", err)
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/httprate"
+
 	"roster/db"
 	"roster/outbox"
 )
@@ -219,7 +221,8 @@ func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id int64) 
 // ConfirmPasswordReset consumes a reset token and sets the password of its
 // account under the full policy: every session of the account is revoked,
 // every outstanding reset token dies, the address counts as verified (the
-// token proved it receives mail there) and a notice is mailed. An unknown,
+// token proved it receives mail there), the actor's network counts as one
+// the account logged in from, and a notice is mailed. An unknown,
 // expired, used or outdated token is ErrInvalidToken, checked before any
 // hashing; of two concurrent confirmations exactly one succeeds.
 func (s *Service) ConfirmPasswordReset(ctx context.Context, actor Actor, token, password string) error {
@@ -250,6 +253,15 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, actor Actor, token, 
 		}
 		if err := s.markVerified(ctx, q, t); err != nil {
 			return err
+		}
+		// The mailed token proved the owner is here: the address counts as
+		// one the account logged in from, so a locked-out owner on a new
+		// network or device gets in from it (see throttle.go).
+		if actor.IP != "" {
+			if err := q.UpsertKnownLoginIP(ctx, db.UpsertKnownLoginIPParams{UserID: t.UserID,
+				Ip: httprate.CanonicalizeIP(actor.IP), LastLoginAt: s.now()}); err != nil {
+				return err
+			}
 		}
 		return s.storePassword(ctx, q, actor, t.UserID, hash, nil, ActionPasswordReset)
 	})

@@ -93,9 +93,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteUserStmt, err = db.PrepareContext(ctx, deleteUser); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteUser: %w", err)
 	}
-	if q.deleteUserLoginDevicesStmt, err = db.PrepareContext(ctx, deleteUserLoginDevices); err != nil {
-		return nil, fmt.Errorf("error preparing query DeleteUserLoginDevices: %w", err)
-	}
 	if q.deleteUserSessionStmt, err = db.PrepareContext(ctx, deleteUserSession); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteUserSession: %w", err)
 	}
@@ -331,11 +328,6 @@ func (q *Queries) Close() error {
 	if q.deleteUserStmt != nil {
 		if cerr := q.deleteUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteUserStmt: %w", cerr)
-		}
-	}
-	if q.deleteUserLoginDevicesStmt != nil {
-		if cerr := q.deleteUserLoginDevicesStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing deleteUserLoginDevicesStmt: %w", cerr)
 		}
 	}
 	if q.deleteUserSessionStmt != nil {
@@ -595,7 +587,6 @@ type Queries struct {
 	deleteStaleLoginDevicesStmt  *sql.Stmt
 	deleteStaleLoginPairsStmt    *sql.Stmt
 	deleteUserStmt               *sql.Stmt
-	deleteUserLoginDevicesStmt   *sql.Stmt
 	deleteUserSessionStmt        *sql.Stmt
 	deleteUserSessionsStmt       *sql.Stmt
 	deleteUserSessionsExceptStmt *sql.Stmt
@@ -664,7 +655,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteStaleLoginDevicesStmt:  q.deleteStaleLoginDevicesStmt,
 		deleteStaleLoginPairsStmt:    q.deleteStaleLoginPairsStmt,
 		deleteUserStmt:               q.deleteUserStmt,
-		deleteUserLoginDevicesStmt:   q.deleteUserLoginDevicesStmt,
 		deleteUserSessionStmt:        q.deleteUserSessionStmt,
 		deleteUserSessionsStmt:       q.deleteUserSessionsStmt,
 		deleteUserSessionsExceptStmt: q.deleteUserSessionsExceptStmt,

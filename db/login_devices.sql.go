@@ -65,19 +65,6 @@ func (q *Queries) DeleteStaleLoginDevices(ctx context.Context, arg DeleteStaleLo
 	return result.RowsAffected()
 }
 
-const deleteUserLoginDevices = `-- name: DeleteUserLoginDevices :execrows
-DELETE FROM login_devices WHERE user_id = ?
-`
-
-// DeleteUserLoginDevices forgets every device of an account.
-func (q *Queries) DeleteUserLoginDevices(ctx context.Context, userID int64) (int64, error) {
-	result, err := q.exec(ctx, q.deleteUserLoginDevicesStmt, deleteUserLoginDevices, userID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
 const getLoginDeviceUser = `-- name: GetLoginDeviceUser :one
 SELECT user_id FROM login_devices WHERE token_hash = ?1 AND last_used_at >= ?2
 `

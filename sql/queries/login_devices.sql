@@ -20,10 +20,6 @@ DELETE FROM login_devices WHERE user_id = CAST(@user_id AS INTEGER) AND token_ha
     ORDER BY d.last_used_at DESC, d.created_at DESC LIMIT CAST(@keep AS INTEGER)
 );
 
--- name: DeleteUserLoginDevices :execrows
--- DeleteUserLoginDevices forgets every device of an account.
-DELETE FROM login_devices WHERE user_id = ?;
-
 -- name: DeleteStaleLoginDevices :execrows
 -- DeleteStaleLoginDevices forgets at most batch devices unused since the cutoff.
 DELETE FROM login_devices WHERE token_hash IN (
