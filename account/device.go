@@ -34,7 +34,7 @@ func deviceKey(hash []byte) string { return "d:" + hex.EncodeToString(hash[:16])
 // account userID, else "": a malformed, unknown, expired or other account's
 // token counts as none, and nothing tells them apart.
 func (s *Service) device(ctx context.Context, token string, userID int64) (string, error) {
-	if token == "" || !validDeviceToken(token) {
+	if !validDeviceToken(token) {
 		return "", nil
 	}
 	hash := HashToken(token)
@@ -54,7 +54,7 @@ func (s *Service) device(ctx context.Context, token string, userID int64) (strin
 // returns it, or records and returns a new one.
 func (s *Service) issueDevice(ctx context.Context, q *db.Queries, userID int64, presented string) (string, error) {
 	now := s.now()
-	if presented != "" && validDeviceToken(presented) {
+	if validDeviceToken(presented) {
 		n, err := q.TouchLoginDevice(ctx, db.TouchLoginDeviceParams{LastUsedAt: now,
 			TokenHash: HashToken(presented), UserID: userID})
 		if err != nil {

@@ -243,10 +243,10 @@ func (s *Service) checkPassword(ctx context.Context, login, password string, cli
 		return db.User{}, a, "", err
 	}
 	a = newAttempt(loginKey, client.IP, user, found)
-	if found {
-		if a.device, err = s.device(ctx, client.DeviceToken, user.ID); err != nil {
-			return db.User{}, a, "", err
-		}
+	// Looked up whether or not the account exists, so that presenting a
+	// token costs the same either way (user.ID is 0 for none).
+	if a.device, err = s.device(ctx, client.DeviceToken, user.ID); err != nil {
+		return db.User{}, a, "", err
 	}
 	a.flushedLater = true // by signIn's transaction, failure record or the refund in check
 	ok, rehash, reason, err := s.check(ctx, &a, user, found, pw)

@@ -28,8 +28,9 @@ import (
 //     debt past burst intervals is refused. In any hour an account thus sees
 //     at most burstKnown + time.Hour/failureInterval = 49 + 48 = 97 failed
 //     verifications from networks. Networks the account never logged in
-//     from, nor signed up from, stop at burstUnknown, so its owner keeps a
-//     reserve while an attacker is held.
+//     from, signed up from, nor confirmed a mailed password reset from, stop
+//     at burstUnknown, so its owner keeps a reserve while an attacker is
+//     held.
 //
 // A login that presents one of the account's device tokens (OWASP's device
 // cookies, see device.go) is not held by the account-wide cap: its failures
