@@ -52,6 +52,9 @@ const (
 	// ActionPasswordResetRequest records a reset mail queued for the account.
 	ActionPasswordResetRequest = "password.reset_request"
 	ActionPasswordReset        = "password.reset"
+	// ActionSignInCodeRequest records a sign-in code mail queued for the
+	// account (see SendSignInCode).
+	ActionSignInCodeRequest = "login.code_request"
 )
 
 // Actions lists every audit action, for validating filters.
@@ -59,7 +62,7 @@ var Actions = []string{
 	ActionLoginSuccess, ActionLoginFailure, ActionLogout, ActionSessionRevoke, ActionSessionsRevoke,
 	ActionPasswordChange, ActionPasswordSet, ActionUserCreate, ActionUserUpdate, ActionUserRole,
 	ActionUserDisable, ActionUserEnable, ActionUserDelete, ActionEmailVerify, ActionEmailVerifyRequest,
-	ActionPasswordResetRequest, ActionPasswordReset,
+	ActionPasswordResetRequest, ActionPasswordReset, ActionSignInCodeRequest,
 }
 
 // ValidAction reports whether a is an audit action.

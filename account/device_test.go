@@ -251,3 +251,57 @@ func TestMailedResetLetsOwnerIn(t *testing.T) {
 	_, err = svc.CheckPassword(ctx, "alice", newPassword, "203.0.113.10")
 	throttled(t, "new password from another new network under attack", err)
 }
+
+// TestSignInCode: an owner with no device token, locked out on a new network,
+// asks for a sign-in code, mailed through the outbox; with it and her
+// password she gets in past the cap and gets a device token. A wrong password
+// with the code is a plain failure. The code works for one login, for 15
+// minutes, and only the newest one; the cap still holds everyone else.
+func TestSignInCode(t *testing.T) {
+	ctx := context.Background()
+	svc, clock := newMailService(t)
+	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Email: "alice@example.com", Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := func() string {
+		t.Helper()
+		if err := svc.SendSignInCode(ctx, account.Actor{IP: "203.0.113.1"}, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		c := lastToken(t, svc, "sign_in_code", "alice@example.com")
+		if !strings.HasPrefix(c, account.SignInCodePrefix) {
+			t.Fatalf("mailed code %q, want prefix %s", c, account.SignInCodePrefix)
+		}
+		return c
+	}
+	attack(t, svc, 0)
+	_, err = loginDevice(svc, password, "203.0.113.1", "")
+	throttled(t, "right password from a new network under attack", err)
+
+	first := code()
+	if _, err := loginDevice(svc, wrong, "203.0.113.1", first); !errors.Is(err, account.ErrBadCredentials) {
+		t.Fatalf("wrong password with the code: err = %v, want ErrBadCredentials", err)
+	}
+	got, err := loginDevice(svc, password, "203.0.113.1", first)
+	if err != nil {
+		t.Fatalf("right password with the code under attack: %v", err)
+	}
+	if !strings.HasPrefix(got.DeviceToken, account.DeviceTokenPrefix) {
+		t.Fatalf("login with the code: device token = %q, want a new device token", got.DeviceToken)
+	}
+	attack(t, svc, 1)
+	_, err = loginDevice(svc, password, "203.0.113.2", first)
+	throttled(t, "the code used a second time", err)
+	if _, err := loginDevice(svc, password, "203.0.113.2", got.DeviceToken); err != nil {
+		t.Fatalf("the device token the code was traded for: %v", err)
+	}
+
+	older, newer := code(), code()
+	_, err = loginDevice(svc, password, "203.0.113.3", older)
+	throttled(t, "a code older than the newest", err)
+	clock.Advance(account.SignInCodeTTL)
+	attack(t, svc, 2)
+	_, err = loginDevice(svc, password, "203.0.113.3", newer)
+	throttled(t, "a code 15 minutes old", err)
+}

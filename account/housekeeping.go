@@ -28,7 +28,7 @@ func (s *Service) PurgeExpired(ctx context.Context, batch int) (sessions, tokens
 		return sessions, tokens, err
 	}
 	devices, err := inBatches(batch, func(limit int64) (int64, error) {
-		return s.Store.Write.DeleteStaleLoginDevices(ctx, db.DeleteStaleLoginDevicesParams{Cutoff: now.Add(-DeviceTTL), Batch: limit})
+		return s.Store.Write.DeleteStaleLoginDevices(ctx, db.DeleteStaleLoginDevicesParams{Cutoff: now.Add(-DeviceTTL), Now: &now, Batch: limit})
 	})
 	return sessions, tokens + devices, err
 }

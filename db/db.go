@@ -57,6 +57,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createSessionStmt, err = db.PrepareContext(ctx, createSession); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateSession: %w", err)
 	}
+	if q.createSignInCodeStmt, err = db.PrepareContext(ctx, createSignInCode); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateSignInCode: %w", err)
+	}
 	if q.createUserStmt, err = db.PrepareContext(ctx, createUser); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateUser: %w", err)
 	}
@@ -81,6 +84,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteSessionStmt, err = db.PrepareContext(ctx, deleteSession); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteSession: %w", err)
 	}
+	if q.deleteSignInCodeStmt, err = db.PrepareContext(ctx, deleteSignInCode); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteSignInCode: %w", err)
+	}
 	if q.deleteStaleLoginAccountsStmt, err = db.PrepareContext(ctx, deleteStaleLoginAccounts); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteStaleLoginAccounts: %w", err)
 	}
@@ -101,6 +107,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteUserSessionsExceptStmt, err = db.PrepareContext(ctx, deleteUserSessionsExcept); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteUserSessionsExcept: %w", err)
+	}
+	if q.deleteUserSignInCodesStmt, err = db.PrepareContext(ctx, deleteUserSignInCodes); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteUserSignInCodes: %w", err)
 	}
 	if q.failOutboxMessageStmt, err = db.PrepareContext(ctx, failOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query FailOutboxMessage: %w", err)
@@ -270,6 +279,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createSessionStmt: %w", cerr)
 		}
 	}
+	if q.createSignInCodeStmt != nil {
+		if cerr := q.createSignInCodeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createSignInCodeStmt: %w", cerr)
+		}
+	}
 	if q.createUserStmt != nil {
 		if cerr := q.createUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createUserStmt: %w", cerr)
@@ -310,6 +324,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteSessionStmt: %w", cerr)
 		}
 	}
+	if q.deleteSignInCodeStmt != nil {
+		if cerr := q.deleteSignInCodeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteSignInCodeStmt: %w", cerr)
+		}
+	}
 	if q.deleteStaleLoginAccountsStmt != nil {
 		if cerr := q.deleteStaleLoginAccountsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteStaleLoginAccountsStmt: %w", cerr)
@@ -343,6 +362,11 @@ func (q *Queries) Close() error {
 	if q.deleteUserSessionsExceptStmt != nil {
 		if cerr := q.deleteUserSessionsExceptStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteUserSessionsExceptStmt: %w", cerr)
+		}
+	}
+	if q.deleteUserSignInCodesStmt != nil {
+		if cerr := q.deleteUserSignInCodesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteUserSignInCodesStmt: %w", cerr)
 		}
 	}
 	if q.failOutboxMessageStmt != nil {
@@ -575,6 +599,7 @@ type Queries struct {
 	createLoginDeviceStmt        *sql.Stmt
 	createOutboxMessageStmt      *sql.Stmt
 	createSessionStmt            *sql.Stmt
+	createSignInCodeStmt         *sql.Stmt
 	createUserStmt               *sql.Stmt
 	createUserTokenStmt          *sql.Stmt
 	deleteExcessLoginDevicesStmt *sql.Stmt
@@ -583,6 +608,7 @@ type Queries struct {
 	deleteLoginPairStmt          *sql.Stmt
 	deleteSentOutboxMessagesStmt *sql.Stmt
 	deleteSessionStmt            *sql.Stmt
+	deleteSignInCodeStmt         *sql.Stmt
 	deleteStaleLoginAccountsStmt *sql.Stmt
 	deleteStaleLoginDevicesStmt  *sql.Stmt
 	deleteStaleLoginPairsStmt    *sql.Stmt
@@ -590,6 +616,7 @@ type Queries struct {
 	deleteUserSessionStmt        *sql.Stmt
 	deleteUserSessionsStmt       *sql.Stmt
 	deleteUserSessionsExceptStmt *sql.Stmt
+	deleteUserSignInCodesStmt    *sql.Stmt
 	failOutboxMessageStmt        *sql.Stmt
 	getDueOutboxMessageStmt      *sql.Stmt
 	getLoginAccountPaidUntilStmt *sql.Stmt
@@ -643,6 +670,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		createLoginDeviceStmt:        q.createLoginDeviceStmt,
 		createOutboxMessageStmt:      q.createOutboxMessageStmt,
 		createSessionStmt:            q.createSessionStmt,
+		createSignInCodeStmt:         q.createSignInCodeStmt,
 		createUserStmt:               q.createUserStmt,
 		createUserTokenStmt:          q.createUserTokenStmt,
 		deleteExcessLoginDevicesStmt: q.deleteExcessLoginDevicesStmt,
@@ -651,6 +679,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteLoginPairStmt:          q.deleteLoginPairStmt,
 		deleteSentOutboxMessagesStmt: q.deleteSentOutboxMessagesStmt,
 		deleteSessionStmt:            q.deleteSessionStmt,
+		deleteSignInCodeStmt:         q.deleteSignInCodeStmt,
 		deleteStaleLoginAccountsStmt: q.deleteStaleLoginAccountsStmt,
 		deleteStaleLoginDevicesStmt:  q.deleteStaleLoginDevicesStmt,
 		deleteStaleLoginPairsStmt:    q.deleteStaleLoginPairsStmt,
@@ -658,6 +687,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteUserSessionStmt:        q.deleteUserSessionStmt,
 		deleteUserSessionsStmt:       q.deleteUserSessionsStmt,
 		deleteUserSessionsExceptStmt: q.deleteUserSessionsExceptStmt,
+		deleteUserSignInCodesStmt:    q.deleteUserSignInCodesStmt,
 		failOutboxMessageStmt:        q.failOutboxMessageStmt,
 		getDueOutboxMessageStmt:      q.getDueOutboxMessageStmt,
 		getLoginAccountPaidUntilStmt: q.getLoginAccountPaidUntilStmt,

@@ -27,9 +27,32 @@ func (q *Queries) CreateLoginDevice(ctx context.Context, arg CreateLoginDevicePa
 	return err
 }
 
+const createSignInCode = `-- name: CreateSignInCode :exec
+INSERT INTO login_devices (token_hash, user_id, created_at, last_used_at, expires_at)
+VALUES (?1, ?2, ?3, ?3, ?4)
+`
+
+type CreateSignInCodeParams struct {
+	TokenHash []byte
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+}
+
+// CreateSignInCode records a sign-in code mailed to an account.
+func (q *Queries) CreateSignInCode(ctx context.Context, arg CreateSignInCodeParams) error {
+	_, err := q.exec(ctx, q.createSignInCodeStmt, createSignInCode,
+		arg.TokenHash,
+		arg.UserID,
+		arg.CreatedAt,
+		arg.ExpiresAt,
+	)
+	return err
+}
+
 const deleteExcessLoginDevices = `-- name: DeleteExcessLoginDevices :exec
-DELETE FROM login_devices WHERE user_id = CAST(?1 AS INTEGER) AND token_hash NOT IN (
-    SELECT d.token_hash FROM login_devices AS d WHERE d.user_id = CAST(?1 AS INTEGER)
+DELETE FROM login_devices WHERE user_id = CAST(?1 AS INTEGER) AND expires_at IS NULL AND token_hash NOT IN (
+    SELECT d.token_hash FROM login_devices AS d WHERE d.user_id = CAST(?1 AS INTEGER) AND d.expires_at IS NULL
     ORDER BY d.last_used_at DESC, d.created_at DESC LIMIT CAST(?2 AS INTEGER)
 )
 `
@@ -45,46 +68,77 @@ func (q *Queries) DeleteExcessLoginDevices(ctx context.Context, arg DeleteExcess
 	return err
 }
 
+const deleteSignInCode = `-- name: DeleteSignInCode :exec
+DELETE FROM login_devices WHERE token_hash = ?1 AND user_id = ?2 AND expires_at IS NOT NULL
+`
+
+type DeleteSignInCodeParams struct {
+	TokenHash []byte
+	UserID    int64
+}
+
+// DeleteSignInCode consumes a sign-in code after a successful login with it.
+func (q *Queries) DeleteSignInCode(ctx context.Context, arg DeleteSignInCodeParams) error {
+	_, err := q.exec(ctx, q.deleteSignInCodeStmt, deleteSignInCode, arg.TokenHash, arg.UserID)
+	return err
+}
+
 const deleteStaleLoginDevices = `-- name: DeleteStaleLoginDevices :execrows
 DELETE FROM login_devices WHERE token_hash IN (
-    SELECT d.token_hash FROM login_devices AS d WHERE d.last_used_at < ?1 LIMIT ?2
+    SELECT d.token_hash FROM login_devices AS d WHERE d.last_used_at < ?1 OR d.expires_at <= ?2 LIMIT ?3
 )
 `
 
 type DeleteStaleLoginDevicesParams struct {
 	Cutoff time.Time
+	Now    *time.Time
 	Batch  int64
 }
 
-// DeleteStaleLoginDevices forgets at most batch devices unused since the cutoff.
+// DeleteStaleLoginDevices forgets at most batch devices unused since the
+// cutoff or sign-in codes expired by now.
 func (q *Queries) DeleteStaleLoginDevices(ctx context.Context, arg DeleteStaleLoginDevicesParams) (int64, error) {
-	result, err := q.exec(ctx, q.deleteStaleLoginDevicesStmt, deleteStaleLoginDevices, arg.Cutoff, arg.Batch)
+	result, err := q.exec(ctx, q.deleteStaleLoginDevicesStmt, deleteStaleLoginDevices, arg.Cutoff, arg.Now, arg.Batch)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected()
 }
 
+const deleteUserSignInCodes = `-- name: DeleteUserSignInCodes :exec
+DELETE FROM login_devices WHERE user_id = ? AND expires_at IS NOT NULL
+`
+
+// DeleteUserSignInCodes voids the sign-in codes mailed to an account before.
+func (q *Queries) DeleteUserSignInCodes(ctx context.Context, userID int64) error {
+	_, err := q.exec(ctx, q.deleteUserSignInCodesStmt, deleteUserSignInCodes, userID)
+	return err
+}
+
 const getLoginDeviceUser = `-- name: GetLoginDeviceUser :one
-SELECT user_id FROM login_devices WHERE token_hash = ?1 AND last_used_at >= ?2
+SELECT user_id FROM login_devices
+WHERE token_hash = ?1 AND last_used_at >= ?2 AND (expires_at IS NULL OR expires_at > ?3)
 `
 
 type GetLoginDeviceUserParams struct {
 	TokenHash []byte
 	Cutoff    time.Time
+	Now       *time.Time
 }
 
 // GetLoginDeviceUser returns the account a device token was issued to, if it
-// was used since the cutoff.
+// was used since the cutoff, or a sign-in code was mailed to, if it has not
+// expired.
 func (q *Queries) GetLoginDeviceUser(ctx context.Context, arg GetLoginDeviceUserParams) (int64, error) {
-	row := q.queryRow(ctx, q.getLoginDeviceUserStmt, getLoginDeviceUser, arg.TokenHash, arg.Cutoff)
+	row := q.queryRow(ctx, q.getLoginDeviceUserStmt, getLoginDeviceUser, arg.TokenHash, arg.Cutoff, arg.Now)
 	var user_id int64
 	err := row.Scan(&user_id)
 	return user_id, err
 }
 
 const touchLoginDevice = `-- name: TouchLoginDevice :execrows
-UPDATE login_devices SET last_used_at = ?1 WHERE token_hash = ?2 AND user_id = ?3
+UPDATE login_devices SET last_used_at = ?1
+WHERE token_hash = ?2 AND user_id = ?3 AND expires_at IS NULL
 `
 
 type TouchLoginDeviceParams struct {

@@ -28,6 +28,7 @@ type LoginDevice struct {
 	UserID     int64
 	CreatedAt  time.Time
 	LastUsedAt time.Time
+	ExpiresAt  *time.Time
 }
 
 type LoginKnownIp struct {

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"roster/account"
 	"roster/account/accounttest"
+	"roster/db"
 	rosterhttp "roster/http"
 )
 
@@ -121,4 +123,62 @@ func TestDeviceTokenHTTP(t *testing.T) {
 	want(t, "login from the sign-up address", login("192.0.2.50", map[string]any{"username": "alice", "password": goodPassword}), http.StatusCreated)
 	want(t, "POST /login from the sign-up address", ts.do("POST", "/login", "application/x-www-form-urlencoded",
 		url.Values{"user": {"alice"}, "pass": {goodPassword}}.Encode(), from("192.0.2.50")...), http.StatusOK)
+}
+
+// TestSignInCodeHTTP: POST /v1/sessions/codes answers the same 202 whether or
+// not the account exists, and well-formed only; the code it mails (through
+// the reset queue and the outbox) lets the owner's login from a new address
+// past the cap as device_token, once.
+func TestSignInCodeHTTP(t *testing.T) {
+	accounts := accounttest.New(t)
+	clock := accounttest.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	accounts.Now = clock.Now
+	ts := newTestServerConfig(t, accounts, rosterhttp.Config{TrustedProxies: prefixes(t, "127.0.0.0/8")})
+	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
+	login := func(ip, device string) response {
+		b, _ := json.Marshal(map[string]string{"username": "alice", "password": goodPassword, "device_token": device})
+		return ts.do("POST", "/v1/sessions", "application/json", string(b), from(ip)...)
+	}
+	ts.signup("alice", "alice@example.com", goodPassword)
+
+	known := ts.json("POST", "/v1/sessions/codes", map[string]string{"username": "alice"}, "")
+	unknown := ts.json("POST", "/v1/sessions/codes", map[string]string{"email": "nobody@example.com"}, "")
+	want(t, "code for alice", known, http.StatusAccepted)
+	if known.body != unknown.body {
+		t.Fatalf("code request answers differ: %s vs %s", known.body, unknown.body)
+	}
+	wantProblem(t, "code request with both fields", ts.json("POST", "/v1/sessions/codes",
+		map[string]string{"username": "alice", "email": "alice@example.com"}, ""), http.StatusUnprocessableEntity, "validation")
+
+	var code string
+	for deadline := time.Now().Add(10 * time.Second); code == ""; time.Sleep(10 * time.Millisecond) {
+		rows, err := accounts.Store.Read.ListOutboxMessages(t.Context(), db.ListOutboxMessagesParams{Lim: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range rows {
+			if m.Kind == "sign_in_code" && m.Recipient == "alice@example.com" {
+				code = regexp.MustCompile(`rsc_[A-Za-z0-9_-]{43}`).FindString(m.Body)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no sign-in code mail in the outbox")
+		}
+	}
+
+	for i := range 100 {
+		b := `{"username":"alice","password":"wrong password guess"}`
+		if r := ts.do("POST", "/v1/sessions", "application/json", b, from(fmt.Sprintf("10.0.0.%d", i))...); r.status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	wantProblem(t, "right password from a new address", login("203.0.113.1", ""), http.StatusTooManyRequests, "login_throttled")
+	r := login("203.0.113.1", code)
+	want(t, "right password with the mailed code from a new address", r, http.StatusCreated)
+	if got := decodeAs[struct {
+		DeviceToken string `json:"device_token"`
+	}](t, r).DeviceToken; !strings.HasPrefix(got, account.DeviceTokenPrefix) {
+		t.Fatalf("login with the code: device_token = %q, want a device token", got)
+	}
+	wantProblem(t, "the code a second time", login("203.0.113.2", code), http.StatusTooManyRequests, "login_throttled")
 }

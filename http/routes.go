@@ -29,6 +29,7 @@ func (s *Server) routes() chi.Router {
 	r.Route("/v1", func(r chi.Router) {
 		r.With(signupLimit).Post("/users", s.handleUserCreate)
 		r.With(loginLimit).Post("/sessions", s.handleSessionCreate)
+		r.With(mailLimit).Post("/sessions/codes", s.handleSignInCodeCreate)
 		r.With(mailLimit).Post("/password-resets", s.handlePasswordResetCreate)
 		r.Post("/password-resets/confirm", s.handlePasswordResetConfirm)
 		r.Post("/email-verifications", s.handleEmailVerificationCreate)

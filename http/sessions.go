@@ -114,3 +114,42 @@ func setDeviceCookie(w http.ResponseWriter, token string) {
 	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: token, Path: "/", MaxAge: int(account.DeviceTTL / time.Second),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
+
+// signInCodeAccepted is the one answer to every well-formed sign-in code
+// request, the same bytes whether or not the account exists.
+var signInCodeAccepted = Accepted{Status: "accepted", Detail: "If an account with that name or address exists and has " +
+	"an email address, a message with a sign-in code is on its way. Log in with your password and the code as " +
+	"device_token within 15 minutes; the code works for one login."}
+
+// SignInCodeRequest is the body of POST /v1/sessions/codes: exactly one of
+// email and username.
+type SignInCodeRequest struct {
+	Email    string `json:"email,omitempty"`
+	Username string `json:"username,omitempty"`
+}
+
+// handleSignInCodeCreate queues a sign-in code mail for an owner whose new
+// device has no device token (see account.Service.SendSignInCode): 202 with
+// signInCodeAccepted, whether or not the account exists. It shares the reset
+// queue, its per-account mail limit and the per-IP mail rate.
+func (s *Server) handleSignInCodeCreate(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[SignInCodeRequest](w, r, authBodyLimit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	field, login := "email", req.Email
+	if req.Username != "" {
+		field, login = "username", req.Username
+	}
+	switch {
+	case (req.Email == "") == (req.Username == ""):
+		s.writeError(w, r, resetLoginInvalid("email", "give exactly one of email and username"))
+	case len(login) > account.MaxEmailLen*4:
+		s.writeError(w, r, resetLoginInvalid(field, "must be a username or an email address"))
+	case s.limitTarget(w, r, "signin", login):
+	default:
+		s.cfg.Resets.SubmitSignInCode(login, account.Actor{IP: clientIP(r)})
+		encode(w, http.StatusAccepted, signInCodeAccepted)
+	}
+}
