@@ -35,7 +35,7 @@ import (
 // A login that presents one of the account's device tokens (OWASP's device
 // cookies, see device.go) is not held by the account-wide cap: its failures
 // still add to the account's debt, but the device is its own pair, keyed
-// "d:"+its hash, in place of the network. Once that pair reaches
+// (account, "d:"+its hash), in place of (login, network). Once that pair reaches
 // deviceFailures consecutive failures the token is distrusted: until the pair
 // is forgotten (pairMemory after its last failure) or a login with the right
 // password resets it, the token is ignored and the login is capped like any
@@ -74,10 +74,10 @@ type attempt struct {
 	account string // the account-wide key: userKey, or login for no account
 	network string // the client's IPv4 address or IPv6 /64
 	userID  int64  // 0 when the login names no account
-	// device is the pair key of the account's device token the login
-	// presented ("d:"+hex hash), or empty; trusted says admit found it not
-	// locked out, so the device's pair stands in for the network's and the
-	// account-wide cap does not apply.
+	// device is the key of the account's device token the login presented
+	// ("d:"+hex hash), or empty; trusted says admit found it not locked out,
+	// so the device's pair (account, device) stands in for the network's and
+	// the account-wide cap does not apply.
 	device  string
 	trusted bool
 	// flushedLater: whatever the outcome, the caller commits through Tx or
@@ -97,12 +97,14 @@ func newAttempt(loginKey, ip string, user db.User, found bool) attempt {
 	return a
 }
 
-// pairNetwork is the second half of the attempt's pair key.
-func (a *attempt) pairNetwork() string {
+// pair is the key of the attempt's pair: (login as typed, network), or for
+// a trusted device (account, device), so that a device's failures count the
+// same whichever of the account's names the login used.
+func (a *attempt) pair() (login, network string) {
 	if a.trusted {
-		return a.device
+		return a.account, a.device
 	}
-	return a.network
+	return a.login, a.network
 }
 
 // userKey is the account key of an existing account; it is also the login
@@ -141,7 +143,7 @@ func (s *Service) admit(ctx context.Context, a *attempt) error {
 		var pair db.LoginPair
 		var err error
 		if a.device != "" {
-			pair, err = q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.login, Ip: a.device})
+			pair, err = q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.account, Ip: a.device})
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
@@ -179,7 +181,8 @@ func (s *Service) admit(ctx context.Context, a *attempt) error {
 		}
 		failures := pair.Failures + 1
 		a.wait = waitUntil(wall, retryDelay(failures))
-		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: a.login, Ip: a.pairNetwork(),
+		login, network := a.pair()
+		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: login, Ip: network,
 			Failures: failures, BlockedUntil: a.wait, UpdatedAt: now})
 	})
 }
@@ -225,7 +228,7 @@ func (s *Service) settleIn(ctx context.Context, q *db.Queries, a attempt, ok boo
 			return err
 		}
 		if a.device != "" {
-			if err := q.DeleteLoginPair(ctx, db.DeleteLoginPairParams{AccountKey: a.login, Ip: a.device}); err != nil {
+			if err := q.DeleteLoginPair(ctx, db.DeleteLoginPairParams{AccountKey: a.account, Ip: a.device}); err != nil {
 				return err
 			}
 		}
@@ -235,7 +238,8 @@ func (s *Service) settleIn(ctx context.Context, q *db.Queries, a attempt, ok boo
 		}
 		return err
 	}
-	pair, qerr := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.login, Ip: a.pairNetwork()})
+	login, network := a.pair()
+	pair, qerr := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: login, Ip: network})
 	if errors.Is(qerr, sql.ErrNoRows) {
 		return nil
 	}
