@@ -150,21 +150,7 @@ func TestSignInCodeHTTP(t *testing.T) {
 	wantProblem(t, "code request with both fields", ts.json("POST", "/v1/sessions/codes",
 		map[string]string{"username": "alice", "email": "alice@example.com"}, ""), http.StatusUnprocessableEntity, "validation")
 
-	var code string
-	for deadline := time.Now().Add(10 * time.Second); code == ""; time.Sleep(10 * time.Millisecond) {
-		rows, err := accounts.Store.Read.ListOutboxMessages(t.Context(), db.ListOutboxMessagesParams{Lim: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range rows {
-			if m.Kind == "sign_in_code" && m.Recipient == "alice@example.com" {
-				code = regexp.MustCompile(`rsc_[A-Za-z0-9_-]{43}`).FindString(m.Body)
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no sign-in code mail in the outbox")
-		}
-	}
+	code := mailedSignInCode(t, accounts, "alice@example.com")
 
 	for i := range 100 {
 		b := `{"username":"alice","password":"wrong password guess"}`
@@ -181,4 +167,57 @@ func TestSignInCodeHTTP(t *testing.T) {
 		t.Fatalf("login with the code: device_token = %q, want a device token", got)
 	}
 	wantProblem(t, "the code a second time", login("203.0.113.2", code), http.StatusTooManyRequests, "login_throttled")
+}
+
+// mailedSignInCode waits for the sign-in code mail to address in the outbox
+// and returns its code.
+func mailedSignInCode(t *testing.T, accounts *account.Service, address string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		rows, err := accounts.Store.Read.ListOutboxMessages(t.Context(), db.ListOutboxMessagesParams{Lim: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range rows {
+			if m.Kind == "sign_in_code" && m.Recipient == address {
+				return regexp.MustCompile(`rsc_[A-Za-z0-9_-]{43}`).FindString(m.Body)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no sign-in code mail in the outbox")
+		}
+	}
+}
+
+// TestUISignInCode: the console asks for a sign-in code, then shows the
+// sign-in form with a field for it; with the code and the password the owner
+// signs in from a new address past the cap and gets the device cookie.
+func TestUISignInCode(t *testing.T) {
+	accounts := accounttest.New(t)
+	ts := newTestServerConfig(t, accounts, rosterhttp.Config{UI: true, TrustedProxies: prefixes(t, "127.0.0.0/8")})
+	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
+	ts.signup("alice", "alice@example.com", goodPassword)
+
+	wantPage(t, "GET /ui/sign-in-code", ts.page("GET", "/ui/sign-in-code", nil, ""), http.StatusOK, `name="login"`)
+	wantPage(t, "empty login", ts.page("POST", "/ui/sign-in-code", url.Values{"login": {""}}, ""), http.StatusUnprocessableEntity)
+	r := ts.page("POST", "/ui/sign-in-code", url.Values{"login": {"alice"}}, "")
+	wantRedirect(t, "POST /ui/sign-in-code", r, "/ui/sign-in?notice=code-sent")
+	wantPage(t, "sign-in form after a code was sent", ts.page("GET", "/ui/sign-in?notice=code-sent", nil, ""), http.StatusOK,
+		`name="code"`, "sign-in code is on its way")
+	code := mailedSignInCode(t, accounts, "alice@example.com")
+
+	for i := range 100 {
+		b := `{"username":"alice","password":"wrong password guess"}`
+		if r := ts.do("POST", "/v1/sessions", "application/json", b, from(fmt.Sprintf("10.0.0.%d", i))...); r.status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	signIn := func(code string) response {
+		return ts.page("POST", "/ui/sign-in", url.Values{"username": {"alice"}, "password": {goodPassword}, "code": {code}}, "",
+			from("203.0.113.1")...)
+	}
+	wantPage(t, "console sign-in from a new address without the code", signIn(""), http.StatusTooManyRequests)
+	r = signIn(code)
+	wantRedirect(t, "console sign-in with the code", r, "/ui/account")
+	deviceCookie(t, "console sign-in with the code", r)
 }

@@ -75,6 +75,8 @@ func (s *Server) uiRoutes(r chi.Router, signupLimit, loginLimit, mailLimit func(
 		r.Handle("/static/*", handleUIStatic())
 		r.Get("/sign-in", s.handleUISignIn)
 		r.With(loginLimit).Post("/sign-in", s.handleUISignInPost)
+		r.Get("/sign-in-code", s.handleUISignInCode)
+		r.With(mailLimit).Post("/sign-in-code", s.handleUISignInCodePost)
 		r.Get("/sign-up", s.handleUISignUp)
 		r.With(signupLimit).Post("/sign-up", s.handleUISignUpPost)
 		r.Get("/reset-password", s.handleUIResetRequest)
