@@ -55,6 +55,9 @@ const (
 	// ActionSignUpAttempt records a sign-up refused, without telling, for
 	// an address the target account has (see SignUp).
 	ActionSignUpAttempt = "email.signup_attempt"
+	// ActionSignInCodeRequest records a sign-in code mail queued for the
+	// account (see SendSignInCode).
+	ActionSignInCodeRequest = "login.code_request"
 )
 
 // Actions lists every audit action: filters are validated against it, and
@@ -64,7 +67,7 @@ var Actions = []string{
 	ActionLoginSuccess, ActionLoginFailure, ActionLogout, ActionSessionRevoke, ActionSessionsRevoke,
 	ActionPasswordChange, ActionPasswordSet, ActionUserCreate, ActionUserUpdate, ActionUserRole,
 	ActionUserDisable, ActionUserEnable, ActionUserDelete, ActionEmailVerify, ActionEmailVerifyRequest,
-	ActionPasswordResetRequest, ActionPasswordReset, ActionSignUpAttempt,
+	ActionPasswordResetRequest, ActionPasswordReset, ActionSignUpAttempt, ActionSignInCodeRequest,
 }
 
 // ValidAction reports whether a is an audit action.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/httprate"
+
 	"roster/db"
 	"roster/outbox"
 )
@@ -27,6 +29,7 @@ const (
 	kindPasswordChanged = "password_changed"
 	kindEmailChanged    = "email_changed"
 	kindSignUpAttempt   = "signup_attempt"
+	kindSignInCode      = "sign_in_code"
 )
 
 // signUpNoticeEvery bounds the notices of sign-up attempts one account gets.
@@ -224,7 +227,8 @@ func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id int64) 
 // ConfirmPasswordReset consumes a reset token and sets the password of its
 // account under the full policy: every session of the account is revoked,
 // every outstanding reset token dies, the address counts as verified (the
-// token proved it receives mail there) and a notice is mailed. An unknown,
+// token proved it receives mail there), the actor's network counts as one
+// the account logged in from, and a notice is mailed. An unknown,
 // expired, used or outdated token is ErrInvalidToken, checked before any
 // hashing; of two concurrent confirmations exactly one succeeds.
 func (s *Service) ConfirmPasswordReset(ctx context.Context, actor Actor, token, password string) error {
@@ -255,6 +259,15 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, actor Actor, token, 
 		}
 		if err := s.markVerified(ctx, q, t); err != nil {
 			return err
+		}
+		// The mailed token proved the owner is here: the address counts as
+		// one the account logged in from, so a locked-out owner on a new
+		// network or device gets in from it (see throttle.go).
+		if actor.IP != "" {
+			if err := q.UpsertKnownLoginIP(ctx, db.UpsertKnownLoginIPParams{UserID: t.UserID,
+				Ip: httprate.CanonicalizeIP(actor.IP), LastLoginAt: s.now()}); err != nil {
+				return err
+			}
 		}
 		return s.storePassword(ctx, q, actor, t.UserID, hash, nil, ActionPasswordReset)
 	})
@@ -383,9 +396,10 @@ type Limit struct {
 	Per time.Duration
 }
 
-// ResetQueue takes password-reset requests off the request path: Submit
-// returns at once and the same way whether or not the account exists, and
-// Run does the lookup and queues the mail in the background. The queue is
+// ResetQueue takes password-reset and sign-in code requests off the request
+// path: Submit and SubmitSignInCode return at once and the same way whether
+// or not the account exists, and Run does the lookup and queues the mail in
+// the background. The queue is
 // bounded; when it is full a request is dropped and logged, never waited on.
 //
 // Run starts on a request only Delay (plus up to Delay more, at random)
@@ -409,13 +423,15 @@ type ResetQueue struct {
 const DefaultResetDelay = 50 * time.Millisecond
 
 type resetRequest struct {
-	login string
-	actor Actor
-	at    time.Time // submitted
+	login  string
+	actor  Actor
+	at     time.Time // submitted
+	signIn bool      // a sign-in code, not a reset
 }
 
 // NewResetQueue returns a queue of at most size waiting requests that mails
-// one account at most perUser.N reset codes per perUser.Per.
+// one account at most perUser.N reset codes, and as many sign-in codes, per
+// perUser.Per.
 //
 // The per-account cap is here, after the lookup, because only here is the
 // account known: a request may name it by username or by address, and the
@@ -435,6 +451,16 @@ func (q *ResetQueue) Submit(login string, actor Actor) {
 	case q.requests <- resetRequest{login: login, actor: actor, at: time.Now()}:
 	default:
 		q.log.Warn("password reset queue full; request dropped", slog.String("ip", actor.IP))
+	}
+}
+
+// SubmitSignInCode queues a sign-in code (see Service.SendSignInCode) for the
+// account named by login, asked for by actor. It never blocks.
+func (q *ResetQueue) SubmitSignInCode(login string, actor Actor) {
+	select {
+	case q.requests <- resetRequest{login: login, actor: actor, signIn: true}:
+	default:
+		q.log.Warn("password reset queue full; sign-in code request dropped", slog.String("ip", actor.IP))
 	}
 }
 
@@ -481,28 +507,34 @@ func (q *ResetQueue) serve(ctx, work context.Context, r resetRequest) {
 func (q *ResetQueue) handle(ctx context.Context, r resetRequest) {
 	user, _, found, err := q.svc.lookup(ctx, r.login)
 	if err == nil && found {
-		err = q.send(ctx, r.actor, user.ID)
+		err = q.send(ctx, r, user.ID)
 	}
 	if err != nil && !errors.Is(err, ErrNoEmail) && !errors.Is(err, ErrDisabled) && !errors.Is(err, ErrNotFound) {
 		q.log.ErrorContext(ctx, "password reset request failed", slog.Any("error", err))
 	}
 }
 
-// send mails account id a reset code unless the account has had its
-// perUser share already, counted from the audit log's reset requests (which
-// include the CLI's and survive a restart). Only handle, one request at a
-// time, sends, so the count and the send do not race each other.
-func (q *ResetQueue) send(ctx context.Context, actor Actor, id int64) error {
+// send mails account id the reset or sign-in code r asks for unless the
+// account has had its perUser share of that kind already, counted from the
+// audit log's requests (which include the CLI's and survive a restart). Only
+// handle, one request at a time, sends, so the count and the send do not
+// race each other.
+func (q *ResetQueue) send(ctx context.Context, r resetRequest, id int64) error {
+	action, send := ActionPasswordResetRequest, q.svc.SendPasswordReset
+	if r.signIn {
+		action, send = ActionSignInCodeRequest, q.svc.SendSignInCode
+	}
 	if q.perUser.N > 0 {
 		n, err := q.svc.Store.Read.CountAuditEventsAfter(ctx, db.CountAuditEventsAfterParams{
-			TargetID: &id, Action: ActionPasswordResetRequest, After: q.svc.now().Add(-q.perUser.Per)})
+			TargetID: &id, Action: action, After: q.svc.now().Add(-q.perUser.Per)})
 		if err != nil {
 			return err
 		}
 		if n >= int64(q.perUser.N) {
-			q.log.InfoContext(ctx, "password reset request over the account's mail limit; dropped", slog.Int64("user_id", id))
+			q.log.InfoContext(ctx, "mail request over the account's limit; dropped",
+				slog.String("action", action), slog.Int64("user_id", id))
 			return nil
 		}
 	}
-	return q.svc.SendPasswordReset(ctx, actor, id)
+	return send(ctx, r.actor, id)
 }

@@ -31,7 +31,7 @@ func mails(t *testing.T, svc *account.Service, kind, to string) []db.Outbox {
 	return out
 }
 
-var tokenPattern = regexp.MustCompile(`\b(rev|rpr)_[A-Za-z0-9_-]{43}\b`)
+var tokenPattern = regexp.MustCompile(`\b(rev|rpr|rsc)_[A-Za-z0-9_-]{43}\b`)
 
 // lastToken returns the token in the newest mail of kind to an address.
 func lastToken(t *testing.T, svc *account.Service, kind, to string) string {

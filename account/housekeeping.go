@@ -6,10 +6,11 @@ import (
 	"roster/db"
 )
 
-// PurgeExpired deletes the sessions past their absolute or idle lifetime and
-// the mailed tokens past their expiry at s.Now, at most batch rows per
-// statement so that no call holds the writer for long. It returns how many
-// of each it deleted.
+// PurgeExpired deletes the sessions past their absolute or idle lifetime,
+// the mailed tokens past their expiry and the device tokens unused for
+// DeviceTTL at s.Now, at most batch rows per statement so that no call holds
+// the writer for long. It returns how many sessions and tokens (mailed and
+// device) it deleted.
 func (s *Service) PurgeExpired(ctx context.Context, batch int) (sessions, tokens int64, err error) {
 	now := s.now()
 	sessions, err = inBatches(batch, func(limit int64) (int64, error) {
@@ -23,7 +24,13 @@ func (s *Service) PurgeExpired(ctx context.Context, batch int) (sessions, tokens
 	tokens, err = inBatches(batch, func(limit int64) (int64, error) {
 		return s.Store.Write.PurgeExpiredUserTokens(ctx, db.PurgeExpiredUserTokensParams{Now: now, Batch: limit})
 	})
-	return sessions, tokens, err
+	if err != nil {
+		return sessions, tokens, err
+	}
+	devices, err := inBatches(batch, func(limit int64) (int64, error) {
+		return s.Store.Write.DeleteStaleLoginDevices(ctx, db.DeleteStaleLoginDevicesParams{Cutoff: now.Add(-DeviceTTL), Now: &now, Batch: limit})
+	})
+	return sessions, tokens + devices, err
 }
 
 // inBatches calls del until it deletes fewer than batch rows, and returns

@@ -212,7 +212,7 @@ func (s *Service) CheckOwnPassword(ctx context.Context, user db.User, ip, field,
 // the account's hold taken.
 func (s *Service) checkOwnPassword(ctx context.Context, user db.User, ip, pw string) error {
 	a := newAttempt(userKey(user), ip, user, true)
-	ok, _, _, err := s.throttledVerify(ctx, a, user, true, pw)
+	ok, _, _, err := s.throttledVerify(ctx, &a, user, true, pw)
 	if err == nil && ok {
 		err = s.settle(ctx, a, true, nil)
 	}

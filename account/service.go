@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-chi/httprate"
+
 	"roster/db"
 )
 
@@ -75,6 +77,15 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 		}
 		if user.Email != nil {
 			if err := s.sendVerification(ctx, q, user); err != nil {
+				return err
+			}
+		}
+		// A self sign-up's network counts as one the account logged in
+		// from, so its owner gets in from there while the account is under
+		// attack before ever having logged in (see throttle.go).
+		if actor.ID == 0 && actor.IP != "" {
+			if err := q.UpsertKnownLoginIP(ctx, db.UpsertKnownLoginIPParams{UserID: user.ID,
+				Ip: httprate.CanonicalizeIP(actor.IP), LastLoginAt: user.CreatedAt}); err != nil {
 				return err
 			}
 		}
@@ -148,7 +159,7 @@ func Conflict(ctx context.Context, q *db.Queries, usernameKey string) error {
 // without a session, for the tutorial's POST /login. It throttles, refuses,
 // audits and requires a verified address exactly as Login does (see signIn).
 func (s *Service) LoginWithoutSession(ctx context.Context, login, password, ip string) (db.User, error) {
-	return s.signIn(ctx, login, password, ip, nil)
+	return s.signIn(ctx, login, password, ClientInfo{IP: ip}, nil)
 }
 
 // Reasons a login failed, kept in the audit log and never sent to the client.
@@ -181,10 +192,11 @@ const (
 // attempt's answer thus follows a commit that waits for the disk (this
 // transaction, the login.failure record, or throttledVerify's refund), which lets the
 // throttle's charge skip that wait (attempt.flushedLater).
-func (s *Service) signIn(ctx context.Context, login, password, ip string,
+func (s *Service) signIn(ctx context.Context, login, password string, client ClientInfo,
 	open func(q *db.Queries, user db.User) (detail string, err error)) (db.User, error) {
+	ip := client.IP
 	actor := Actor{IP: ip}
-	user, a, reason, err := s.verifyLogin(ctx, login, password, ip)
+	user, a, reason, err := s.verifyLogin(ctx, login, password, client)
 	if err == nil {
 		var refused error
 		err = s.Store.Tx(ctx, func(q *db.Queries) error {
@@ -251,10 +263,11 @@ func (s *Service) reconfirmAccount(ctx context.Context, q *db.Queries, user db.U
 }
 
 // verifyLogin checks password for the account named by login, throttled
-// (see throttledVerify), and upgrades a matched outdated hash. On a match the
+// (see throttledVerify) and trusting the client's device token if it is one
+// of the account's, and upgrades a matched outdated hash. On a match the
 // attempt a is left for the caller to settle. On ErrBadCredentials it also
 // says why, and user is the account named by login, if any.
-func (s *Service) verifyLogin(ctx context.Context, login, password, ip string) (user db.User, a attempt, reason string, err error) {
+func (s *Service) verifyLogin(ctx context.Context, login, password string, client ClientInfo) (user db.User, a attempt, reason string, err error) {
 	pw, err := NormalizePassword("password", password)
 	if err != nil {
 		return db.User{}, a, "", err
@@ -263,9 +276,14 @@ func (s *Service) verifyLogin(ctx context.Context, login, password, ip string) (
 	if err != nil {
 		return db.User{}, a, "", err
 	}
-	a = newAttempt(loginKey, ip, user, found)
+	a = newAttempt(loginKey, client.IP, user, found)
+	// Looked up whether or not the account exists, so that presenting a
+	// token costs the same either way (user.ID is 0 for none).
+	if a.device, err = s.device(ctx, client.DeviceToken, user.ID); err != nil {
+		return db.User{}, a, "", err
+	}
 	a.flushedLater = true // by signIn's transaction, its failure record or throttledVerify's refund
-	ok, rehash, reason, err := s.throttledVerify(ctx, a, user, found, pw)
+	ok, rehash, reason, err := s.throttledVerify(ctx, &a, user, found, pw)
 	if err != nil {
 		return db.User{}, a, "", err
 	}
@@ -283,15 +301,15 @@ func (s *Service) verifyLogin(ctx context.Context, login, password, ip string) (
 // it with a *ThrottledError before any hashing) and verify pw; ok, rehash and
 // reason are verifyAccount's. A failed attempt is settled here; a match is the caller's to
 // settle (settleIn or settle), in the transaction that acts on it.
-func (s *Service) throttledVerify(ctx context.Context, a attempt, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
-	if err := s.admit(ctx, &a); err != nil {
+func (s *Service) throttledVerify(ctx context.Context, a *attempt, user db.User, found bool, pw string) (ok, rehash bool, reason string, err error) {
+	if err := s.admit(ctx, a); err != nil {
 		return false, false, "", err
 	}
 	ok, rehash, reason, err = s.verifyAccount(ctx, user, found, pw)
 	if ok {
 		return true, rehash, "", nil
 	}
-	if serr := s.settle(ctx, a, false, err); err != nil || serr != nil {
+	if serr := s.settle(ctx, *a, false, err); err != nil || serr != nil {
 		return false, false, "", errors.Join(err, serr)
 	}
 	return false, false, reason, nil
@@ -374,10 +392,23 @@ func (s *Service) lookup(ctx context.Context, login string) (user db.User, login
 	return user, loginKey, true, nil
 }
 
-// ClientInfo describes where a login came from; it is stored with the session.
+// ClientInfo describes where a login came from; it is stored with the
+// session, except for DeviceToken: the device token the client holds from an
+// earlier login, if any (see device.go).
 type ClientInfo struct {
-	UserAgent string
-	IP        string
+	UserAgent   string
+	IP          string
+	DeviceToken string
+}
+
+// LoginResult is a successful login: the new session's token (shown this
+// once; only its hash is stored) and the client's device token, the one it
+// presented if that is still the account's, else a new one.
+type LoginResult struct {
+	Token       string
+	Session     db.Session
+	User        db.User
+	DeviceToken string
 }
 
 // maxUserAgentLen bounds what a client can make roster store per session.
@@ -398,25 +429,38 @@ func storedUserAgent(ua string) string {
 	return ua[:n]
 }
 
-// Login checks the password and mints a new session (see signIn). The token
-// is returned once; only its hash is stored. Success and refused credentials
-// are both audited, the latter with the reason.
+// Login checks the password and mints a new session (see LoginDevice).
 func (s *Service) Login(ctx context.Context, login, password string, client ClientInfo) (token string, session db.Session, user db.User, err error) {
+	res, err := s.LoginDevice(ctx, login, password, client)
+	return res.Token, res.Session, res.User, err
+}
+
+// LoginDevice checks the password and mints a new session and, in the same
+// transaction, the client's device token (see signIn and issueDevice).
+// Success and refused credentials are both audited, the latter with the
+// reason.
+func (s *Service) LoginDevice(ctx context.Context, login, password string, client ClientInfo) (LoginResult, error) {
 	token, hash := NewToken()
 	ua := storedUserAgent(client.UserAgent)
-	user, err = s.signIn(ctx, login, password, client.IP, func(q *db.Queries, user db.User) (string, error) {
+	res := LoginResult{Token: token}
+	user, err := s.signIn(ctx, login, password, client, func(q *db.Queries, user db.User) (string, error) {
 		now := s.now()
-		session = db.Session{TokenHash: hash, ID: newSessionID(), UserID: user.ID, CreatedAt: now,
+		var err error
+		if res.DeviceToken, err = s.issueDevice(ctx, q, user.ID, client.DeviceToken); err != nil {
+			return "", err
+		}
+		res.Session = db.Session{TokenHash: hash, ID: newSessionID(), UserID: user.ID, CreatedAt: now,
 			ExpiresAt: now.Add(s.SessionTTL), LastSeenAt: now, UserAgent: ua, Ip: client.IP}
-		return "session " + session.ID, q.CreateSession(ctx, db.CreateSessionParams{
-			TokenHash: hash, ID: session.ID, UserID: user.ID, CreatedAt: now, ExpiresAt: session.ExpiresAt,
+		return "session " + res.Session.ID, q.CreateSession(ctx, db.CreateSessionParams{
+			TokenHash: hash, ID: res.Session.ID, UserID: user.ID, CreatedAt: now, ExpiresAt: res.Session.ExpiresAt,
 			UserAgent: ua, Ip: client.IP,
 		})
 	})
 	if err != nil {
-		return "", db.Session{}, db.User{}, err
+		return LoginResult{}, err
 	}
-	return token, session, user, nil
+	res.User = user
+	return res, nil
 }
 
 // Authenticate resolves a bearer token to its live session and active

@@ -27,11 +27,26 @@ import (
 //     failure adds failureInterval of debt, and an attempt that would take the
 //     debt past burst intervals is refused. In any hour an account thus sees
 //     at most burstKnown + time.Hour/failureInterval = 49 + 48 = 97 failed
-//     verifications. Networks the account never logged in from stop at
-//     burstUnknown, so its owner keeps a reserve while an attacker is held.
+//     verifications from networks. Networks the account never logged in
+//     from, signed up from, nor confirmed a mailed password reset from, stop
+//     at burstUnknown, so its owner keeps a reserve while an attacker is
+//     held.
+//
+// A login that presents one of the account's device tokens (OWASP's device
+// cookies, see device.go) is not held by the account-wide cap: its failures
+// still add to the account's debt, but the device is its own pair, keyed
+// (account, "d:"+its hash), in place of (login, network). Once that pair reaches
+// deviceFailures consecutive failures the token is distrusted: until the pair
+// is forgotten (pairMemory after its last failure) or a login with the right
+// password resets it, the token is ignored and the login is capped like any
+// other from its network. Device tokens are only handed out to logins with
+// the right password, so the cap still bounds everyone who does not know it.
 //
 // Each attempt is charged before the hash and refunded unless the password
-// turned out wrong, so concurrent guesses cannot overshoot either limit.
+// turned out wrong, so concurrent guesses cannot overshoot either limit; the
+// price is that concurrent logins with the right password can be refused
+// while the others' charges are in flight, which the refusal's wording allows
+// for ("too many login attempts", not "failed logins").
 const (
 	freeFailures    = 5
 	firstDelay      = time.Second
@@ -40,6 +55,7 @@ const (
 	failureInterval = 74 * time.Second
 	burstUnknown    = 30
 	burstKnown      = 49
+	deviceFailures  = 10
 )
 
 // ThrottledError refuses a login attempt before any hashing; RetryAfter says
@@ -49,7 +65,7 @@ type ThrottledError struct {
 }
 
 func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed logins; retry after %s", e.RetryAfter)
+	return fmt.Sprintf("too many login attempts; retry after %s", e.RetryAfter)
 }
 
 // attempt is one password check as the throttle sees it.
@@ -58,6 +74,12 @@ type attempt struct {
 	account string // the account-wide key: userKey, or login for no account
 	network string // the client's IPv4 address or IPv6 /64
 	userID  int64  // 0 when the login names no account
+	// device is the key of the account's device token the login presented
+	// ("d:"+hex hash), or empty; trusted says admit found it not locked out,
+	// so the device's pair (account, device) stands in for the network's and
+	// the account-wide cap does not apply.
+	device  string
+	trusted bool
 	// flushedLater: whatever the outcome, the caller commits through Tx or
 	// Write before it answers (signIn does), which makes the charge durable
 	// too, so admit's own commit need not wait for the disk (TxNoSync).
@@ -73,6 +95,16 @@ func newAttempt(loginKey, ip string, user db.User, found bool) attempt {
 		a.account, a.userID = userKey(user), user.ID
 	}
 	return a
+}
+
+// pair is the key of the attempt's pair: (login as typed, network), or for
+// a trusted device (account, device), so that a device's failures count the
+// same whichever of the account's names the login used.
+func (a *attempt) pair() (login, network string) {
+	if a.trusted {
+		return a.account, a.device
+	}
+	return a.login, a.network
 }
 
 // userKey is the account key of an existing account; it is also the login
@@ -107,9 +139,21 @@ func (s *Service) admit(ctx context.Context, a *attempt) error {
 		if err := q.DeleteStaleLoginAccounts(ctx, now); err != nil {
 			return err
 		}
-		pair, err := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.login, Ip: a.network})
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
+		a.trusted = false
+		var pair db.LoginPair
+		var err error
+		if a.device != "" {
+			pair, err = q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.account, Ip: a.device})
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			a.trusted = pair.Failures < deviceFailures
+		}
+		if !a.trusted {
+			pair, err = q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.login, Ip: a.network})
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 		}
 		if now.Before(pair.BlockedUntil) {
 			return &ThrottledError{RetryAfter: pair.BlockedUntil.Sub(now)}
@@ -129,7 +173,7 @@ func (s *Service) admit(ctx context.Context, a *attempt) error {
 			}
 		}
 		paidUntil = later(paidUntil, now).Add(failureInterval)
-		if over := paidUntil.Sub(now) - time.Duration(burst)*failureInterval; over > 0 {
+		if over := paidUntil.Sub(now) - time.Duration(burst)*failureInterval; over > 0 && !a.trusted {
 			return &ThrottledError{RetryAfter: over}
 		}
 		if err := q.UpsertLoginAccount(ctx, db.UpsertLoginAccountParams{AccountKey: a.account, PaidUntil: paidUntil}); err != nil {
@@ -137,7 +181,8 @@ func (s *Service) admit(ctx context.Context, a *attempt) error {
 		}
 		failures := pair.Failures + 1
 		a.wait = waitUntil(wall, retryDelay(failures))
-		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: a.login, Ip: a.network,
+		login, network := a.pair()
+		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: login, Ip: network,
 			Failures: failures, BlockedUntil: a.wait, UpdatedAt: now})
 	})
 }
@@ -164,7 +209,8 @@ func (s *Service) settle(ctx context.Context, a attempt, ok bool, err error) err
 }
 
 // settleIn settles an attempt in transaction q: a right password (ok)
-// resets the pair, refunds the account and remembers the network; an attempt
+// resets the pair (and the presented device's, trusted or not), refunds the
+// account and remembers the network; an attempt
 // that verified nothing is refunded. A right password for an account deleted
 // meanwhile is ErrBadCredentials, and the caller's rollback keeps its charge.
 func (s *Service) settleIn(ctx context.Context, q *db.Queries, a attempt, ok bool) error {
@@ -181,13 +227,19 @@ func (s *Service) settleIn(ctx context.Context, q *db.Queries, a attempt, ok boo
 		if err := q.DeleteLoginPair(ctx, db.DeleteLoginPairParams{AccountKey: a.login, Ip: a.network}); err != nil {
 			return err
 		}
+		if a.device != "" {
+			if err := q.DeleteLoginPair(ctx, db.DeleteLoginPairParams{AccountKey: a.account, Ip: a.device}); err != nil {
+				return err
+			}
+		}
 		err := q.UpsertKnownLoginIP(ctx, db.UpsertKnownLoginIPParams{UserID: a.userID, Ip: a.network, LastLoginAt: now})
 		if db.IsForeignKeyViolation(err) { // the account was deleted since it was verified
 			return ErrBadCredentials
 		}
 		return err
 	}
-	pair, qerr := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.login, Ip: a.network})
+	login, network := a.pair()
+	pair, qerr := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: login, Ip: network})
 	if errors.Is(qerr, sql.ErrNoRows) {
 		return nil
 	}

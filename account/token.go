@@ -14,6 +14,8 @@ const (
 	TokenPrefix             = "rst_" // session
 	VerificationTokenPrefix = "rev_" // email verification
 	ResetTokenPrefix        = "rpr_" // password reset
+	DeviceTokenPrefix       = "rdv_" // device (see device.go)
+	SignInCodePrefix        = "rsc_" // mailed sign-in code (see device.go)
 )
 
 // NewToken returns a fresh session token and the SHA-256 hash that is stored

@@ -176,7 +176,7 @@ func registerHTTP(fs *flag.FlagSet, c *rosterhttp.Config) {
 	fs.Var(&c.CORSOrigins, "cors-origins", "comma-separated origins allowed to call the API from a browser")
 	fs.Var(&c.MailRate, "mail-rate", "requests to the routes that send mail allowed per client IP, as requests/window")
 	fs.Var(&c.MailTargetRate, "mail-target-rate",
-		"reset requests, verification resends and email changes allowed per target name or address, and reset mails per account, as requests/window")
+		"reset requests, sign-in code requests, verification resends and email changes allowed per target name or address, and reset mails per account, as requests/window")
 	fs.Var(&c.ReauthRate, "reauth-rate",
 		"password changes, email changes and account deletions allowed per signed-in account, as requests/window")
 	fs.Var(&c.ReauthClientRate, "reauth-client-rate",

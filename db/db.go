@@ -51,17 +51,26 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createAuditEventStmt, err = db.PrepareContext(ctx, createAuditEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateAuditEvent: %w", err)
 	}
+	if q.createLoginDeviceStmt, err = db.PrepareContext(ctx, createLoginDevice); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateLoginDevice: %w", err)
+	}
 	if q.createOutboxMessageStmt, err = db.PrepareContext(ctx, createOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOutboxMessage: %w", err)
 	}
 	if q.createSessionStmt, err = db.PrepareContext(ctx, createSession); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateSession: %w", err)
 	}
+	if q.createSignInCodeStmt, err = db.PrepareContext(ctx, createSignInCode); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateSignInCode: %w", err)
+	}
 	if q.createUserStmt, err = db.PrepareContext(ctx, createUser); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateUser: %w", err)
 	}
 	if q.createUserTokenStmt, err = db.PrepareContext(ctx, createUserToken); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateUserToken: %w", err)
+	}
+	if q.deleteExcessLoginDevicesStmt, err = db.PrepareContext(ctx, deleteExcessLoginDevices); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExcessLoginDevices: %w", err)
 	}
 	if q.deleteExpiredSessionsStmt, err = db.PrepareContext(ctx, deleteExpiredSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExpiredSessions: %w", err)
@@ -78,8 +87,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteSessionStmt, err = db.PrepareContext(ctx, deleteSession); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteSession: %w", err)
 	}
+	if q.deleteSignInCodeStmt, err = db.PrepareContext(ctx, deleteSignInCode); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteSignInCode: %w", err)
+	}
 	if q.deleteStaleLoginAccountsStmt, err = db.PrepareContext(ctx, deleteStaleLoginAccounts); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteStaleLoginAccounts: %w", err)
+	}
+	if q.deleteStaleLoginDevicesStmt, err = db.PrepareContext(ctx, deleteStaleLoginDevices); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteStaleLoginDevices: %w", err)
 	}
 	if q.deleteStaleLoginPairsStmt, err = db.PrepareContext(ctx, deleteStaleLoginPairs); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteStaleLoginPairs: %w", err)
@@ -96,6 +111,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteUserSessionsExceptStmt, err = db.PrepareContext(ctx, deleteUserSessionsExcept); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteUserSessionsExcept: %w", err)
 	}
+	if q.deleteUserSignInCodesStmt, err = db.PrepareContext(ctx, deleteUserSignInCodes); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteUserSignInCodes: %w", err)
+	}
 	if q.failOutboxMessageStmt, err = db.PrepareContext(ctx, failOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query FailOutboxMessage: %w", err)
 	}
@@ -104,6 +122,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getLoginAccountPaidUntilStmt, err = db.PrepareContext(ctx, getLoginAccountPaidUntil); err != nil {
 		return nil, fmt.Errorf("error preparing query GetLoginAccountPaidUntil: %w", err)
+	}
+	if q.getLoginDeviceUserStmt, err = db.PrepareContext(ctx, getLoginDeviceUser); err != nil {
+		return nil, fmt.Errorf("error preparing query GetLoginDeviceUser: %w", err)
 	}
 	if q.getLoginPairStmt, err = db.PrepareContext(ctx, getLoginPair); err != nil {
 		return nil, fmt.Errorf("error preparing query GetLoginPair: %w", err)
@@ -179,6 +200,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.setUsernameSkeletonStmt, err = db.PrepareContext(ctx, setUsernameSkeleton); err != nil {
 		return nil, fmt.Errorf("error preparing query SetUsernameSkeleton: %w", err)
+	}
+	if q.touchLoginDeviceStmt, err = db.PrepareContext(ctx, touchLoginDevice); err != nil {
+		return nil, fmt.Errorf("error preparing query TouchLoginDevice: %w", err)
 	}
 	if q.touchSessionStmt, err = db.PrepareContext(ctx, touchSession); err != nil {
 		return nil, fmt.Errorf("error preparing query TouchSession: %w", err)
@@ -263,6 +287,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createAuditEventStmt: %w", cerr)
 		}
 	}
+	if q.createLoginDeviceStmt != nil {
+		if cerr := q.createLoginDeviceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createLoginDeviceStmt: %w", cerr)
+		}
+	}
 	if q.createOutboxMessageStmt != nil {
 		if cerr := q.createOutboxMessageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createOutboxMessageStmt: %w", cerr)
@@ -273,6 +302,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createSessionStmt: %w", cerr)
 		}
 	}
+	if q.createSignInCodeStmt != nil {
+		if cerr := q.createSignInCodeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createSignInCodeStmt: %w", cerr)
+		}
+	}
 	if q.createUserStmt != nil {
 		if cerr := q.createUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createUserStmt: %w", cerr)
@@ -281,6 +315,11 @@ func (q *Queries) Close() error {
 	if q.createUserTokenStmt != nil {
 		if cerr := q.createUserTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createUserTokenStmt: %w", cerr)
+		}
+	}
+	if q.deleteExcessLoginDevicesStmt != nil {
+		if cerr := q.deleteExcessLoginDevicesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExcessLoginDevicesStmt: %w", cerr)
 		}
 	}
 	if q.deleteExpiredSessionsStmt != nil {
@@ -308,9 +347,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteSessionStmt: %w", cerr)
 		}
 	}
+	if q.deleteSignInCodeStmt != nil {
+		if cerr := q.deleteSignInCodeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteSignInCodeStmt: %w", cerr)
+		}
+	}
 	if q.deleteStaleLoginAccountsStmt != nil {
 		if cerr := q.deleteStaleLoginAccountsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteStaleLoginAccountsStmt: %w", cerr)
+		}
+	}
+	if q.deleteStaleLoginDevicesStmt != nil {
+		if cerr := q.deleteStaleLoginDevicesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteStaleLoginDevicesStmt: %w", cerr)
 		}
 	}
 	if q.deleteStaleLoginPairsStmt != nil {
@@ -338,6 +387,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteUserSessionsExceptStmt: %w", cerr)
 		}
 	}
+	if q.deleteUserSignInCodesStmt != nil {
+		if cerr := q.deleteUserSignInCodesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteUserSignInCodesStmt: %w", cerr)
+		}
+	}
 	if q.failOutboxMessageStmt != nil {
 		if cerr := q.failOutboxMessageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing failOutboxMessageStmt: %w", cerr)
@@ -351,6 +405,11 @@ func (q *Queries) Close() error {
 	if q.getLoginAccountPaidUntilStmt != nil {
 		if cerr := q.getLoginAccountPaidUntilStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getLoginAccountPaidUntilStmt: %w", cerr)
+		}
+	}
+	if q.getLoginDeviceUserStmt != nil {
+		if cerr := q.getLoginDeviceUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getLoginDeviceUserStmt: %w", cerr)
 		}
 	}
 	if q.getLoginPairStmt != nil {
@@ -478,6 +537,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing setUsernameSkeletonStmt: %w", cerr)
 		}
 	}
+	if q.touchLoginDeviceStmt != nil {
+		if cerr := q.touchLoginDeviceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing touchLoginDeviceStmt: %w", cerr)
+		}
+	}
 	if q.touchSessionStmt != nil {
 		if cerr := q.touchSessionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing touchSessionStmt: %w", cerr)
@@ -581,24 +645,31 @@ type Queries struct {
 	countLiveSessionsStmt        *sql.Stmt
 	countUsersStmt               *sql.Stmt
 	createAuditEventStmt         *sql.Stmt
+	createLoginDeviceStmt        *sql.Stmt
 	createOutboxMessageStmt      *sql.Stmt
 	createSessionStmt            *sql.Stmt
+	createSignInCodeStmt         *sql.Stmt
 	createUserStmt               *sql.Stmt
 	createUserTokenStmt          *sql.Stmt
+	deleteExcessLoginDevicesStmt *sql.Stmt
 	deleteExpiredSessionsStmt    *sql.Stmt
 	deleteExpiredUserTokensStmt  *sql.Stmt
 	deleteLoginPairStmt          *sql.Stmt
 	deleteSentOutboxMessagesStmt *sql.Stmt
 	deleteSessionStmt            *sql.Stmt
+	deleteSignInCodeStmt         *sql.Stmt
 	deleteStaleLoginAccountsStmt *sql.Stmt
+	deleteStaleLoginDevicesStmt  *sql.Stmt
 	deleteStaleLoginPairsStmt    *sql.Stmt
 	deleteUserStmt               *sql.Stmt
 	deleteUserSessionStmt        *sql.Stmt
 	deleteUserSessionsStmt       *sql.Stmt
 	deleteUserSessionsExceptStmt *sql.Stmt
+	deleteUserSignInCodesStmt    *sql.Stmt
 	failOutboxMessageStmt        *sql.Stmt
 	getDueOutboxMessageStmt      *sql.Stmt
 	getLoginAccountPaidUntilStmt *sql.Stmt
+	getLoginDeviceUserStmt       *sql.Stmt
 	getLoginPairStmt             *sql.Stmt
 	getSessionWithUserStmt       *sql.Stmt
 	getUserStmt                  *sql.Stmt
@@ -624,6 +695,7 @@ type Queries struct {
 	sQLiteVersionStmt            *sql.Stmt
 	setUserEmailVerifiedStmt     *sql.Stmt
 	setUsernameSkeletonStmt      *sql.Stmt
+	touchLoginDeviceStmt         *sql.Stmt
 	touchSessionStmt             *sql.Stmt
 	updateStorageProbeStmt       *sql.Stmt
 	updateUserStmt               *sql.Stmt
@@ -650,24 +722,31 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countLiveSessionsStmt:        q.countLiveSessionsStmt,
 		countUsersStmt:               q.countUsersStmt,
 		createAuditEventStmt:         q.createAuditEventStmt,
+		createLoginDeviceStmt:        q.createLoginDeviceStmt,
 		createOutboxMessageStmt:      q.createOutboxMessageStmt,
 		createSessionStmt:            q.createSessionStmt,
+		createSignInCodeStmt:         q.createSignInCodeStmt,
 		createUserStmt:               q.createUserStmt,
 		createUserTokenStmt:          q.createUserTokenStmt,
+		deleteExcessLoginDevicesStmt: q.deleteExcessLoginDevicesStmt,
 		deleteExpiredSessionsStmt:    q.deleteExpiredSessionsStmt,
 		deleteExpiredUserTokensStmt:  q.deleteExpiredUserTokensStmt,
 		deleteLoginPairStmt:          q.deleteLoginPairStmt,
 		deleteSentOutboxMessagesStmt: q.deleteSentOutboxMessagesStmt,
 		deleteSessionStmt:            q.deleteSessionStmt,
+		deleteSignInCodeStmt:         q.deleteSignInCodeStmt,
 		deleteStaleLoginAccountsStmt: q.deleteStaleLoginAccountsStmt,
+		deleteStaleLoginDevicesStmt:  q.deleteStaleLoginDevicesStmt,
 		deleteStaleLoginPairsStmt:    q.deleteStaleLoginPairsStmt,
 		deleteUserStmt:               q.deleteUserStmt,
 		deleteUserSessionStmt:        q.deleteUserSessionStmt,
 		deleteUserSessionsStmt:       q.deleteUserSessionsStmt,
 		deleteUserSessionsExceptStmt: q.deleteUserSessionsExceptStmt,
+		deleteUserSignInCodesStmt:    q.deleteUserSignInCodesStmt,
 		failOutboxMessageStmt:        q.failOutboxMessageStmt,
 		getDueOutboxMessageStmt:      q.getDueOutboxMessageStmt,
 		getLoginAccountPaidUntilStmt: q.getLoginAccountPaidUntilStmt,
+		getLoginDeviceUserStmt:       q.getLoginDeviceUserStmt,
 		getLoginPairStmt:             q.getLoginPairStmt,
 		getSessionWithUserStmt:       q.getSessionWithUserStmt,
 		getUserStmt:                  q.getUserStmt,
@@ -693,6 +772,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		sQLiteVersionStmt:            q.sQLiteVersionStmt,
 		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
 		setUsernameSkeletonStmt:      q.setUsernameSkeletonStmt,
+		touchLoginDeviceStmt:         q.touchLoginDeviceStmt,
 		touchSessionStmt:             q.touchSessionStmt,
 		updateStorageProbeStmt:       q.updateStorageProbeStmt,
 		updateUserStmt:               q.updateUserStmt,

@@ -23,6 +23,14 @@ type LoginAccount struct {
 	PaidUntil  time.Time
 }
 
+type LoginDevice struct {
+	TokenHash  []byte
+	UserID     int64
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  *time.Time
+}
+
 type LoginKnownIp struct {
 	UserID      int64
 	Ip          string

@@ -312,7 +312,8 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 // TestCookieSession: "cookie": true sets a __Host- cookie with the right
-// flags and no token in the body; the cookie authenticates, cross-origin
+// flags and no token in the body, beside the device cookie (see
+// TestDeviceTokenHTTP); the cookie authenticates, cross-origin
 // state-changing cookie requests are refused, and logout clears it.
 func TestCookieSession(t *testing.T) {
 	ts := newTestServer(t)
@@ -328,8 +329,8 @@ func TestCookieSession(t *testing.T) {
 		t.Fatalf("POST /v1/sessions with cookie: token in the body: %s", r.body)
 	}
 	cookies := (&http.Response{Header: r.header}).Cookies()
-	if len(cookies) != 1 {
-		t.Fatalf("POST /v1/sessions with cookie: Set-Cookie = %q, want one cookie", r.header.Values("Set-Cookie"))
+	if len(cookies) != 2 || cookies[1].Name != "__Host-roster_device" {
+		t.Fatalf("POST /v1/sessions with cookie: Set-Cookie = %q, want the session and the device cookie", r.header.Values("Set-Cookie"))
 	}
 	c := cookies[0]
 	if c.Name != "__Host-roster_session" || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode ||

@@ -30,14 +30,16 @@ type Config struct {
 	// CORSOrigins are the origins allowed to call the API from a browser.
 	CORSOrigins Origins
 	// MailRate bounds requests per client IP to the routes that send mail
-	// (POST /v1/password-resets, POST /v1/me/email-verification, PATCH
-	// /v1/me), all sharing one budget. MailTargetRate bounds them per target:
-	// the name or address a reset is asked for, the address a verification
-	// is resent to, the new address of an email change. The caller gives
-	// Resets the same rate as its per-account cap on reset mails.
+	// (POST /v1/password-resets, POST /v1/sessions/codes, POST
+	// /v1/me/email-verification, PATCH /v1/me), all sharing one budget.
+	// MailTargetRate bounds them per target: the name or address a reset or
+	// sign-in code is asked for, the address a verification is resent to,
+	// the new address of an email change. The caller gives Resets the same
+	// rate as its per-account cap on reset mails (and on sign-in code mails).
 	MailRate, MailTargetRate Rate
-	// Resets serves POST /v1/password-resets off the request path. Required:
-	// its Run must be running for reset requests to be served.
+	// Resets serves POST /v1/password-resets and POST /v1/sessions/codes off
+	// the request path. Required: its Run must be running for those
+	// requests to be served.
 	Resets *account.ResetQueue
 	// ReauthRate bounds, per signed-in account, the requests to the routes
 	// that check its password (PUT /v1/me/password, PATCH /v1/me, DELETE

@@ -112,7 +112,7 @@ func problemFor(err error) (p Problem, header http.Header) {
 			Detail: "request body exceeds " + strconv.FormatInt(mbe.Limit, 10) + " bytes"}
 	case errors.As(err, &te):
 		p = Problem{Status: http.StatusTooManyRequests, Code: "login_throttled",
-			Detail: "too many failed logins for this account from this address; retry later"}
+			Detail: "too many login attempts for this account; retry later"}
 		header = http.Header{"Retry-After": {strconv.Itoa(int(max(1, (te.RetryAfter+time.Second-1)/time.Second)))}}
 	case errors.Is(err, account.ErrBadCredentials):
 		p = Problem{Status: http.StatusUnauthorized, Code: "invalid_credentials", Detail: err.Error()}

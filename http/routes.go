@@ -34,6 +34,7 @@ func (s *Server) routes() chi.Router {
 	r.Route("/v1", func(r chi.Router) {
 		r.With(signupLimit).Post("/users", s.handleUserCreate)
 		r.With(loginLimit).Post("/sessions", s.handleSessionCreate)
+		r.With(mailLimit).Post("/sessions/codes", s.handleSignInCodeCreate)
 		r.With(mailLimit).Post("/password-resets", s.handlePasswordResetCreate)
 		r.Post("/password-resets/confirm", s.handlePasswordResetConfirm)
 		r.Post("/email-verifications", s.handleEmailVerificationCreate)
@@ -79,6 +80,8 @@ func (s *Server) uiRoutes(r chi.Router, signupLimit, loginLimit, mailLimit, reau
 		r.Handle("/static/*", s.handleUIStatic())
 		r.Get("/sign-in", s.handleUISignIn)
 		r.With(loginLimit).Post("/sign-in", s.handleUISignInPost)
+		r.Get("/sign-in-code", s.handleUISignInCode)
+		r.With(mailLimit).Post("/sign-in-code", s.handleUISignInCodePost)
 		r.Get("/sign-up", s.handleUISignUp)
 		r.With(signupLimit).Post("/sign-up", s.handleUISignUpPost)
 		r.Get("/reset-password", s.handleUIResetRequest)

@@ -98,6 +98,7 @@ var uiNotices = map[string]string{
 	"signed-up":        "Your account is ready: sign in. If you gave an email address, a mail with a code to confirm it is on its way.",
 	"signed-out":       "You are signed out.",
 	"reset-sent":       resetAccepted.Detail,
+	"code-sent":        signInCodeAccepted.Detail,
 	"password-reset":   "Your new password is set, and every session of the account was signed out. Sign in with it.",
 	"password-changed": "Your password is changed. Every other session was signed out.",
 	"profile-saved":    "Your profile is saved.",

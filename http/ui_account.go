@@ -16,30 +16,40 @@ import (
 // verification) and for the signed-in user's own account.
 
 // handleUISignIn shows the sign-in form; ?next= is where to go afterwards.
+// After a sign-in code was asked for (?notice=code-sent) it has a field for
+// the code too (page.Data).
 func (s *Server) handleUISignIn(w http.ResponseWriter, r *http.Request) {
 	page := s.page(r, "Sign in")
+	page.Data = r.URL.Query().Get("notice") == "code-sent"
 	page.Form.Set("next", r.URL.Query().Get("next"))
 	s.render(w, r, http.StatusOK, "sign-in.html", page)
 }
 
-// handleUISignInPost logs in like POST /v1/sessions with "cookie": true and
-// goes on to the page the user came for.
+// handleUISignInPost logs in like POST /v1/sessions with "cookie": true,
+// device cookie included, and goes on to the page the user came for. A
+// mailed sign-in code, when given, stands in for the device cookie.
 func (s *Server) handleUISignInPost(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r, "username", "password", "next")
+	form, err := readForm(w, r, "username", "password", "code", "next")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	token, session, _, err := s.accounts.Login(r.Context(), form.Get("username"), form.Get("password"),
-		account.ClientInfo{UserAgent: r.UserAgent(), IP: clientIP(r)})
+	device := strings.TrimSpace(form.Get("code"))
+	if device == "" {
+		device = deviceToken(r)
+	}
+	login, err := s.accounts.LoginDevice(r.Context(), form.Get("username"), form.Get("password"),
+		account.ClientInfo{UserAgent: r.UserAgent(), IP: clientIP(r), DeviceToken: device})
 	if err != nil {
 		page := s.page(r, "Sign in")
 		page.Form = form
+		page.Data = form.Get("code") != ""
 		s.uiFail(w, r, "sign-in.html", page, err)
 		return
 	}
 	s.endReplacedSession(r)
-	setSessionCookie(w, token, session.ExpiresAt)
+	setSessionCookie(w, login.Token, login.Session.ExpiresAt)
+	setDeviceCookie(w, login.DeviceToken)
 	http.Redirect(w, r, localNext(form.Get("next")), http.StatusSeeOther)
 }
 
@@ -116,6 +126,33 @@ func (s *Server) handleUISignOut(w http.ResponseWriter, r *http.Request) {
 	}
 	clearSessionCookie(w)
 	redirect(w, r, "/ui/sign-in", "signed-out")
+}
+
+// handleUISignInCode shows the form that asks for a sign-in code.
+func (s *Server) handleUISignInCode(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "sign-in-code.html", s.page(r, "Sign-in code"))
+}
+
+// handleUISignInCodePost queues a sign-in code mail like POST
+// /v1/sessions/codes: the answer is the same whether or not the account
+// exists, and leads to the sign-in form with a field for the code.
+func (s *Server) handleUISignInCodePost(w http.ResponseWriter, r *http.Request) {
+	form, err := readForm(w, r, "login")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	login := strings.TrimSpace(form.Get("login"))
+	switch {
+	case login == "" || len(login) > account.MaxEmailLen*4:
+		page := s.page(r, "Sign-in code")
+		page.Form = form
+		s.uiFail(w, r, "sign-in-code.html", page, resetLoginInvalid("login", "must be a username or an email address"))
+	case s.limitTarget(w, r, "signin", login):
+	default:
+		s.cfg.Resets.SubmitSignInCode(login, account.Actor{IP: clientIP(r)})
+		redirect(w, r, "/ui/sign-in", "code-sent")
+	}
 }
 
 // handleUIResetRequest shows the form that asks for a reset code.

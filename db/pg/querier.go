@@ -36,18 +36,24 @@ type Querier interface {
 	CountUsers(ctx context.Context) (int64, error)
 	// CreateAuditEvent records one change; call it in the change's transaction.
 	CreateAuditEvent(ctx context.Context, arg CreateAuditEventParams) error
+	// CreateLoginDevice records a device token issued on a successful login.
+	CreateLoginDevice(ctx context.Context, arg CreateLoginDeviceParams) error
 	// CreateOutboxMessage queues a mail; call it in the transaction of the change
 	// that causes the mail.
 	CreateOutboxMessage(ctx context.Context, arg CreateOutboxMessageParams) error
 	// CreateSession stores a new login under the hash of its token; id is the
 	// session's public name.
 	CreateSession(ctx context.Context, arg CreateSessionParams) error
+	// CreateSignInCode records a sign-in code mailed to an account.
+	CreateSignInCode(ctx context.Context, arg CreateSignInCodeParams) error
 	// CreateUser inserts an account; a taken username_key, username_skeleton or
 	// email_key fails with a unique-constraint error that the caller maps to a
 	// conflict.
 	CreateUser(ctx context.Context, arg CreateUserParams) (User, error)
 	// CreateUserToken stores a new single-use token under its hash.
 	CreateUserToken(ctx context.Context, arg CreateUserTokenParams) error
+	// DeleteExcessLoginDevices keeps only an account's most recently used devices.
+	DeleteExcessLoginDevices(ctx context.Context, arg DeleteExcessLoginDevicesParams) error
 	// DeleteExpiredSessions removes at most @batch sessions past their absolute
 	// expiry or idle for longer than the idle lifetime, so one call holds the
 	// writer only briefly.
@@ -61,8 +67,13 @@ type Querier interface {
 	DeleteSentOutboxMessages(ctx context.Context, before *time.Time) (int64, error)
 	// DeleteSession ends one session; zero rows means it was already gone.
 	DeleteSession(ctx context.Context, tokenHash []byte) (int64, error)
+	// DeleteSignInCode consumes a sign-in code after a successful login with it.
+	DeleteSignInCode(ctx context.Context, arg DeleteSignInCodeParams) error
 	// DeleteStaleLoginAccounts forgets accounts whose debt was paid off before the cutoff.
 	DeleteStaleLoginAccounts(ctx context.Context, cutoff time.Time) error
+	// DeleteStaleLoginDevices forgets at most batch devices unused since the
+	// cutoff or sign-in codes expired by now.
+	DeleteStaleLoginDevices(ctx context.Context, arg DeleteStaleLoginDevicesParams) (int64, error)
 	// DeleteStaleLoginPairs forgets pairs with no attempt since the cutoff.
 	DeleteStaleLoginPairs(ctx context.Context, cutoff time.Time) error
 	// DeleteUser removes an account; its sessions go with it (ON DELETE CASCADE).
@@ -75,6 +86,8 @@ type Querier interface {
 	// DeleteUserSessionsExcept ends every session of an account but the one whose
 	// token hashes to @keep.
 	DeleteUserSessionsExcept(ctx context.Context, arg DeleteUserSessionsExceptParams) (int64, error)
+	// DeleteUserSignInCodes voids the sign-in codes mailed to an account before.
+	DeleteUserSignInCodes(ctx context.Context, userID int64) error
 	// FailOutboxMessage gives up on a message: it stays, without its body, for
 	// admins to see.
 	FailOutboxMessage(ctx context.Context, arg FailOutboxMessageParams) error
@@ -83,6 +96,10 @@ type Querier interface {
 	GetDueOutboxMessage(ctx context.Context, now time.Time) (Outbox, error)
 	// GetLoginAccountPaidUntil returns when an account's failure debt is paid off.
 	GetLoginAccountPaidUntil(ctx context.Context, accountKey string) (time.Time, error)
+	// GetLoginDeviceUser returns the account a device token was issued to, if it
+	// was used since the cutoff, or a sign-in code was mailed to, if it has not
+	// expired.
+	GetLoginDeviceUser(ctx context.Context, arg GetLoginDeviceUserParams) (int64, error)
 	// GetLoginPair returns the failure count of one (account, client network) pair.
 	GetLoginPair(ctx context.Context, arg GetLoginPairParams) (LoginPair, error)
 	// GetSessionWithUser loads a session and its account in one lookup; expiry is
@@ -153,6 +170,9 @@ type Querier interface {
 	// SetUsernameSkeleton stores an account's skeleton unless another account
 	// holds it already; zero rows means one does, and the account keeps NULL.
 	SetUsernameSkeleton(ctx context.Context, arg SetUsernameSkeletonParams) (int64, error)
+	// TouchLoginDevice records a successful login with an account's device token;
+	// zero rows means the token is not (or no longer) that account's.
+	TouchLoginDevice(ctx context.Context, arg TouchLoginDeviceParams) (int64, error)
 	// TouchSession records activity; callers write it at most once a minute.
 	TouchSession(ctx context.Context, arg TouchSessionParams) error
 	// UpdateStorageProbe rewrites the one storage_probe row, a commit of one

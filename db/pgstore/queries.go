@@ -22,24 +22,31 @@ type Querier interface {
 	CountLiveSessions(ctx context.Context, arg db.CountLiveSessionsParams) (int64, error)
 	CountUsers(ctx context.Context) (int64, error)
 	CreateAuditEvent(ctx context.Context, arg db.CreateAuditEventParams) error
+	CreateLoginDevice(ctx context.Context, arg db.CreateLoginDeviceParams) error
 	CreateOutboxMessage(ctx context.Context, arg db.CreateOutboxMessageParams) error
 	CreateSession(ctx context.Context, arg db.CreateSessionParams) error
+	CreateSignInCode(ctx context.Context, arg db.CreateSignInCodeParams) error
 	CreateUser(ctx context.Context, arg db.CreateUserParams) (db.User, error)
 	CreateUserToken(ctx context.Context, arg db.CreateUserTokenParams) error
+	DeleteExcessLoginDevices(ctx context.Context, arg db.DeleteExcessLoginDevicesParams) error
 	DeleteExpiredSessions(ctx context.Context, arg db.DeleteExpiredSessionsParams) (int64, error)
 	DeleteExpiredUserTokens(ctx context.Context, arg db.DeleteExpiredUserTokensParams) error
 	DeleteLoginPair(ctx context.Context, arg db.DeleteLoginPairParams) error
 	DeleteSentOutboxMessages(ctx context.Context, before *time.Time) (int64, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) (int64, error)
+	DeleteSignInCode(ctx context.Context, arg db.DeleteSignInCodeParams) error
 	DeleteStaleLoginAccounts(ctx context.Context, cutoff time.Time) error
+	DeleteStaleLoginDevices(ctx context.Context, arg db.DeleteStaleLoginDevicesParams) (int64, error)
 	DeleteStaleLoginPairs(ctx context.Context, cutoff time.Time) error
 	DeleteUser(ctx context.Context, id int64) (int64, error)
 	DeleteUserSession(ctx context.Context, arg db.DeleteUserSessionParams) (int64, error)
 	DeleteUserSessions(ctx context.Context, userID int64) (int64, error)
 	DeleteUserSessionsExcept(ctx context.Context, arg db.DeleteUserSessionsExceptParams) (int64, error)
+	DeleteUserSignInCodes(ctx context.Context, userID int64) error
 	FailOutboxMessage(ctx context.Context, arg db.FailOutboxMessageParams) error
 	GetDueOutboxMessage(ctx context.Context, now time.Time) (db.Outbox, error)
 	GetLoginAccountPaidUntil(ctx context.Context, accountKey string) (time.Time, error)
+	GetLoginDeviceUser(ctx context.Context, arg db.GetLoginDeviceUserParams) (int64, error)
 	GetLoginPair(ctx context.Context, arg db.GetLoginPairParams) (db.LoginPair, error)
 	GetSessionWithUser(ctx context.Context, tokenHash []byte) (db.GetSessionWithUserRow, error)
 	GetUser(ctx context.Context, id int64) (db.User, error)
@@ -63,6 +70,7 @@ type Querier interface {
 	RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMessageParams) error
 	SetUserEmailVerified(ctx context.Context, arg db.SetUserEmailVerifiedParams) (int64, error)
 	SetUsernameSkeleton(ctx context.Context, arg db.SetUsernameSkeletonParams) (int64, error)
+	TouchLoginDevice(ctx context.Context, arg db.TouchLoginDeviceParams) (int64, error)
 	TouchSession(ctx context.Context, arg db.TouchSessionParams) error
 	UpdateStorageProbe(ctx context.Context, probedAt time.Time) error
 	UpdateUser(ctx context.Context, arg db.UpdateUserParams) (db.User, error)
@@ -84,6 +92,7 @@ var (
 var (
 	_ = db.AuditEvent(pg.AuditEvent{})
 	_ = db.LoginAccount(pg.LoginAccount{})
+	_ = db.LoginDevice(pg.LoginDevice{})
 	_ = db.LoginKnownIp(pg.LoginKnownIp{})
 	_ = db.LoginPair(pg.LoginPair{})
 	_ = db.Outbox(pg.Outbox{})
@@ -139,6 +148,11 @@ func (q *Queries) CreateAuditEvent(ctx context.Context, arg db.CreateAuditEventP
 	return q.q.CreateAuditEvent(ctx, pg.CreateAuditEventParams(arg))
 }
 
+// CreateLoginDevice runs pg.Queries.CreateLoginDevice.
+func (q *Queries) CreateLoginDevice(ctx context.Context, arg db.CreateLoginDeviceParams) error {
+	return q.q.CreateLoginDevice(ctx, pg.CreateLoginDeviceParams(arg))
+}
+
 // CreateOutboxMessage runs pg.Queries.CreateOutboxMessage.
 func (q *Queries) CreateOutboxMessage(ctx context.Context, arg db.CreateOutboxMessageParams) error {
 	return q.q.CreateOutboxMessage(ctx, pg.CreateOutboxMessageParams(arg))
@@ -147,6 +161,11 @@ func (q *Queries) CreateOutboxMessage(ctx context.Context, arg db.CreateOutboxMe
 // CreateSession runs pg.Queries.CreateSession.
 func (q *Queries) CreateSession(ctx context.Context, arg db.CreateSessionParams) error {
 	return q.q.CreateSession(ctx, pg.CreateSessionParams(arg))
+}
+
+// CreateSignInCode runs pg.Queries.CreateSignInCode.
+func (q *Queries) CreateSignInCode(ctx context.Context, arg db.CreateSignInCodeParams) error {
+	return q.q.CreateSignInCode(ctx, pg.CreateSignInCodeParams(arg))
 }
 
 // CreateUser runs pg.Queries.CreateUser.
@@ -158,6 +177,11 @@ func (q *Queries) CreateUser(ctx context.Context, arg db.CreateUserParams) (db.U
 // CreateUserToken runs pg.Queries.CreateUserToken.
 func (q *Queries) CreateUserToken(ctx context.Context, arg db.CreateUserTokenParams) error {
 	return q.q.CreateUserToken(ctx, pg.CreateUserTokenParams(arg))
+}
+
+// DeleteExcessLoginDevices runs pg.Queries.DeleteExcessLoginDevices.
+func (q *Queries) DeleteExcessLoginDevices(ctx context.Context, arg db.DeleteExcessLoginDevicesParams) error {
+	return q.q.DeleteExcessLoginDevices(ctx, pg.DeleteExcessLoginDevicesParams(arg))
 }
 
 // DeleteExpiredSessions runs pg.Queries.DeleteExpiredSessions.
@@ -185,9 +209,19 @@ func (q *Queries) DeleteSession(ctx context.Context, tokenHash []byte) (int64, e
 	return q.q.DeleteSession(ctx, tokenHash)
 }
 
+// DeleteSignInCode runs pg.Queries.DeleteSignInCode.
+func (q *Queries) DeleteSignInCode(ctx context.Context, arg db.DeleteSignInCodeParams) error {
+	return q.q.DeleteSignInCode(ctx, pg.DeleteSignInCodeParams(arg))
+}
+
 // DeleteStaleLoginAccounts runs pg.Queries.DeleteStaleLoginAccounts.
 func (q *Queries) DeleteStaleLoginAccounts(ctx context.Context, cutoff time.Time) error {
 	return q.q.DeleteStaleLoginAccounts(ctx, cutoff)
+}
+
+// DeleteStaleLoginDevices runs pg.Queries.DeleteStaleLoginDevices.
+func (q *Queries) DeleteStaleLoginDevices(ctx context.Context, arg db.DeleteStaleLoginDevicesParams) (int64, error) {
+	return q.q.DeleteStaleLoginDevices(ctx, pg.DeleteStaleLoginDevicesParams(arg))
 }
 
 // DeleteStaleLoginPairs runs pg.Queries.DeleteStaleLoginPairs.
@@ -215,6 +249,11 @@ func (q *Queries) DeleteUserSessionsExcept(ctx context.Context, arg db.DeleteUse
 	return q.q.DeleteUserSessionsExcept(ctx, pg.DeleteUserSessionsExceptParams(arg))
 }
 
+// DeleteUserSignInCodes runs pg.Queries.DeleteUserSignInCodes.
+func (q *Queries) DeleteUserSignInCodes(ctx context.Context, userID int64) error {
+	return q.q.DeleteUserSignInCodes(ctx, userID)
+}
+
 // FailOutboxMessage runs pg.Queries.FailOutboxMessage.
 func (q *Queries) FailOutboxMessage(ctx context.Context, arg db.FailOutboxMessageParams) error {
 	return q.q.FailOutboxMessage(ctx, pg.FailOutboxMessageParams(arg))
@@ -229,6 +268,11 @@ func (q *Queries) GetDueOutboxMessage(ctx context.Context, now time.Time) (db.Ou
 // GetLoginAccountPaidUntil runs pg.Queries.GetLoginAccountPaidUntil.
 func (q *Queries) GetLoginAccountPaidUntil(ctx context.Context, accountKey string) (time.Time, error) {
 	return q.q.GetLoginAccountPaidUntil(ctx, accountKey)
+}
+
+// GetLoginDeviceUser runs pg.Queries.GetLoginDeviceUser.
+func (q *Queries) GetLoginDeviceUser(ctx context.Context, arg db.GetLoginDeviceUserParams) (int64, error) {
+	return q.q.GetLoginDeviceUser(ctx, pg.GetLoginDeviceUserParams(arg))
 }
 
 // GetLoginPair runs pg.Queries.GetLoginPair.
@@ -357,6 +401,11 @@ func (q *Queries) SetUserEmailVerified(ctx context.Context, arg db.SetUserEmailV
 // SetUsernameSkeleton runs pg.Queries.SetUsernameSkeleton.
 func (q *Queries) SetUsernameSkeleton(ctx context.Context, arg db.SetUsernameSkeletonParams) (int64, error) {
 	return q.q.SetUsernameSkeleton(ctx, pg.SetUsernameSkeletonParams(arg))
+}
+
+// TouchLoginDevice runs pg.Queries.TouchLoginDevice.
+func (q *Queries) TouchLoginDevice(ctx context.Context, arg db.TouchLoginDeviceParams) (int64, error) {
+	return q.q.TouchLoginDevice(ctx, pg.TouchLoginDeviceParams(arg))
 }
 
 // TouchSession runs pg.Queries.TouchSession.
