@@ -180,9 +180,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.markOutboxSentStmt, err = db.PrepareContext(ctx, markOutboxSent); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkOutboxSent: %w", err)
 	}
-	if q.maxUserIDStmt, err = db.PrepareContext(ctx, maxUserID); err != nil {
-		return nil, fmt.Errorf("error preparing query MaxUserID: %w", err)
-	}
 	if q.purgeExpiredUserTokensStmt, err = db.PrepareContext(ctx, purgeExpiredUserTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query PurgeExpiredUserTokens: %w", err)
 	}
@@ -502,11 +499,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing markOutboxSentStmt: %w", cerr)
 		}
 	}
-	if q.maxUserIDStmt != nil {
-		if cerr := q.maxUserIDStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing maxUserIDStmt: %w", cerr)
-		}
-	}
 	if q.purgeExpiredUserTokensStmt != nil {
 		if cerr := q.purgeExpiredUserTokensStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing purgeExpiredUserTokensStmt: %w", cerr)
@@ -688,7 +680,6 @@ type Queries struct {
 	listUsersStmt                *sql.Stmt
 	listUsersBeforeStmt          *sql.Stmt
 	markOutboxSentStmt           *sql.Stmt
-	maxUserIDStmt                *sql.Stmt
 	purgeExpiredUserTokensStmt   *sql.Stmt
 	rehashUserPasswordStmt       *sql.Stmt
 	retryOutboxMessageStmt       *sql.Stmt
@@ -765,7 +756,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listUsersStmt:                q.listUsersStmt,
 		listUsersBeforeStmt:          q.listUsersBeforeStmt,
 		markOutboxSentStmt:           q.markOutboxSentStmt,
-		maxUserIDStmt:                q.maxUserIDStmt,
 		purgeExpiredUserTokensStmt:   q.purgeExpiredUserTokensStmt,
 		rehashUserPasswordStmt:       q.rehashUserPasswordStmt,
 		retryOutboxMessageStmt:       q.retryOutboxMessageStmt,

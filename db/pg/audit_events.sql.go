@@ -12,21 +12,24 @@ import (
 
 const auditImportedUsers = `-- name: AuditImportedUsers :execrows
 INSERT INTO audit_events (created_at, actor_id, target_id, action, detail, ip)
-SELECT updated_at, NULL, id, CAST($1 AS TEXT), 'imported, role=' || role, ''
-FROM users WHERE id > CAST($2 AS BIGINT) ORDER BY id
+SELECT u.updated_at, NULL, u.id, CAST($1 AS TEXT), 'imported, role=' || u.role, ''
+FROM users AS u
+WHERE u.username_key IN (SELECT jsonb_array_elements_text(CAST(CAST($2 AS TEXT) AS jsonb)))
+ORDER BY u.id
 `
 
 type AuditImportedUsersParams struct {
-	Action string
-	After  int64
+	Action       string
+	UsernameKeys string
 }
 
 // AuditImportedUsers records, in the import's transaction, one @action event
-// with no actor and no IP for each account with id above @after: the accounts
-// that transaction inserted (see MaxUserID). The event's time is the
-// account's updated_at, which the import sets to its own time.
+// with no actor and no IP for each account whose username key is in
+// @username_keys, a JSON array of the keys that transaction inserted (a key
+// names one account: no other transaction can have inserted it). The event's
+// time is the account's updated_at, which the import sets to its own time.
 func (q *Queries) AuditImportedUsers(ctx context.Context, arg AuditImportedUsersParams) (int64, error) {
-	result, err := q.db.Exec(ctx, auditImportedUsers, arg.Action, arg.After)
+	result, err := q.db.Exec(ctx, auditImportedUsers, arg.Action, arg.UsernameKeys)
 	if err != nil {
 		return 0, err
 	}

@@ -53,7 +53,7 @@ type Querier interface {
 	GetUserByEmailKey(ctx context.Context, emailKey *string) (db.User, error)
 	GetUserByLiveToken(ctx context.Context, arg db.GetUserByLiveTokenParams) (db.GetUserByLiveTokenRow, error)
 	GetUserByUsernameKey(ctx context.Context, usernameKey string) (db.User, error)
-	ImportUser(ctx context.Context, arg db.ImportUserParams) error
+	ImportUser(ctx context.Context, arg db.ImportUserParams) (int64, error)
 	KnownLoginIPExists(ctx context.Context, arg db.KnownLoginIPExistsParams) (bool, error)
 	ListAuditEvents(ctx context.Context, arg db.ListAuditEventsParams) ([]db.AuditEvent, error)
 	ListAuditEventsAfter(ctx context.Context, arg db.ListAuditEventsAfterParams) ([]db.AuditEvent, error)
@@ -64,7 +64,6 @@ type Querier interface {
 	ListUsers(ctx context.Context, arg db.ListUsersParams) ([]db.User, error)
 	ListUsersBefore(ctx context.Context, arg db.ListUsersBeforeParams) ([]db.User, error)
 	MarkOutboxSent(ctx context.Context, arg db.MarkOutboxSentParams) error
-	MaxUserID(ctx context.Context) (int64, error)
 	PurgeExpiredUserTokens(ctx context.Context, arg db.PurgeExpiredUserTokensParams) (int64, error)
 	RehashUserPassword(ctx context.Context, arg db.RehashUserPasswordParams) (int64, error)
 	RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMessageParams) error
@@ -312,7 +311,7 @@ func (q *Queries) GetUserByUsernameKey(ctx context.Context, usernameKey string) 
 }
 
 // ImportUser runs pg.Queries.ImportUser.
-func (q *Queries) ImportUser(ctx context.Context, arg db.ImportUserParams) error {
+func (q *Queries) ImportUser(ctx context.Context, arg db.ImportUserParams) (int64, error) {
 	return q.q.ImportUser(ctx, pg.ImportUserParams(arg))
 }
 
@@ -371,11 +370,6 @@ func (q *Queries) ListUsersBefore(ctx context.Context, arg db.ListUsersBeforePar
 // MarkOutboxSent runs pg.Queries.MarkOutboxSent.
 func (q *Queries) MarkOutboxSent(ctx context.Context, arg db.MarkOutboxSentParams) error {
 	return q.q.MarkOutboxSent(ctx, pg.MarkOutboxSentParams(arg))
-}
-
-// MaxUserID runs pg.Queries.MaxUserID.
-func (q *Queries) MaxUserID(ctx context.Context) (int64, error) {
-	return q.q.MaxUserID(ctx)
 }
 
 // PurgeExpiredUserTokens runs pg.Queries.PurgeExpiredUserTokens.

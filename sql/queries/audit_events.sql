@@ -29,12 +29,3 @@ LIMIT @lim;
 -- @target_id, recorded after @after.
 SELECT count(*) FROM audit_events
 WHERE target_id = @target_id AND action = @action AND created_at > @after;
-
--- name: AuditImportedUsers :execrows
--- AuditImportedUsers records, in the import's transaction, one @action event
--- with no actor and no IP for each account with id above @after: the accounts
--- that transaction inserted (see MaxUserID). The event's time is the
--- account's updated_at, which the import sets to its own time.
-INSERT INTO audit_events (created_at, actor_id, target_id, action, detail, ip)
-SELECT updated_at, NULL, id, CAST(@action AS TEXT), 'imported, role=' || role, ''
-FROM users WHERE id > CAST(@after AS BIGINT) ORDER BY id;

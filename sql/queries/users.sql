@@ -54,13 +54,6 @@ UPDATE users SET password_hash = @password_hash, updated_at = @updated_at WHERE 
 UPDATE users SET password_hash = @password_hash, updated_at = @updated_at
 WHERE id = @id AND password_hash = @old_hash;
 
--- name: MaxUserID :one
--- MaxUserID returns the highest account id, 0 without accounts. Ids only
--- grow (SQLite's AUTOINCREMENT, PostgreSQL's identity sequence): every account
--- inserted later has a higher one. On PostgreSQL a transaction that took a
--- lower id may still commit after this read.
-SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM users;
-
 -- name: CountUsers :one
 -- CountUsers returns the number of accounts.
 SELECT COUNT(*) FROM users;
@@ -108,10 +101,16 @@ SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active';
 UPDATE users SET email_verified_at = COALESCE(email_verified_at, @now), updated_at = @now
 WHERE id = @id AND email_key = @email_key;
 
--- name: ImportUser :exec
+-- name: ImportUser :execrows
 -- ImportUser inserts an account brought from another system, keeping its
--- password hash and creation time; unique violations fail this row alone.
+-- password hash and creation time. A taken username, skeleton or email
+-- inserts nothing (zero rows) without failing the transaction: on
+-- PostgreSQL a unique violation would abort the whole import batch, which
+-- may race a concurrent sign-up for any of its names. (RETURNING id made
+-- SQLite's import 2.4 times slower; AuditImportedUsers finds the rows by
+-- their username keys instead.)
 INSERT INTO users (username, username_key, username_skeleton, email, email_key, email_verified_at, password_hash,
                    status, role, created_at, updated_at)
 VALUES (@username, @username_key, @username_skeleton, @email, @email_key, @email_verified_at, @password_hash,
-        @status, @role, @created_at, @updated_at);
+        @status, @role, @created_at, @updated_at)
+ON CONFLICT DO NOTHING;
