@@ -276,7 +276,7 @@ func BenchmarkListUsers(b *testing.B) {
 	ctx := context.Background()
 	s := accounttest.New(b)
 	const n = 100_000
-	err := s.Store.Tx(ctx, func(q *db.Queries) error {
+	err := s.Store.Tx(ctx, func(q db.Querier) error {
 		for i := range n {
 			name := fmt.Sprintf("user%06d", i)
 			email := name + "@example.com"

@@ -110,7 +110,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 		var imported int
 		// One SQLite writer: the ids above MaxUserID at the end of the
 		// transaction are the ones it inserted.
-		err := s.Store.Tx(ctx, func(q *db.Queries) error {
+		err := s.Store.Tx(ctx, func(q db.Querier) error {
 			before, err := q.MaxUserID(ctx)
 			if err != nil {
 				return err
@@ -177,7 +177,7 @@ const exportPage = 5000
 func (s *Service) Export(ctx context.Context, w io.Writer) (int, error) {
 	enc := json.NewEncoder(w)
 	n := 0
-	err := s.Store.ReadTx(ctx, func(q *db.Queries) error {
+	err := s.Store.ReadTx(ctx, func(q db.Querier) error {
 		var after int64
 		for {
 			users, err := q.ListUsers(ctx, db.ListUsersParams{After: after, Lim: exportPage})

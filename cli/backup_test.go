@@ -33,14 +33,14 @@ func TestBackupUnderWriteLoadRestores(t *testing.T) {
 		mu        sync.Mutex
 		committed []string
 	)
-	create := func(q *db.Queries, name string) error {
+	create := func(q db.Querier, name string) error {
 		_, err := q.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name,
 			PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U",
 			Role:         "user", CreatedAt: db.Now(time.Now())})
 		return err
 	}
 	// Enough rows that the copy takes a while.
-	err = store.Tx(ctx, func(q *db.Queries) error {
+	err = store.Tx(ctx, func(q db.Querier) error {
 		for i := range 20000 {
 			if err := create(q, fmt.Sprintf("seed%d", i)); err != nil {
 				return err

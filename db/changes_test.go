@@ -135,7 +135,7 @@ func TestChangesCountsEveryCommit(t *testing.T) {
 	}
 	for i, commit := range []struct {
 		name string
-		q    *db.Queries
+		q    db.Querier
 	}{{"own writer", store.Write}, {"another connection", other.Write}} {
 		if _, err := commit.q.CreateUser(ctx, db.CreateUserParams{Username: commit.name, UsernameKey: string(rune('a' + i)),
 			PasswordHash: "x", Role: "user", CreatedAt: db.Now(time.Now())}); err != nil {
@@ -338,7 +338,7 @@ func TestSessionWithUserSeesCommitAfterCheckpoint(t *testing.T) {
 	id, hash := flipSession(t, store)
 	for i, commit := range []struct {
 		name   string
-		q      *db.Queries
+		q      db.Querier
 		status string
 	}{{"another store", other.Write, "disabled"}, {"own writer", store.Write, "active"}} {
 		cachedStatus(t, store, hash)

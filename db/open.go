@@ -53,13 +53,15 @@ func dsn(path, query string) string {
 // "database is locked", and a pool of readers that WAL lets run beside it.
 type Store struct {
 	// Read runs queries on the reader pool.
-	Read *Queries
+	Read Querier
 	// Write runs single statements on the writer connection; use Tx for more.
-	Write *Queries
+	Write Querier
 	// Stats runs slow aggregate reads (metrics) on one connection of their
 	// own, opened on first use and closed after a minute idle: however long
 	// they take, they never hold a reader that requests need.
-	Stats *Queries
+	Stats Querier
+
+	read, write *Queries // Read and Write, with their prepared statements
 
 	reader     *sql.DB
 	writer     *sql.DB
@@ -115,11 +117,12 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 	}
 	// Every statement is prepared once per connection and reused: parsing SQL
 	// was a third of the time of a session lookup.
-	if s.Write, err = Prepare(ctx, writer); err != nil {
+	if s.write, err = Prepare(ctx, writer); err != nil {
 		s.health.close()
 		writer.Close()
 		return nil, err
 	}
+	s.Write = s.write
 
 	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
 	if err != nil {
@@ -142,10 +145,11 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 	s.stats.SetMaxOpenConns(1)
 	s.stats.SetConnMaxIdleTime(time.Minute)
 	s.Stats = New(s.stats)
-	if s.Read, err = Prepare(ctx, reader); err != nil {
+	if s.read, err = Prepare(ctx, reader); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("db: open reader: %w", err)
 	}
+	s.Read = s.read
 	if s.watch, err = openChangeWatch(ctx, reader.Driver(), base+"&_pragma=query_only(1)"); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("db: open change watch: %w", err)
@@ -202,8 +206,8 @@ func (s *Store) Close() error {
 	if s.watch != nil {
 		errs = append(errs, s.watch.close())
 	}
-	if s.Read != nil {
-		errs = append(errs, s.Read.Close())
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
 	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
@@ -211,7 +215,7 @@ func (s *Store) Close() error {
 	if s.stats != nil {
 		errs = append(errs, s.stats.Close())
 	}
-	errs = append(errs, s.Write.Close(), s.writer.Close())
+	errs = append(errs, s.write.Close(), s.writer.Close())
 	if s.watch != nil {
 		errs = append(errs, s.watch.release())
 	}
@@ -220,7 +224,7 @@ func (s *Store) Close() error {
 
 // Tx runs fn in one write transaction (BEGIN IMMEDIATE) and commits if fn
 // returns nil. Keep fn short: no hashing, mail or network inside it.
-func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) error {
+func (s *Store) Tx(ctx context.Context, fn func(q Querier) error) error {
 	return s.tx(ctx, s.writer, fn)
 }
 
@@ -239,7 +243,7 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) error {
 // this one on the writer connection and set back to FULL after; a connection
 // that cannot be set back is closed instead (the commit stands), and its
 // replacement gets FULL from the DSN.
-func (s *Store) TxNoSync(ctx context.Context, fn func(q *Queries) error) error {
+func (s *Store) TxNoSync(ctx context.Context, fn func(q Querier) error) error {
 	conn, err := s.writer.Conn(ctx)
 	if err != nil {
 		return err
@@ -257,7 +261,7 @@ func (s *Store) TxNoSync(ctx context.Context, fn func(q *Queries) error) error {
 	// when ctx is cancelled, perhaps only after the restore above had failed
 	// inside it. Unbound, it ends before the restore: fn's statements still
 	// fail on a cancelled ctx, and ctx is checked again before the commit.
-	return s.tx(context.WithoutCancel(ctx), conn, func(q *Queries) error {
+	return s.tx(context.WithoutCancel(ctx), conn, func(q Querier) error {
 		if err := fn(q); err != nil {
 			return err
 		}
@@ -269,14 +273,14 @@ func (s *Store) TxNoSync(ctx context.Context, fn func(q *Queries) error) error {
 // connection.
 func (s *Store) tx(ctx context.Context, b interface {
 	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
-}, fn func(q *Queries) error) (err error) {
+}, fn func(q Querier) error) (err error) {
 	defer func() { s.noteStorage(err) }()
 	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() // if fn panics; a no-op once the transaction ended
-	if err := fn(s.Write.WithTx(tx)); err != nil {
+	if err := fn(s.write.WithTx(tx)); err != nil {
 		return errors.Join(err, tx.Rollback())
 	}
 	return tx.Commit()
@@ -284,13 +288,13 @@ func (s *Store) tx(ctx context.Context, b interface {
 
 // ReadTx runs fn in one read-only transaction on the reader pool, so every
 // query in it sees the same snapshot of the database.
-func (s *Store) ReadTx(ctx context.Context, fn func(q *Queries) error) error {
+func (s *Store) ReadTx(ctx context.Context, fn func(q Querier) error) error {
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	return fn(s.Read.WithTx(tx))
+	return fn(s.read.WithTx(tx))
 }
 
 // Ping checks that both pools answer.

@@ -27,7 +27,7 @@ func addSessions(t *testing.T, accounts *account.Service, n int) {
 		t.Fatal(err)
 	}
 	now := db.Now(time.Now())
-	err = accounts.Store.Tx(ctx, func(q *db.Queries) error {
+	err = accounts.Store.Tx(ctx, func(q db.Querier) error {
 		for i := range n {
 			_, hash := account.NewToken()
 			if err := q.CreateSession(ctx, db.CreateSessionParams{TokenHash: hash, ID: fmt.Sprint("s", i), UserID: u.ID,

@@ -69,7 +69,7 @@ func (e *env) restart() {
 
 func (e *env) enqueue(to string) {
 	e.t.Helper()
-	err := e.store.Tx(context.Background(), func(q *db.Queries) error {
+	err := e.store.Tx(context.Background(), func(q db.Querier) error {
 		return outbox.Enqueue(context.Background(), q, db.Now(e.clock.Now()),
 			outbox.Mail{Kind: "test", To: to, Subject: "Hello", Body: "Your code is 42.\n"})
 	})
@@ -112,7 +112,7 @@ func TestEnqueueIsPartOfTheTransaction(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	boom := errors.New("the change failed")
-	err := e.store.Tx(context.Background(), func(q *db.Queries) error {
+	err := e.store.Tx(context.Background(), func(q db.Querier) error {
 		if err := outbox.Enqueue(context.Background(), q, start, outbox.Mail{Kind: "test", To: "a@example.org"}); err != nil {
 			return err
 		}
