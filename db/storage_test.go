@@ -105,7 +105,7 @@ func TestWALTruncatedToJournalSizeLimit(t *testing.T) {
 func TestWriterAfterFailedCommit(t *testing.T) {
 	dir := tmpfstest.Mount(t, "2m")
 	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(dir, "roster.db"))
+	store, err := db.OpenSQLite(ctx, filepath.Join(dir, "roster.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"roster/account"
+	"roster/db"
 )
 
 // metrics are one Server's Prometheus collectors, on a registry of their own
@@ -67,11 +68,15 @@ func newMetrics(accounts *account.Service) *metrics {
 	}
 	m.sessions = &liveSessions{accounts: accounts, desc: prometheus.NewDesc("roster_live_sessions",
 		"Sessions neither expired nor idle, counted at most every 5 seconds.", nil, nil)}
-	writer, reader := accounts.Store.Pools()
 	m.registry.MustRegister(m.requests, m.duration, m.logins, m.signups, m.throttled, m.hashTime, m.hashWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(writer, "writer"), collectors.NewDBStatsCollector(reader, "reader"),
 		m.sessions)
+	// database/sql's pool statistics, from an engine that has such pools.
+	if p, ok := accounts.Store.Engine.(db.Pooled); ok {
+		writer, reader := p.Pools()
+		m.registry.MustRegister(collectors.NewDBStatsCollector(writer, "writer"),
+			collectors.NewDBStatsCollector(reader, "reader"))
+	}
 	return m
 }
 

@@ -120,7 +120,7 @@ func TestSessionCountNeedsNoReader(t *testing.T) {
 	ts, srv, _ := loggedServer(t, rosterhttp.Config{})
 	ts.signup("ann", "", goodPassword)
 	ts.login("ann", goodPassword)
-	_, reader := ts.accounts.Store.Pools()
+	_, reader := ts.accounts.Store.Engine.(*db.SQLite).Pools()
 	for range reader.Stats().MaxOpenConnections {
 		conn, err := reader.Conn(t.Context())
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/db"
 )
 
 func TestSessionCreate(t *testing.T) {
@@ -70,7 +72,7 @@ func TestTokenStoredOnlyAsHash(t *testing.T) {
 	ts := newTestServer(t)
 	ts.signup("liam", "", goodPassword)
 	token := ts.login("liam", goodPassword)
-	_, reader := ts.accounts.Store.Pools()
+	_, reader := ts.accounts.Store.Engine.(*db.SQLite).Pools()
 	var n int
 	if err := reader.QueryRow("SELECT COUNT(*) FROM sessions WHERE token_hash = ? OR CAST(token_hash AS TEXT) = ?", token, token).Scan(&n); err != nil {
 		t.Fatal(err)

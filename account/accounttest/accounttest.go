@@ -2,6 +2,9 @@
 package accounttest
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +12,8 @@ import (
 	"roster/account"
 	"roster/db"
 	"roster/db/dbtest"
+	"roster/db/pgstore"
+	"roster/db/pgtest"
 )
 
 // CheapParams make argon2id fast for tests that are not about hashing.
@@ -41,7 +46,7 @@ func (c *Clock) Advance(d time.Duration) {
 // the real clock, on a fresh database.
 func New(tb testing.TB) *account.Service {
 	tb.Helper()
-	return NewOn(tb, dbtest.Open(tb))
+	return NewOn(tb, db.NewStore(dbtest.Open(tb)))
 }
 
 // NewOn is New on a given store, for tests that reopen a database file.
@@ -54,4 +59,68 @@ func NewOn(tb testing.TB, store *db.Store) *account.Service {
 	policy, _ := account.NewPolicy(account.DefaultMinPasswordLen)
 	return &account.Service{Store: store, Hasher: hasher, Policy: policy,
 		SessionTTL: account.DefaultSessionTTL, IdleTTL: account.DefaultIdleTTL, Now: time.Now}
+}
+
+// Engine is one database engine that account's tests run on.
+type Engine struct {
+	// Name is "sqlite" or "postgres", the subtest's name.
+	Name string
+	open func(testing.TB) *db.Store
+}
+
+// New returns a service as the package-level New does, on a fresh database
+// of engine e.
+func (e Engine) New(tb testing.TB) *account.Service {
+	tb.Helper()
+	return NewOn(tb, e.open(tb))
+}
+
+// Store returns a fresh database of engine e, closed when the test ends.
+func (e Engine) Store(tb testing.TB) *db.Store {
+	tb.Helper()
+	return e.open(tb)
+}
+
+// SQLite is the SQLite engine: a file in the test's temporary directory.
+var SQLite = Engine{Name: "sqlite", open: func(tb testing.TB) *db.Store { return db.NewStore(dbtest.Open(tb)) }}
+
+// Postgres is the PostgreSQL engine: a fresh schema on the server
+// pgtest.Env names, migrated by pgstore.Open.
+var Postgres = Engine{Name: "postgres", open: func(tb testing.TB) *db.Store {
+	tb.Helper()
+	url := pgtest.SchemaURL(tb)
+	s, err := pgstore.Open(context.Background(), url)
+	if err != nil {
+		tb.Fatalf("pgstore.Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("pgstore.Store.Close: %v", err)
+		}
+	})
+	return db.NewStore(s)
+}}
+
+var skipOnce sync.Once
+
+// Engines returns the engines to run on: SQLite, and PostgreSQL when
+// pgtest.Env is set (a server that cannot be reached then fails the test
+// that opens it). Without it, the test binary says so once on stderr.
+func Engines() []Engine {
+	if os.Getenv(pgtest.Env) == "" {
+		skipOnce.Do(func() { fmt.Fprintln(os.Stderr, "accounttest: "+pgtest.SkipMessage+" (SQLite only)") })
+		return []Engine{SQLite}
+	}
+	return []Engine{SQLite, Postgres}
+}
+
+// Run runs f as a parallel subtest of t on each of Engines, named after it.
+func Run(t *testing.T, f func(t *testing.T, e Engine)) {
+	t.Helper()
+	for _, e := range Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			f(t, e)
+		})
+	}
 }
