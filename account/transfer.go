@@ -106,35 +106,46 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 	var res ImportResult
 	now := s.now()
 	rows := make([]pending, 0, batch)
+	type refusal struct {
+		line int
+		err  error
+	}
+	var refused []refusal
 	flush := func() error {
 		var imported int
-		// One SQLite writer: the ids above MaxUserID at the end of the
-		// transaction are the ones it inserted.
+		// The transaction sees no other's commits (one SQLite writer; a
+		// PostgreSQL snapshot): the ids above MaxUserID at its end are the
+		// ones it inserted. It may run again (db.Engine.Tx), so it counts
+		// and collects afresh each time and reports after.
 		err := s.Store.Tx(ctx, func(q db.Querier) error {
+			imported, refused = 0, refused[:0]
 			before, err := q.MaxUserID(ctx)
 			if err != nil {
 				return err
 			}
 			for _, row := range rows {
-				err := q.ImportUser(ctx, row.params)
-				if db.IsUniqueViolation(err) {
+				n, err := q.ImportUser(ctx, row.params)
+				if err != nil {
+					return fmt.Errorf("line %d: %w", row.line, err)
+				}
+				if n == 0 { // a unique key is taken
 					err = Conflict(ctx, q, row.params.UsernameKey)
 					var ce *ConflictError
 					if !errors.As(err, &ce) {
 						return err
 					}
-					report(row.line, ce)
-					res.Refused++
+					refused = append(refused, refusal{row.line, ce})
 					continue
-				}
-				if err != nil {
-					return fmt.Errorf("line %d: %w", row.line, err)
 				}
 				imported++
 			}
 			_, err = q.AuditImportedUsers(ctx, db.AuditImportedUsersParams{Action: ActionUserCreate, After: before})
 			return err
 		})
+		for _, r := range refused {
+			report(r.line, r.err)
+			res.Refused++
+		}
 		if err == nil {
 			res.Imported += imported
 		}

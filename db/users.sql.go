@@ -183,11 +183,12 @@ func (q *Queries) GetUserByUsernameKey(ctx context.Context, usernameKey string) 
 	return i, err
 }
 
-const importUser = `-- name: ImportUser :exec
+const importUser = `-- name: ImportUser :execrows
 INSERT INTO users (username, username_key, username_skeleton, email, email_key, email_verified_at, password_hash,
                    status, role, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
         ?8, ?9, ?10, ?11)
+ON CONFLICT DO NOTHING
 `
 
 type ImportUserParams struct {
@@ -205,9 +206,11 @@ type ImportUserParams struct {
 }
 
 // ImportUser inserts an account brought from another system, keeping its
-// password hash and creation time; unique violations fail this row alone.
-func (q *Queries) ImportUser(ctx context.Context, arg ImportUserParams) error {
-	_, err := q.exec(ctx, q.importUserStmt, importUser,
+// password hash and creation time. It inserts nothing (0 rows), and fails
+// nothing, when the username, its skeleton or the email is taken: on
+// PostgreSQL a failed statement would abort the import's transaction.
+func (q *Queries) ImportUser(ctx context.Context, arg ImportUserParams) (int64, error) {
+	result, err := q.exec(ctx, q.importUserStmt, importUser,
 		arg.Username,
 		arg.UsernameKey,
 		arg.UsernameSkeleton,
@@ -220,7 +223,10 @@ func (q *Queries) ImportUser(ctx context.Context, arg ImportUserParams) error {
 		arg.CreatedAt,
 		arg.UpdatedAt,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }
 
 const listUsernameKeys = `-- name: ListUsernameKeys :many

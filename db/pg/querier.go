@@ -99,8 +99,10 @@ type Querier interface {
 	// GetUserByUsernameKey returns the account whose normalized username matches.
 	GetUserByUsernameKey(ctx context.Context, usernameKey string) (User, error)
 	// ImportUser inserts an account brought from another system, keeping its
-	// password hash and creation time; unique violations fail this row alone.
-	ImportUser(ctx context.Context, arg ImportUserParams) error
+	// password hash and creation time. It inserts nothing (0 rows), and fails
+	// nothing, when the username, its skeleton or the email is taken: on
+	// PostgreSQL a failed statement would abort the import's transaction.
+	ImportUser(ctx context.Context, arg ImportUserParams) (int64, error)
 	// KnownLoginIPExists reports whether an account has logged in from a network before.
 	KnownLoginIPExists(ctx context.Context, arg KnownLoginIPExistsParams) (bool, error)
 	// ListAuditEvents returns up to @lim events with id below @before, newest

@@ -46,7 +46,7 @@ type Querier interface {
 	GetUserByEmailKey(ctx context.Context, emailKey *string) (db.User, error)
 	GetUserByLiveToken(ctx context.Context, arg db.GetUserByLiveTokenParams) (db.GetUserByLiveTokenRow, error)
 	GetUserByUsernameKey(ctx context.Context, usernameKey string) (db.User, error)
-	ImportUser(ctx context.Context, arg db.ImportUserParams) error
+	ImportUser(ctx context.Context, arg db.ImportUserParams) (int64, error)
 	KnownLoginIPExists(ctx context.Context, arg db.KnownLoginIPExistsParams) (bool, error)
 	ListAuditEvents(ctx context.Context, arg db.ListAuditEventsParams) ([]db.AuditEvent, error)
 	ListAuditEventsAfter(ctx context.Context, arg db.ListAuditEventsAfterParams) ([]db.AuditEvent, error)
@@ -267,7 +267,7 @@ func (q *Queries) GetUserByUsernameKey(ctx context.Context, usernameKey string) 
 }
 
 // ImportUser runs pg.Queries.ImportUser.
-func (q *Queries) ImportUser(ctx context.Context, arg db.ImportUserParams) error {
+func (q *Queries) ImportUser(ctx context.Context, arg db.ImportUserParams) (int64, error) {
 	return q.q.ImportUser(ctx, pg.ImportUserParams(arg))
 }
 

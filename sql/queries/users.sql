@@ -108,10 +108,13 @@ SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active';
 UPDATE users SET email_verified_at = COALESCE(email_verified_at, @now), updated_at = @now
 WHERE id = @id AND email_key = @email_key;
 
--- name: ImportUser :exec
+-- name: ImportUser :execrows
 -- ImportUser inserts an account brought from another system, keeping its
--- password hash and creation time; unique violations fail this row alone.
+-- password hash and creation time. It inserts nothing (0 rows), and fails
+-- nothing, when the username, its skeleton or the email is taken: on
+-- PostgreSQL a failed statement would abort the import's transaction.
 INSERT INTO users (username, username_key, username_skeleton, email, email_key, email_verified_at, password_hash,
                    status, role, created_at, updated_at)
 VALUES (@username, @username_key, @username_skeleton, @email, @email_key, @email_verified_at, @password_hash,
-        @status, @role, @created_at, @updated_at);
+        @status, @role, @created_at, @updated_at)
+ON CONFLICT DO NOTHING;
