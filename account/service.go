@@ -188,6 +188,7 @@ func (s *Service) signIn(ctx context.Context, login, password, ip string,
 	if err == nil {
 		var refused error
 		err = s.Store.Tx(ctx, func(q db.Querier) error {
+			refused = nil // fn may run again (db.Engine.Tx)
 			if err := s.settleIn(ctx, q, a, true); err != nil {
 				return err
 			}
@@ -231,8 +232,8 @@ func (s *Service) signIn(ctx context.Context, login, password, ip string,
 
 // recheck runs in the transaction that completes a login of user, whose
 // password was verified against user.PasswordHash: it returns the account as
-// it is now, or why the login must be refused. The writer connection
-// serializes transactions, so nothing can change the account between this
+// it is now, or why the login must be refused. Tx serializes transactions
+// (db.Engine.Tx), so nothing can change the account between this
 // read and the session written after it (no FOREIGN KEY failure either).
 func (s *Service) recheck(ctx context.Context, q db.Querier, user db.User) (db.User, string, error) {
 	now, err := q.GetUser(ctx, user.ID)

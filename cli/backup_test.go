@@ -3,8 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +127,20 @@ func TestBackupUnderWriteLoadRestores(t *testing.T) {
 	if err := run(ctx, []string{"backup", "-db", live, backup}, env(nil), nil, io.Discard, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "already exists") {
 		t.Errorf("roster backup over an existing file: err = %v, want a refusal", err)
+	}
+}
+
+// TestBackupRefusesPostgres: roster backup copies a SQLite file only, and
+// says what backs up a PostgreSQL database instead, without connecting.
+func TestBackupRefusesPostgres(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "backup.db")
+	err := run(t.Context(), []string{"backup", "-db", "postgres://roster:secret@127.0.0.1:1/roster", out},
+		env(nil), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "pg_dump") || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("backup of a PostgreSQL URL: %v, want a refusal naming pg_dump", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the backup file exists after the refusal (stat: %v)", err)
 	}
 }

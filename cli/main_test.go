@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/db"
+	"roster/db/pgtest"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -125,5 +128,31 @@ func TestMigrate(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "migrations applied") {
 		t.Errorf("migrate printed %q", stdout.String())
+	}
+}
+
+// TestMigratePostgres: migrate takes a PostgreSQL URL, migrates that
+// database, and prints the URL with its password masked.
+func TestMigratePostgres(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(pgtest.SchemaURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), "s3cret") // the test server trusts, ignoring it
+	var stdout bytes.Buffer
+	if err := run(t.Context(), []string{"migrate", "-db", u.String()}, env(nil), nil, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "migrations applied to postgres://") || strings.Contains(stdout.String(), "s3cret") {
+		t.Errorf("migrate printed %q, want the URL without its password", stdout.String())
+	}
+	store, err := db.Open(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Ready(t.Context()); err != nil {
+		t.Errorf("Ready after migrate: %v", err)
 	}
 }
