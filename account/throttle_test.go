@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -171,34 +170,36 @@ func TestThrottleSuccessResets(t *testing.T) {
 
 // TestThrottleSurvivesRestart: the counters are in the database.
 func TestThrottleSurvivesRestart(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "roster.db")
-	clock := accounttest.NewClock(epoch)
-	open := func() *account.Service {
-		store, err := db.Open(ctx, path)
-		if err != nil {
+	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
+		ctx := context.Background()
+		dsn := eng.DSN(t)
+		clock := accounttest.NewClock(epoch)
+		open := func() *account.Service {
+			store, err := db.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := accounttest.NewOn(t, store)
+			svc.Now = clock.Now
+			return svc
+		}
+		svc := open()
+		if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Password: password}); err != nil {
 			t.Fatal(err)
 		}
-		svc := accounttest.NewOn(t, store)
-		svc.Now = clock.Now
-		return svc
-	}
-	svc := open()
-	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Password: password}); err != nil {
-		t.Fatal(err)
-	}
-	for range 5 {
-		svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1")
-	}
-	if err := svc.Store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	svc = open()
-	defer svc.Store.Close()
-	_, err := svc.CheckPassword(ctx, "alice", password, "192.0.2.1")
-	if got := throttled(t, "after restart", err); got != time.Second {
-		t.Fatalf("after restart: Retry-After = %s, want 1s", got)
-	}
+		for range 5 {
+			svc.CheckPassword(ctx, "alice", wrong, "192.0.2.1")
+		}
+		if err := svc.Store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		svc = open()
+		defer svc.Store.Close()
+		_, err := svc.CheckPassword(ctx, "alice", password, "192.0.2.1")
+		if got := throttled(t, "after restart", err); got != time.Second {
+			t.Fatalf("after restart: Retry-After = %s, want 1s", got)
+		}
+	})
 }
 
 // TestThrottleAccountCap: an attacker spraying one account from ever new

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,19 +20,20 @@ var start = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 
 const from = "Roster <roster@example.com>"
 
-// env is a worker on a real database file, a real SMTP server and a test clock.
+// env is a worker on a real database (a SQLite file or a PostgreSQL
+// schema), a real SMTP server and a test clock.
 type env struct {
 	t      *testing.T
-	path   string
+	dsn    string
 	store  *db.Store
 	smtp   *mailtest.Server
 	clock  *accounttest.Clock
 	worker *outbox.Worker
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, eng accounttest.Engine) *env {
 	t.Helper()
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "roster.db"), smtp: mailtest.Start(t, mailtest.Options{}),
+	e := &env{t: t, dsn: eng.DSN(t), smtp: mailtest.Start(t, mailtest.Options{}),
 		clock: accounttest.NewClock(start)}
 	e.open()
 	t.Cleanup(func() { e.store.Close() })
@@ -43,7 +43,7 @@ func newEnv(t *testing.T) *env {
 // open opens the database and a fresh worker on it, as a restarted service would.
 func (e *env) open() {
 	e.t.Helper()
-	store, err := db.Open(context.Background(), e.path)
+	store, err := db.Open(context.Background(), e.dsn)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -110,185 +110,201 @@ func (e *env) row() db.Outbox {
 
 func TestEnqueueIsPartOfTheTransaction(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	boom := errors.New("the change failed")
-	err := e.store.Tx(context.Background(), func(q db.Querier) error {
-		if err := outbox.Enqueue(context.Background(), q, start, outbox.Mail{Kind: "test", To: "a@example.org"}); err != nil {
-			return err
+	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
+		e := newEnv(t, eng)
+		boom := errors.New("the change failed")
+		err := e.store.Tx(context.Background(), func(q db.Querier) error {
+			if err := outbox.Enqueue(context.Background(), q, start, outbox.Mail{Kind: "test", To: "a@example.org"}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Tx = %v, want %v", err, boom)
 		}
-		return boom
+		if rows := e.rows(); len(rows) != 0 {
+			t.Fatalf("a rolled-back transaction left %d outbox rows", len(rows))
+		}
+		e.enqueue("a@example.org")
+		if r := e.row(); r.Status != outbox.StatusPending || r.Attempts != 0 || r.Body == "" {
+			t.Fatalf("queued row = %+v, want pending with its body", r)
+		}
 	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("Tx = %v, want %v", err, boom)
-	}
-	if rows := e.rows(); len(rows) != 0 {
-		t.Fatalf("a rolled-back transaction left %d outbox rows", len(rows))
-	}
-	e.enqueue("a@example.org")
-	if r := e.row(); r.Status != outbox.StatusPending || r.Attempts != 0 || r.Body == "" {
-		t.Fatalf("queued row = %+v, want pending with its body", r)
-	}
 }
 
 func TestDeliverSendsAndErasesTheBody(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.enqueue("ann@example.org")
-	e.deliver(1)
-	e.deliver(0) // nothing left to do
-	msgs := e.smtp.Messages()
-	if len(msgs) != 1 {
-		t.Fatalf("%d messages delivered, want 1", len(msgs))
-	}
-	h, body, err := msgs[0].Parse()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := e.row()
-	wantHeaders := map[string]string{
-		"From": `"Roster" <roster@example.com>`, "To": "<ann@example.org>", "Subject": "Hello",
-		"Date": "Fri, 01 May 2026 09:00:00 +0000", "Message-Id": "<" + r.MessageID + "@example.com>",
-	}
-	for k, v := range wantHeaders {
-		if got := h.Get(k); got != v {
-			t.Errorf("header %s = %q, want %q", k, got, v)
+	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
+		e := newEnv(t, eng)
+		e.enqueue("ann@example.org")
+		e.deliver(1)
+		e.deliver(0) // nothing left to do
+		msgs := e.smtp.Messages()
+		if len(msgs) != 1 {
+			t.Fatalf("%d messages delivered, want 1", len(msgs))
 		}
-	}
-	if body != "Your code is 42.\r\n" {
-		t.Errorf("body = %q", body)
-	}
-	if r.Status != outbox.StatusSent || r.Body != "" || r.FinishedAt == nil || r.Attempts != 1 {
-		t.Errorf("row after delivery = %+v, want sent, body erased, one attempt", r)
-	}
+		h, body, err := msgs[0].Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.row()
+		wantHeaders := map[string]string{
+			"From": `"Roster" <roster@example.com>`, "To": "<ann@example.org>", "Subject": "Hello",
+			"Date": "Fri, 01 May 2026 09:00:00 +0000", "Message-Id": "<" + r.MessageID + "@example.com>",
+		}
+		for k, v := range wantHeaders {
+			if got := h.Get(k); got != v {
+				t.Errorf("header %s = %q, want %q", k, got, v)
+			}
+		}
+		if body != "Your code is 42.\r\n" {
+			t.Errorf("body = %q", body)
+		}
+		if r.Status != outbox.StatusSent || r.Body != "" || r.FinishedAt == nil || r.Attempts != 1 {
+			t.Errorf("row after delivery = %+v, want sent, body erased, one attempt", r)
+		}
+	})
 }
 
 func TestOutageRetriesWithBackoffAndSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.smtp.Stop()
-	e.enqueue("ann@example.org")
+	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
+		e := newEnv(t, eng)
+		e.smtp.Stop()
+		e.enqueue("ann@example.org")
 
-	// Attempts at 0, 30 s, 1.5 min, 3.5 min: the waits double.
-	for i, wait := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute} {
+		// Attempts at 0, 30 s, 1.5 min, 3.5 min: the waits double.
+		for i, wait := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute} {
+			e.deliver(1)
+			r := e.row()
+			if r.Status != outbox.StatusPending || r.Attempts != int64(i+1) || r.LastError == "" {
+				t.Fatalf("after failed attempt %d: row = %+v, want pending with an error", i+1, r)
+			}
+			if got := r.NextAttemptAt.Sub(e.clock.Now()); got != wait {
+				t.Fatalf("after failed attempt %d: next attempt in %s, want %s", i+1, got, wait)
+			}
+			e.clock.Advance(wait - time.Second)
+			e.deliver(0) // not due yet
+			e.clock.Advance(time.Second)
+		}
+
+		// The service restarts while the server is still down; then it comes back.
+		e.restart()
+		e.smtp.Start()
 		e.deliver(1)
-		r := e.row()
-		if r.Status != outbox.StatusPending || r.Attempts != int64(i+1) || r.LastError == "" {
-			t.Fatalf("after failed attempt %d: row = %+v, want pending with an error", i+1, r)
+		if n := len(e.smtp.Messages()); n != 1 {
+			t.Fatalf("%d messages delivered after the outage, want 1", n)
 		}
-		if got := r.NextAttemptAt.Sub(e.clock.Now()); got != wait {
-			t.Fatalf("after failed attempt %d: next attempt in %s, want %s", i+1, got, wait)
+		if r := e.row(); r.Status != outbox.StatusSent || r.Attempts != 4 {
+			t.Errorf("row = %+v, want sent after 4 attempts", r)
 		}
-		e.clock.Advance(wait - time.Second)
-		e.deliver(0) // not due yet
-		e.clock.Advance(time.Second)
-	}
-
-	// The service restarts while the server is still down; then it comes back.
-	e.restart()
-	e.smtp.Start()
-	e.deliver(1)
-	if n := len(e.smtp.Messages()); n != 1 {
-		t.Fatalf("%d messages delivered after the outage, want 1", n)
-	}
-	if r := e.row(); r.Status != outbox.StatusSent || r.Attempts != 4 {
-		t.Errorf("row = %+v, want sent after 4 attempts", r)
-	}
+	})
 }
 
 func TestCrashMidDeliveryIsRetriedAfterTheLease(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.enqueue("ann@example.org")
-	// A worker claims the message and dies before recording anything.
-	r := e.row()
-	err := e.store.Write.ClaimOutboxMessage(context.Background(),
-		db.ClaimOutboxMessageParams{LeaseUntil: start.Add(2 * outbox.DefaultSendTimeout), ID: r.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.restart()
-	e.deliver(0) // still leased
-	e.clock.Advance(2 * outbox.DefaultSendTimeout)
-	e.deliver(1)
-	if n := len(e.smtp.Messages()); n != 1 {
-		t.Fatalf("%d messages delivered, want 1", n)
-	}
+	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
+		e := newEnv(t, eng)
+		e.enqueue("ann@example.org")
+		// A worker claims the message and dies before recording anything.
+		r := e.row()
+		err := e.store.Write.ClaimOutboxMessage(context.Background(),
+			db.ClaimOutboxMessageParams{LeaseUntil: start.Add(2 * outbox.DefaultSendTimeout), ID: r.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.restart()
+		e.deliver(0) // still leased
+		e.clock.Advance(2 * outbox.DefaultSendTimeout)
+		e.deliver(1)
+		if n := len(e.smtp.Messages()); n != 1 {
+			t.Fatalf("%d messages delivered, want 1", n)
+		}
+	})
 }
 
 func TestPermanentRefusalFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.smtp.RejectRecipients(550)
-	e.enqueue("nobody@example.org")
-	e.deliver(1)
-	r := e.row()
-	if r.Status != outbox.StatusFailed || r.Body != "" || !strings.Contains(r.LastError, "550") || r.FinishedAt == nil {
-		t.Fatalf("row = %+v, want failed with the 550 reply and no body", r)
-	}
-	e.clock.Advance(24 * time.Hour)
-	e.deliver(0)
+	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
+		e := newEnv(t, eng)
+		e.smtp.RejectRecipients(550)
+		e.enqueue("nobody@example.org")
+		e.deliver(1)
+		r := e.row()
+		if r.Status != outbox.StatusFailed || r.Body != "" || !strings.Contains(r.LastError, "550") || r.FinishedAt == nil {
+			t.Fatalf("row = %+v, want failed with the 550 reply and no body", r)
+		}
+		e.clock.Advance(24 * time.Hour)
+		e.deliver(0)
+	})
 }
 
 func TestGivesUpAfterADay(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.smtp.Stop()
-	e.enqueue("ann@example.org")
-	attempts := 0
-	for e.row().Status == outbox.StatusPending {
-		n, err := e.worker.DeliverDue(context.Background())
-		if err != nil {
-			t.Fatal(err)
+	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
+		e := newEnv(t, eng)
+		e.smtp.Stop()
+		e.enqueue("ann@example.org")
+		attempts := 0
+		for e.row().Status == outbox.StatusPending {
+			n, err := e.worker.DeliverDue(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			attempts += n
+			e.clock.Advance(time.Minute)
+			if e.clock.Now().Sub(start) > 26*time.Hour {
+				t.Fatalf("still pending after %s", e.clock.Now().Sub(start))
+			}
 		}
-		attempts += n
-		e.clock.Advance(time.Minute)
-		if e.clock.Now().Sub(start) > 26*time.Hour {
-			t.Fatalf("still pending after %s", e.clock.Now().Sub(start))
+		r := e.row()
+		if r.Status != outbox.StatusFailed || r.Body != "" {
+			t.Fatalf("row = %+v, want failed without a body", r)
 		}
-	}
-	r := e.row()
-	if r.Status != outbox.StatusFailed || r.Body != "" {
-		t.Fatalf("row = %+v, want failed without a body", r)
-	}
-	// 30 s doubling to the 1 h cap: 8 attempts in the first 2 h, then hourly.
-	if attempts < 25 || attempts > 35 {
-		t.Errorf("%d attempts in a day, want about 30", attempts)
-	}
-	if age := r.FinishedAt.Sub(start); age < outbox.DefaultGiveUpAfter || age > outbox.DefaultGiveUpAfter+time.Hour {
-		t.Errorf("gave up %s after queueing, want within an hour after %s", age, outbox.DefaultGiveUpAfter)
-	}
+		// 30 s doubling to the 1 h cap: 8 attempts in the first 2 h, then hourly.
+		if attempts < 25 || attempts > 35 {
+			t.Errorf("%d attempts in a day, want about 30", attempts)
+		}
+		if age := r.FinishedAt.Sub(start); age < outbox.DefaultGiveUpAfter || age > outbox.DefaultGiveUpAfter+time.Hour {
+			t.Errorf("gave up %s after queueing, want within an hour after %s", age, outbox.DefaultGiveUpAfter)
+		}
+	})
 }
 
 func TestRunWakesOnNotifyAndStopsOnCancel(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		e.worker.Run(ctx, nil) // no ticker: only Notify wakes it
-		close(done)
-	}()
-	e.enqueue("ann@example.org")
-	e.worker.Notify()
-	e.smtp.Wait(1)
-	cancel()
-	<-done
+	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
+		e := newEnv(t, eng)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			e.worker.Run(ctx, nil) // no ticker: only Notify wakes it
+			close(done)
+		}()
+		e.enqueue("ann@example.org")
+		e.worker.Notify()
+		e.smtp.Wait(1)
+		cancel()
+		<-done
+	})
 }
 
 func TestPruneDeletesOldSentMail(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.enqueue("ann@example.org")
-	e.deliver(1)
-	e.smtp.RejectRecipients(550)
-	e.enqueue("bob@example.org")
-	e.deliver(1)
-	e.clock.Advance(outbox.DefaultKeepSent + time.Second)
-	if n, err := e.worker.Prune(context.Background()); n != 1 || err != nil {
-		t.Fatalf("Prune = %d, %v; want 1, nil", n, err)
-	}
-	rows := e.rows()
-	if len(rows) != 1 || rows[0].Status != outbox.StatusFailed {
-		t.Fatalf("rows after pruning = %+v, want only the failed one", rows)
-	}
+	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
+		e := newEnv(t, eng)
+		e.enqueue("ann@example.org")
+		e.deliver(1)
+		e.smtp.RejectRecipients(550)
+		e.enqueue("bob@example.org")
+		e.deliver(1)
+		e.clock.Advance(outbox.DefaultKeepSent + time.Second)
+		if n, err := e.worker.Prune(context.Background()); n != 1 || err != nil {
+			t.Fatalf("Prune = %d, %v; want 1, nil", n, err)
+		}
+		rows := e.rows()
+		if len(rows) != 1 || rows[0].Status != outbox.StatusFailed {
+			t.Fatalf("rows after pruning = %+v, want only the failed one", rows)
+		}
+	})
 }

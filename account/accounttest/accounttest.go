@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 	"roster/account"
 	"roster/db"
 	"roster/db/dbtest"
-	"roster/db/pgstore"
+	_ "roster/db/pgstore" // db.Open's PostgreSQL engine
 	"roster/db/pgtest"
 )
 
@@ -61,45 +62,49 @@ func NewOn(tb testing.TB, store *db.Store) *account.Service {
 		SessionTTL: account.DefaultSessionTTL, IdleTTL: account.DefaultIdleTTL, Now: time.Now}
 }
 
-// Engine is one database engine that account's tests run on.
+// Engine is one database engine that tests run on.
 type Engine struct {
 	// Name is "sqlite" or "postgres", the subtest's name.
 	Name string
-	open func(testing.TB) *db.Store
+	dsn  func(testing.TB) string
+}
+
+// DSN returns the location of a fresh, empty database of engine e, for
+// db.Open: a file in the test's temporary directory, or a URL naming a
+// fresh schema on the server pgtest.Env names.
+func (e Engine) DSN(tb testing.TB) string {
+	tb.Helper()
+	return e.dsn(tb)
+}
+
+// Store opens a fresh database of engine e, closed when the test ends.
+func (e Engine) Store(tb testing.TB) *db.Store {
+	tb.Helper()
+	store, err := db.Open(context.Background(), e.dsn(tb))
+	if err != nil {
+		tb.Fatalf("db.Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := store.Close(); err != nil {
+			tb.Errorf("store.Close: %v", err)
+		}
+	})
+	return store
 }
 
 // New returns a service as the package-level New does, on a fresh database
 // of engine e.
 func (e Engine) New(tb testing.TB) *account.Service {
 	tb.Helper()
-	return NewOn(tb, e.open(tb))
+	return NewOn(tb, e.Store(tb))
 }
 
-// Store returns a fresh database of engine e, closed when the test ends.
-func (e Engine) Store(tb testing.TB) *db.Store {
-	tb.Helper()
-	return e.open(tb)
-}
-
-// SQLite is the SQLite engine: a file in the test's temporary directory.
-var SQLite = Engine{Name: "sqlite", open: func(tb testing.TB) *db.Store { return db.NewStore(dbtest.Open(tb)) }}
-
-// Postgres is the PostgreSQL engine: a fresh schema on the server
-// pgtest.Env names, migrated by pgstore.Open.
-var Postgres = Engine{Name: "postgres", open: func(tb testing.TB) *db.Store {
-	tb.Helper()
-	url := pgtest.SchemaURL(tb)
-	s, err := pgstore.Open(context.Background(), url)
-	if err != nil {
-		tb.Fatalf("pgstore.Open: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("pgstore.Store.Close: %v", err)
-		}
-	})
-	return db.NewStore(s)
-}}
+// The engines. Postgres's databases are migrated by db.Open (pgstore, which
+// this package links in).
+var (
+	SQLite   = Engine{Name: "sqlite", dsn: func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "roster.db") }}
+	Postgres = Engine{Name: "postgres", dsn: pgtest.SchemaURL}
+)
 
 var skipOnce sync.Once
 
