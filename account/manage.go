@@ -173,7 +173,7 @@ func getUser(ctx context.Context, q db.Querier, id int64) (db.User, error) {
 
 // requireOtherAdmin is called, inside the write transaction, before an active
 // admin stops being one: it refuses with ErrLastAdmin unless another remains.
-// The writer connection serializes transactions, so two admins cannot demote
+// Tx serializes transactions (db.Engine.Tx), so two admins cannot demote
 // each other at once.
 func requireOtherAdmin(ctx context.Context, q db.Querier) error {
 	n, err := q.CountActiveAdmins(ctx)

@@ -110,15 +110,15 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 		line int
 		err  error
 	}
-	var refused []refusal
 	flush := func() error {
 		var imported int
+		var refused []refusal
 		// The transaction sees no other's commits (one SQLite writer; a
 		// PostgreSQL snapshot): the ids above MaxUserID at its end are the
 		// ones it inserted. It may run again (db.Engine.Tx), so it counts
 		// and collects afresh each time and reports after.
 		err := s.Store.Tx(ctx, func(q db.Querier) error {
-			imported, refused = 0, refused[:0]
+			imported, refused = 0, nil
 			before, err := q.MaxUserID(ctx)
 			if err != nil {
 				return err
