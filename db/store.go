@@ -2,11 +2,13 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Store is the database as account, outbox and http use it, on either
@@ -60,6 +62,8 @@ type Engine interface {
 	Writable(ctx context.Context) error
 	// Close closes every connection.
 	Close() error
+	// Collectors report the connection pools' statistics, for metrics.
+	Collectors() []prometheus.Collector
 }
 
 // NewStore returns the Store that runs on e.
@@ -72,10 +76,11 @@ func NewStore(e Engine) *Store {
 // Queriers implements Engine.
 func (s *SQLite) Queriers() (read, write, stats Querier) { return s.Read, s.Write, s.Stats }
 
-// Pooled is implemented by an engine whose connections are database/sql
-// pools (*SQLite), for their statistics.
-type Pooled interface {
-	Pools() (writer, reader *sql.DB)
+// Collectors implements Engine: database/sql's statistics of the writer
+// and reader pools (go_sql_*, db_name "writer" and "reader").
+func (s *SQLite) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{collectors.NewDBStatsCollector(s.writer, "writer"),
+		collectors.NewDBStatsCollector(s.reader, "reader")}
 }
 
 // IsPostgresURL reports whether dsn names a PostgreSQL database (a

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"roster/account"
-	"roster/db"
 )
 
 // metrics are one Server's Prometheus collectors, on a registry of their own
@@ -71,12 +70,7 @@ func newMetrics(accounts *account.Service) *metrics {
 	m.registry.MustRegister(m.requests, m.duration, m.logins, m.signups, m.throttled, m.hashTime, m.hashWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sessions)
-	// database/sql's pool statistics, from an engine that has such pools.
-	if p, ok := accounts.Store.Engine.(db.Pooled); ok {
-		writer, reader := p.Pools()
-		m.registry.MustRegister(collectors.NewDBStatsCollector(writer, "writer"),
-			collectors.NewDBStatsCollector(reader, "reader"))
-	}
+	m.registry.MustRegister(accounts.Store.Collectors()...) // the connection pools' statistics
 	return m
 }
 

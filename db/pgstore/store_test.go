@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"roster/db"
 	"roster/db/pgstore"
 	"roster/db/pgtest"
@@ -195,5 +197,48 @@ func TestTxNoSyncAndReadTx(t *testing.T) {
 	})
 	if err == nil {
 		t.Error("a write inside ReadTx succeeded")
+	}
+}
+
+// TestPoolMetrics: the pool's statistics come out under database/sql's
+// metric names with db_name "postgres": the size pool_max_conns in the URL
+// set, and a connection in use while a transaction holds it.
+func TestPoolMetrics(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, pgtest.SchemaURL(t)+"&pool_max_conns=3")
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s.Collectors()...)
+	gauge := func(name string) float64 {
+		t.Helper()
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() != name {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "db_name" && l.GetValue() == "postgres" {
+						return m.GetGauge().GetValue()
+					}
+				}
+			}
+		}
+		t.Fatalf("no %s{db_name=\"postgres\"}", name)
+		return 0
+	}
+	if n := gauge("go_sql_max_open_connections"); n != 3 {
+		t.Errorf("go_sql_max_open_connections = %v, want 3 (pool_max_conns)", n)
+	}
+	err := s.ReadTx(context.Background(), func(q db.Querier) error {
+		if n := gauge("go_sql_in_use_connections"); n < 1 {
+			t.Errorf("go_sql_in_use_connections inside a transaction = %v, want at least 1", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
