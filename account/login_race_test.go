@@ -67,70 +67,73 @@ func lastAudit(t *testing.T, svc *account.Service, action string) db.AuditEvent 
 // never a 500, and audited with the reason account_changed.
 func TestLoginRacesAccountChange(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		const newPassword = "a completely different passphrase"
-		changes := []struct {
-			name   string
-			change func(ctx context.Context, admin *account.Service, id int64) error
-		}{
-			{"password set", func(ctx context.Context, admin *account.Service, id int64) error {
-				return admin.SetPassword(ctx, account.Actor{}, id, newPassword)
-			}},
-			{"disable", func(ctx context.Context, admin *account.Service, id int64) error {
-				st := account.StatusDisabled
-				_, err := admin.UpdateUser(ctx, account.Actor{}, id, account.UserChange{Status: &st})
-				return err
-			}},
-			{"delete", func(ctx context.Context, admin *account.Service, id int64) error {
-				return admin.DeleteUser(ctx, account.Actor{}, id)
-			}},
-		}
-		logins := []struct {
-			name  string
-			login func(ctx context.Context, svc *account.Service) error
-		}{
-			{"Login", func(ctx context.Context, svc *account.Service) error {
-				_, _, _, err := svc.Login(ctx, "victim", goodPassword, account.ClientInfo{IP: "198.51.100.7"})
-				return err
-			}},
-			{"CheckPassword", func(ctx context.Context, svc *account.Service) error {
-				_, err := svc.CheckPassword(ctx, "victim", goodPassword, "198.51.100.7")
-				return err
-			}},
-		}
-		for _, c := range changes {
-			for _, l := range logins {
-				t.Run(c.name+"/"+l.name, func(t *testing.T) {
-					t.Parallel()
-					ctx := context.Background()
-					svc := eng.New(t)
-					u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "victim", Password: goodPassword})
-					if err != nil {
-						t.Fatal(err)
-					}
-					raced := racedService(t, svc, accounttest.CheapParams, func(admin *account.Service) {
-						if err := c.change(ctx, admin, u.ID); err != nil {
-							t.Errorf("%s during the login: %v", c.name, err)
-						}
-					})
-					if err := l.login(ctx, raced); !errors.Is(err, account.ErrBadCredentials) {
-						t.Fatalf("%s across a %s: err = %v, want ErrBadCredentials", l.name, c.name, err)
-					}
-					if list, err := svc.ListSessions(ctx, u.ID); err != nil || len(list) != 0 {
-						t.Errorf("sessions after the refused login = %d (%v), want 0", len(list), err)
-					}
-					if e := lastAudit(t, svc, account.ActionLoginFailure); e.Detail != "account_changed" || *e.TargetID != u.ID {
-						t.Errorf("login.failure event = %+v, want detail account_changed, target %d", e, u.ID)
-					}
-					if c.name == "password set" {
-						if _, err := svc.CheckPassword(ctx, "victim", newPassword, "198.51.100.7"); err != nil {
-							t.Errorf("the new password after the race: %v", err)
-						}
+	accounttest.Run(t, testLoginRacesAccountChange)
+}
+
+func testLoginRacesAccountChange(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	const newPassword = "a completely different passphrase"
+	changes := []struct {
+		name   string
+		change func(ctx context.Context, admin *account.Service, id int64) error
+	}{
+		{"password set", func(ctx context.Context, admin *account.Service, id int64) error {
+			return admin.SetPassword(ctx, account.Actor{}, id, newPassword)
+		}},
+		{"disable", func(ctx context.Context, admin *account.Service, id int64) error {
+			st := account.StatusDisabled
+			_, err := admin.UpdateUser(ctx, account.Actor{}, id, account.UserChange{Status: &st})
+			return err
+		}},
+		{"delete", func(ctx context.Context, admin *account.Service, id int64) error {
+			return admin.DeleteUser(ctx, account.Actor{}, id)
+		}},
+	}
+	logins := []struct {
+		name  string
+		login func(ctx context.Context, svc *account.Service) error
+	}{
+		{"Login", func(ctx context.Context, svc *account.Service) error {
+			_, _, _, err := svc.Login(ctx, "victim", goodPassword, account.ClientInfo{IP: "198.51.100.7"})
+			return err
+		}},
+		{"CheckPassword", func(ctx context.Context, svc *account.Service) error {
+			_, err := svc.CheckPassword(ctx, "victim", goodPassword, "198.51.100.7")
+			return err
+		}},
+	}
+	for _, c := range changes {
+		for _, l := range logins {
+			t.Run(c.name+"/"+l.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				svc := eng.New(t)
+				u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "victim", Password: goodPassword})
+				if err != nil {
+					t.Fatal(err)
+				}
+				raced := racedService(t, svc, accounttest.CheapParams, func(admin *account.Service) {
+					if err := c.change(ctx, admin, u.ID); err != nil {
+						t.Errorf("%s during the login: %v", c.name, err)
 					}
 				})
-			}
+				if err := l.login(ctx, raced); !errors.Is(err, account.ErrBadCredentials) {
+					t.Fatalf("%s across a %s: err = %v, want ErrBadCredentials", l.name, c.name, err)
+				}
+				if list, err := svc.ListSessions(ctx, u.ID); err != nil || len(list) != 0 {
+					t.Errorf("sessions after the refused login = %d (%v), want 0", len(list), err)
+				}
+				if e := lastAudit(t, svc, account.ActionLoginFailure); e.Detail != "account_changed" || *e.TargetID != u.ID {
+					t.Errorf("login.failure event = %+v, want detail account_changed, target %d", e, u.ID)
+				}
+				if c.name == "password set" {
+					if _, err := svc.CheckPassword(ctx, "victim", newPassword, "198.51.100.7"); err != nil {
+						t.Errorf("the new password after the race: %v", err)
+					}
+				}
+			})
 		}
-	})
+	}
 }
 
 // TestRehashKeepsConcurrentPasswordChange: a login against an outdated hash
@@ -138,29 +141,32 @@ func TestLoginRacesAccountChange(t *testing.T) {
 // between must stay, not be replaced by a fresh hash of the old password.
 func TestRehashKeepsConcurrentPasswordChange(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		const newPassword = "an entirely new passphrase here"
-		ctx := context.Background()
-		svc := eng.New(t)
-		u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "bob", Password: goodPassword})
-		if err != nil {
-			t.Fatal(err)
-		}
-		stronger := accounttest.CheapParams
-		stronger.Memory *= 2 // bob's hash is now outdated: his next login rehashes
-		raced := racedService(t, svc, stronger, func(admin *account.Service) {
-			if err := admin.SetPassword(ctx, account.Actor{}, u.ID, newPassword); err != nil {
-				t.Errorf("password set during the login: %v", err)
-			}
-		})
-		if _, err := raced.CheckPassword(ctx, "bob", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
-			t.Errorf("login across the password change: err = %v, want ErrBadCredentials", err)
-		}
-		if _, err := raced.CheckPassword(ctx, "bob", newPassword, "192.0.2.1"); err != nil {
-			t.Errorf("the new password after the race: %v", err)
-		}
-		if _, err := raced.CheckPassword(ctx, "bob", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
-			t.Errorf("the old password after the race: err = %v, want ErrBadCredentials", err)
+	accounttest.Run(t, testRehashKeepsConcurrentPasswordChange)
+}
+
+func testRehashKeepsConcurrentPasswordChange(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	const newPassword = "an entirely new passphrase here"
+	ctx := context.Background()
+	svc := eng.New(t)
+	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "bob", Password: goodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stronger := accounttest.CheapParams
+	stronger.Memory *= 2 // bob's hash is now outdated: his next login rehashes
+	raced := racedService(t, svc, stronger, func(admin *account.Service) {
+		if err := admin.SetPassword(ctx, account.Actor{}, u.ID, newPassword); err != nil {
+			t.Errorf("password set during the login: %v", err)
 		}
 	})
+	if _, err := raced.CheckPassword(ctx, "bob", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+		t.Errorf("login across the password change: err = %v, want ErrBadCredentials", err)
+	}
+	if _, err := raced.CheckPassword(ctx, "bob", newPassword, "192.0.2.1"); err != nil {
+		t.Errorf("the new password after the race: %v", err)
+	}
+	if _, err := raced.CheckPassword(ctx, "bob", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+		t.Errorf("the old password after the race: err = %v, want ErrBadCredentials", err)
+	}
 }

@@ -162,38 +162,41 @@ func TestAuditIffCommitted(t *testing.T) {
 // transaction: nothing commits, so no audit row exists.
 func TestRefusedChangesLeaveNoAuditRow(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		ctx := context.Background()
-		f := newFixture(t, eng)
-		root, err := f.s.UserByName(ctx, "root")
-		if err != nil {
-			t.Fatal(err)
+	accounttest.Run(t, testRefusedChangesLeaveNoAuditRow)
+}
+
+func testRefusedChangesLeaveNoAuditRow(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, eng)
+	root, err := f.s.UserByName(ctx, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken, user := "root", account.RoleUser
+	before := auditCount(t, f.s)
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"rename to a taken name", second(f.s.UpdateUser(ctx, account.Actor{}, f.user.ID, account.UserChange{Username: &taken})), errConflict},
+		{"demote the last admin", second(f.s.UpdateUser(ctx, account.Actor{}, root.ID, account.UserChange{Role: &user})), account.ErrLastAdmin},
+		{"delete the last admin", f.s.DeleteUser(ctx, account.Actor{}, root.ID), account.ErrLastAdmin},
+		{"revoke an unknown session", f.s.RevokeSession(ctx, account.Actor{}, f.user.ID, "nope"), account.ErrNotFound},
+		{"revoke another user's session", f.s.RevokeSession(ctx, account.Actor{}, root.ID, f.session.ID), account.ErrNotFound},
+		{"delete an unknown user", f.s.DeleteUser(ctx, account.Actor{}, 999), account.ErrNotFound},
+	} {
+		if errors.Is(tc.want, errConflict) && errors.As(tc.err, new(*account.ConflictError)) {
+			continue
 		}
-		taken, user := "root", account.RoleUser
-		before := auditCount(t, f.s)
-		for _, tc := range []struct {
-			name string
-			err  error
-			want error
-		}{
-			{"rename to a taken name", second(f.s.UpdateUser(ctx, account.Actor{}, f.user.ID, account.UserChange{Username: &taken})), errConflict},
-			{"demote the last admin", second(f.s.UpdateUser(ctx, account.Actor{}, root.ID, account.UserChange{Role: &user})), account.ErrLastAdmin},
-			{"delete the last admin", f.s.DeleteUser(ctx, account.Actor{}, root.ID), account.ErrLastAdmin},
-			{"revoke an unknown session", f.s.RevokeSession(ctx, account.Actor{}, f.user.ID, "nope"), account.ErrNotFound},
-			{"revoke another user's session", f.s.RevokeSession(ctx, account.Actor{}, root.ID, f.session.ID), account.ErrNotFound},
-			{"delete an unknown user", f.s.DeleteUser(ctx, account.Actor{}, 999), account.ErrNotFound},
-		} {
-			if errors.Is(tc.want, errConflict) && errors.As(tc.err, new(*account.ConflictError)) {
-				continue
-			}
-			if !errors.Is(tc.err, tc.want) {
-				t.Errorf("%s: err = %v, want %v", tc.name, tc.err, tc.want)
-			}
+		if !errors.Is(tc.err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", tc.name, tc.err, tc.want)
 		}
-		if after := auditCount(t, f.s); after != before {
-			t.Errorf("refused changes wrote %d audit rows", after-before)
-		}
-	})
+	}
+	if after := auditCount(t, f.s); after != before {
+		t.Errorf("refused changes wrote %d audit rows", after-before)
+	}
 }
 
 // errConflict stands for any *account.ConflictError in a table.
@@ -203,76 +206,82 @@ func second[T any](_ T, err error) error { return err }
 
 func TestDisabledAccount(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		ctx := context.Background()
-		f := newFixture(t, eng)
-		token, _, _, err := f.s.Login(ctx, "u1", goodPassword, account.ClientInfo{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Disable behind the service's back, so the sessions stay in the table:
-		// Authenticate alone must refuse them.
-		u := f.user
-		_, err = f.s.Store.Write.UpdateUser(ctx, db.UpdateUserParams{ID: u.ID, Username: u.Username, UsernameKey: u.UsernameKey,
-			Email: u.Email, EmailKey: u.EmailKey, Status: account.StatusDisabled, Role: u.Role, UpdatedAt: u.UpdatedAt})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := f.s.Authenticate(ctx, token); !errors.Is(err, account.ErrUnauthenticated) {
-			t.Errorf("Authenticate for a disabled account: err = %v, want ErrUnauthenticated", err)
-		}
-		if _, err := f.s.CheckPassword(ctx, "u1", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
-			t.Errorf("CheckPassword for a disabled account: err = %v, want ErrBadCredentials", err)
-		}
-	})
+	accounttest.Run(t, testDisabledAccount)
+}
+
+func testDisabledAccount(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, eng)
+	token, _, _, err := f.s.Login(ctx, "u1", goodPassword, account.ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Disable behind the service's back, so the sessions stay in the table:
+	// Authenticate alone must refuse them.
+	u := f.user
+	_, err = f.s.Store.Write.UpdateUser(ctx, db.UpdateUserParams{ID: u.ID, Username: u.Username, UsernameKey: u.UsernameKey,
+		Email: u.Email, EmailKey: u.EmailKey, Status: account.StatusDisabled, Role: u.Role, UpdatedAt: u.UpdatedAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.s.Authenticate(ctx, token); !errors.Is(err, account.ErrUnauthenticated) {
+		t.Errorf("Authenticate for a disabled account: err = %v, want ErrUnauthenticated", err)
+	}
+	if _, err := f.s.CheckPassword(ctx, "u1", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+		t.Errorf("CheckPassword for a disabled account: err = %v, want ErrBadCredentials", err)
+	}
 }
 
 // TestLastAdminRace has two admins demote each other at once: the writer
 // transaction serializes the checks, so exactly one succeeds.
 func TestLastAdminRace(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		ctx := context.Background()
-		s := eng.New(t)
-		var ids [2]int64
-		for i, name := range []string{"ann", "ben"} {
-			u, err := s.CreateUser(ctx, account.Actor{}, account.NewUser{Username: name, Password: goodPassword, Role: account.RoleAdmin})
-			if err != nil {
+	accounttest.Run(t, testLastAdminRace)
+}
+
+func testLastAdminRace(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ctx := context.Background()
+	s := eng.New(t)
+	var ids [2]int64
+	for i, name := range []string{"ann", "ben"} {
+		u, err := s.CreateUser(ctx, account.Actor{}, account.NewUser{Username: name, Password: goodPassword, Role: account.RoleAdmin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = u.ID
+	}
+	for round := range 20 {
+		var errs [2]error
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				role := account.RoleUser
+				if round%2 == 1 { // every other round, race to disable instead
+					st := account.StatusDisabled
+					_, errs[i] = s.UpdateUser(ctx, account.Actor{ID: ids[1-i]}, ids[i], account.UserChange{Status: &st})
+					return
+				}
+				_, errs[i] = s.UpdateUser(ctx, account.Actor{ID: ids[1-i]}, ids[i], account.UserChange{Role: &role})
+			})
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs[0], errs[1]), account.ErrLastAdmin) {
+			t.Fatalf("round %d: errs = %v, want exactly one ErrLastAdmin", round, errs)
+		}
+		n, err := s.Store.Read.CountActiveAdmins(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("round %d: %d active admins (err %v), want 1", round, n, err)
+		}
+		// Restore both admins for the next round.
+		admin, active := account.RoleAdmin, account.StatusActive
+		for _, id := range ids {
+			if _, err := s.UpdateUser(ctx, account.Actor{}, id, account.UserChange{Role: &admin, Status: &active}); err != nil {
 				t.Fatal(err)
 			}
-			ids[i] = u.ID
 		}
-		for round := range 20 {
-			var errs [2]error
-			var wg sync.WaitGroup
-			for i := range ids {
-				wg.Go(func() {
-					role := account.RoleUser
-					if round%2 == 1 { // every other round, race to disable instead
-						st := account.StatusDisabled
-						_, errs[i] = s.UpdateUser(ctx, account.Actor{ID: ids[1-i]}, ids[i], account.UserChange{Status: &st})
-						return
-					}
-					_, errs[i] = s.UpdateUser(ctx, account.Actor{ID: ids[1-i]}, ids[i], account.UserChange{Role: &role})
-				})
-			}
-			wg.Wait()
-			if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs[0], errs[1]), account.ErrLastAdmin) {
-				t.Fatalf("round %d: errs = %v, want exactly one ErrLastAdmin", round, errs)
-			}
-			n, err := s.Store.Read.CountActiveAdmins(ctx)
-			if err != nil || n != 1 {
-				t.Fatalf("round %d: %d active admins (err %v), want 1", round, n, err)
-			}
-			// Restore both admins for the next round.
-			admin, active := account.RoleAdmin, account.StatusActive
-			for _, id := range ids {
-				if _, err := s.UpdateUser(ctx, account.Actor{}, id, account.UserChange{Role: &admin, Status: &active}); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	})
+	}
 }
 
 // BenchmarkListUsers measures one page of 50 from 100,000 accounts: the

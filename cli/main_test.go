@@ -49,36 +49,39 @@ func startServe(t *testing.T, args []string, vars map[string]string) (baseURL st
 // ROSTER_DB) takes a SQLite path or a PostgreSQL URL.
 func TestServeTutorialRoundTripAndShutdown(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		dbPath := eng.DSN(t)
-		// The database comes from the environment; flags override env.
-		base, stop := startServe(t, []string{"-min-password-length", "8"}, map[string]string{"ROSTER_DB": dbPath})
+	accounttest.Run(t, testServeTutorialRoundTripAndShutdown)
+}
 
-		res, err := http.PostForm(base+"/add", url.Values{"user": {"sam"}, "pass": {"eight ch"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != 200 || string(body) != "ok" {
-			t.Fatalf("POST /add: %d %q, want 200 ok (min length 8 from the flag)", res.StatusCode, body)
-		}
-		if err := stop(); err != nil {
-			t.Fatalf("run after cancel = %v, want nil", err)
-		}
+func testServeTutorialRoundTripAndShutdown(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	dbPath := eng.DSN(t)
+	// The database comes from the environment; flags override env.
+	base, stop := startServe(t, []string{"-min-password-length", "8"}, map[string]string{"ROSTER_DB": dbPath})
 
-		// The user survives a restart on the same database.
-		base, _ = startServe(t, nil, map[string]string{"ROSTER_DB": dbPath})
-		res, err = http.PostForm(base+"/login", url.Values{"user": {"sam"}, "pass": {"eight ch"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ = io.ReadAll(res.Body)
-		res.Body.Close()
-		if string(body) != "[[1]]\n" {
-			t.Fatalf("POST /login after restart = %q, want [[1]]", body)
-		}
-	})
+	res, err := http.PostForm(base+"/add", url.Values{"user": {"sam"}, "pass": {"eight ch"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "ok" {
+		t.Fatalf("POST /add: %d %q, want 200 ok (min length 8 from the flag)", res.StatusCode, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run after cancel = %v, want nil", err)
+	}
+
+	// The user survives a restart on the same database.
+	base, _ = startServe(t, nil, map[string]string{"ROSTER_DB": dbPath})
+	res, err = http.PostForm(base+"/login", url.Values{"user": {"sam"}, "pass": {"eight ch"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(body) != "[[1]]\n" {
+		t.Fatalf("POST /login after restart = %q, want [[1]]", body)
+	}
 }
 
 func TestUsageErrors(t *testing.T) {

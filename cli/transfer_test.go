@@ -46,132 +46,136 @@ func writeLines(t testing.TB, lines ...string) string {
 }
 
 func TestImportReportsBadLinesAndExportRoundTrips(t *testing.T) {
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		ctx := context.Background()
-		hash := cheapHash(t, "correct horse battery staple")
-		good := []string{
-			`{"username":"ann","email":"ann@example.com","email_verified_at":"2024-03-02T08:00:00Z","role":"user","status":"active","created_at":"2024-03-01T10:00:00Z","password_hash":"` + hash + `"}`,
-			`{"username":"Bob","role":"admin","status":"disabled","created_at":"2023-12-31T23:59:59Z","password_hash":"$2a$04$7V1r0dXHaGg0qQe9Gx3rvOmHkE1hS5V0Xz0K2yqT8m8hXxCk4qg8K"}`,
-		}
-		input := writeLines(t,
-			good[0],
-			`{"username":"c@d","password_hash":"`+hash+`"}`,                                           // 2: @ in username
-			`{"username":"carl","email":"not an address","password_hash":"`+hash+`"}`,                 // 3: bad email
-			`{"username":"dora","password_hash":"$argon2id$v=19$m=9999999,t=1,p=1$c2FsdHNhbHQ$a2V5"}`, // 4: absurd params
-			`{"username":"eve","password_hash":"`+hash+`","is_admin":true}`,                           // 5: unknown field
-			`not json`, // 6
-			"",         // 7: blank lines are skipped
-			good[1],    // 8
-			`{"username":"BOB","password_hash":"`+hash+`"}`,                                                                          // 9: username taken (case-insensitively)
-			`{"username":"fay","email":"ANN@example.com","password_hash":"`+hash+`"}`,                                                // 10: email taken
-			`{"username":"gus","role":"root","status":"gone","email_verified_at":"2024-03-02T08:00:00Z","password_hash":"`+hash+`"}`, // 11: role and status
-			`{"username":"hal","password_hash":"$2b$04$short"}`,                                                                      // 12: truncated bcrypt
-		)
-		dbPath := eng.DSN(t)
-		var stdout, stderr bytes.Buffer
-		err := run(ctx, []string{"import", "-db", dbPath, "-batch", "2", input}, env(nil), nil, &stdout, &stderr)
-		if err == nil || !strings.Contains(err.Error(), "9 lines refused") {
-			t.Errorf("import: err = %v, want the refused lines counted", err)
-		}
-		for _, want := range []string{
-			":2: username: must not contain @",
-			":3: email: must be a plain address",
-			":4: password_hash: must be an argon2id PHC string or a bcrypt hash",
-			`:5: not a user object: json: unknown field "is_admin"`,
-			":6: not a user object",
-			":9: username is already taken",
-			":10: email is already taken",
-			":11: role: must be user or admin; status: must be active or disabled; email_verified_at: needs an email",
-			":12: password_hash",
-		} {
-			if !strings.Contains(stderr.String(), input+want) {
-				t.Errorf("import: no report %q in\n%s", want, stderr.String())
-			}
-		}
-		if strings.Contains(stderr.String(), ":7:") || strings.Contains(stderr.String(), ":8:") {
-			t.Errorf("import: reported a good or blank line:\n%s", stderr.String())
-		}
-		if !strings.Contains(stdout.String(), "imported 2 users") {
-			t.Errorf("import printed %q, want 2 users imported", stdout.String())
-		}
+	accounttest.Run(t, testImportReportsBadLinesAndExportRoundTrips)
+}
 
-		out := filepath.Join(t.TempDir(), "export.jsonl")
-		if err := run(ctx, []string{"export", "-db", dbPath, out}, env(nil), nil, io.Discard, io.Discard); err != nil {
-			t.Fatalf("export: %v", err)
+func testImportReportsBadLinesAndExportRoundTrips(t *testing.T, eng accounttest.Engine) {
+	ctx := context.Background()
+	hash := cheapHash(t, "correct horse battery staple")
+	good := []string{
+		`{"username":"ann","email":"ann@example.com","email_verified_at":"2024-03-02T08:00:00Z","role":"user","status":"active","created_at":"2024-03-01T10:00:00Z","password_hash":"` + hash + `"}`,
+		`{"username":"Bob","role":"admin","status":"disabled","created_at":"2023-12-31T23:59:59Z","password_hash":"$2a$04$7V1r0dXHaGg0qQe9Gx3rvOmHkE1hS5V0Xz0K2yqT8m8hXxCk4qg8K"}`,
+	}
+	input := writeLines(t,
+		good[0],
+		`{"username":"c@d","password_hash":"`+hash+`"}`,                                           // 2: @ in username
+		`{"username":"carl","email":"not an address","password_hash":"`+hash+`"}`,                 // 3: bad email
+		`{"username":"dora","password_hash":"$argon2id$v=19$m=9999999,t=1,p=1$c2FsdHNhbHQ$a2V5"}`, // 4: absurd params
+		`{"username":"eve","password_hash":"`+hash+`","is_admin":true}`,                           // 5: unknown field
+		`not json`, // 6
+		"",         // 7: blank lines are skipped
+		good[1],    // 8
+		`{"username":"BOB","password_hash":"`+hash+`"}`,                                                                          // 9: username taken (case-insensitively)
+		`{"username":"fay","email":"ANN@example.com","password_hash":"`+hash+`"}`,                                                // 10: email taken
+		`{"username":"gus","role":"root","status":"gone","email_verified_at":"2024-03-02T08:00:00Z","password_hash":"`+hash+`"}`, // 11: role and status
+		`{"username":"hal","password_hash":"$2b$04$short"}`,                                                                      // 12: truncated bcrypt
+	)
+	dbPath := eng.DSN(t)
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"import", "-db", dbPath, "-batch", "2", input}, env(nil), nil, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "9 lines refused") {
+		t.Errorf("import: err = %v, want the refused lines counted", err)
+	}
+	for _, want := range []string{
+		":2: username: must not contain @",
+		":3: email: must be a plain address",
+		":4: password_hash: must be an argon2id PHC string or a bcrypt hash",
+		`:5: not a user object: json: unknown field "is_admin"`,
+		":6: not a user object",
+		":9: username is already taken",
+		":10: email is already taken",
+		":11: role: must be user or admin; status: must be active or disabled; email_verified_at: needs an email",
+		":12: password_hash",
+	} {
+		if !strings.Contains(stderr.String(), input+want) {
+			t.Errorf("import: no report %q in\n%s", want, stderr.String())
 		}
-		var got []account.Record
-		sc := bufio.NewScanner(bytes.NewReader([]byte(readFile(t, out))))
-		for sc.Scan() {
-			var rec account.Record
-			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, rec)
-		}
-		verified := time.Date(2024, 3, 2, 8, 0, 0, 0, time.UTC)
-		wantRecs := []account.Record{
-			{Username: "ann", Email: "ann@example.com", EmailVerifiedAt: &verified, Role: "user", Status: "active", CreatedAt: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), PasswordHash: hash},
-			{Username: "Bob", Role: "admin", Status: "disabled", CreatedAt: time.Date(2023, 12, 31, 23, 59, 59, 0, time.UTC),
-				PasswordHash: "$2a$04$7V1r0dXHaGg0qQe9Gx3rvOmHkE1hS5V0Xz0K2yqT8m8hXxCk4qg8K"},
-		}
-		if !reflect.DeepEqual(got, wantRecs) {
-			t.Errorf("export = %+v, want %+v", got, wantRecs)
-		}
-		if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("export file mode = %v, %v; want 0600: it holds password hashes", fi.Mode(), err)
-		}
+	}
+	if strings.Contains(stderr.String(), ":7:") || strings.Contains(stderr.String(), ":8:") {
+		t.Errorf("import: reported a good or blank line:\n%s", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "imported 2 users") {
+		t.Errorf("import printed %q, want 2 users imported", stdout.String())
+	}
 
-		// The export imports into a fresh database unchanged.
-		again := eng.DSN(t)
-		if err := run(ctx, []string{"import", "-db", again, out}, env(nil), nil, io.Discard, io.Discard); err != nil {
-			t.Fatalf("import of the export: %v", err)
+	out := filepath.Join(t.TempDir(), "export.jsonl")
+	if err := run(ctx, []string{"export", "-db", dbPath, out}, env(nil), nil, io.Discard, io.Discard); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	var got []account.Record
+	sc := bufio.NewScanner(bytes.NewReader([]byte(readFile(t, out))))
+	for sc.Scan() {
+		var rec account.Record
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatal(err)
 		}
-		if err := run(ctx, []string{"export", "-db", dbPath, out}, env(nil), nil, io.Discard, io.Discard); err == nil {
-			t.Error("export over an existing file: err = nil, want a refusal")
-		}
-	})
+		got = append(got, rec)
+	}
+	verified := time.Date(2024, 3, 2, 8, 0, 0, 0, time.UTC)
+	wantRecs := []account.Record{
+		{Username: "ann", Email: "ann@example.com", EmailVerifiedAt: &verified, Role: "user", Status: "active", CreatedAt: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), PasswordHash: hash},
+		{Username: "Bob", Role: "admin", Status: "disabled", CreatedAt: time.Date(2023, 12, 31, 23, 59, 59, 0, time.UTC),
+			PasswordHash: "$2a$04$7V1r0dXHaGg0qQe9Gx3rvOmHkE1hS5V0Xz0K2yqT8m8hXxCk4qg8K"},
+	}
+	if !reflect.DeepEqual(got, wantRecs) {
+		t.Errorf("export = %+v, want %+v", got, wantRecs)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("export file mode = %v, %v; want 0600: it holds password hashes", fi.Mode(), err)
+	}
+
+	// The export imports into a fresh database unchanged.
+	again := eng.DSN(t)
+	if err := run(ctx, []string{"import", "-db", again, out}, env(nil), nil, io.Discard, io.Discard); err != nil {
+		t.Fatalf("import of the export: %v", err)
+	}
+	if err := run(ctx, []string{"export", "-db", dbPath, out}, env(nil), nil, io.Discard, io.Discard); err == nil {
+		t.Error("export over an existing file: err = nil, want a refusal")
+	}
 }
 
 // TestImportAuditsEachAccount: every imported account has its user.create
 // row, written in its batch's transaction, with no actor and no IP like
 // every CLI change; refused lines have none.
 func TestImportAuditsEachAccount(t *testing.T) {
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		ctx := context.Background()
-		hash := cheapHash(t, "correct horse battery staple")
-		input := writeLines(t,
-			`{"username":"ann","password_hash":"`+hash+`"}`,
-			`{"username":"ANN","password_hash":"`+hash+`"}`, // taken: refused inside the first batch
-			`{"username":"bob","role":"admin","password_hash":"`+hash+`"}`,
-			`{"username":"cid","password_hash":"`+hash+`"}`,
-		)
-		dbPath := eng.DSN(t)
-		err := run(ctx, []string{"import", "-db", dbPath, "-batch", "2", input}, env(nil), nil, io.Discard, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), "1 lines refused") {
-			t.Fatalf("import: err = %v, want 1 line refused", err)
+	accounttest.Run(t, testImportAuditsEachAccount)
+}
+
+func testImportAuditsEachAccount(t *testing.T, eng accounttest.Engine) {
+	ctx := context.Background()
+	hash := cheapHash(t, "correct horse battery staple")
+	input := writeLines(t,
+		`{"username":"ann","password_hash":"`+hash+`"}`,
+		`{"username":"ANN","password_hash":"`+hash+`"}`, // taken: refused inside the first batch
+		`{"username":"bob","role":"admin","password_hash":"`+hash+`"}`,
+		`{"username":"cid","password_hash":"`+hash+`"}`,
+	)
+	dbPath := eng.DSN(t)
+	err := run(ctx, []string{"import", "-db", dbPath, "-batch", "2", input}, env(nil), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "1 lines refused") {
+		t.Fatalf("import: err = %v, want 1 line refused", err)
+	}
+	store, err := db.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	events, err := store.Read.ListAuditEvents(ctx, db.ListAuditEventsParams{Before: math.MaxInt64, Lim: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		u, err := store.Read.GetUser(ctx, *e.TargetID)
+		if err != nil || e.ActorID != nil || e.Ip != "" || !e.CreatedAt.Equal(u.UpdatedAt) {
+			t.Errorf("audit event %+v: want the time of the import, no actor and no IP, for an account (%v)", e, err)
 		}
-		store, err := db.Open(ctx, dbPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer store.Close()
-		events, err := store.Read.ListAuditEvents(ctx, db.ListAuditEventsParams{Before: math.MaxInt64, Lim: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, e := range events {
-			u, err := store.Read.GetUser(ctx, *e.TargetID)
-			if err != nil || e.ActorID != nil || e.Ip != "" || !e.CreatedAt.Equal(u.UpdatedAt) {
-				t.Errorf("audit event %+v: want the time of the import, no actor and no IP, for an account (%v)", e, err)
-			}
-			got = append(got, fmt.Sprintf("%s %s %s", e.Action, u.Username, e.Detail))
-		}
-		want := "[user.create cid imported, role=user user.create bob imported, role=admin user.create ann imported, role=user]"
-		if fmt.Sprint(got) != want {
-			t.Errorf("audit events (newest first) = %v, want %s", got, want)
-		}
-	})
+		got = append(got, fmt.Sprintf("%s %s %s", e.Action, u.Username, e.Detail))
+	}
+	want := "[user.create cid imported, role=user user.create bob imported, role=admin user.create ann imported, role=user]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("audit events (newest first) = %v, want %s", got, want)
+	}
 }
 
 // TestImportedHashesRehashOnLogin imports users whose hashes come from other

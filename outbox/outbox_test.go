@@ -110,201 +110,225 @@ func (e *env) row() db.Outbox {
 
 func TestEnqueueIsPartOfTheTransaction(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		e := newEnv(t, eng)
-		boom := errors.New("the change failed")
-		err := e.store.Tx(context.Background(), func(q db.Querier) error {
-			if err := outbox.Enqueue(context.Background(), q, start, outbox.Mail{Kind: "test", To: "a@example.org"}); err != nil {
-				return err
-			}
-			return boom
-		})
-		if !errors.Is(err, boom) {
-			t.Fatalf("Tx = %v, want %v", err, boom)
+	accounttest.Run(t, testEnqueueIsPartOfTheTransaction)
+}
+
+func testEnqueueIsPartOfTheTransaction(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
+	boom := errors.New("the change failed")
+	err := e.store.Tx(context.Background(), func(q db.Querier) error {
+		if err := outbox.Enqueue(context.Background(), q, start, outbox.Mail{Kind: "test", To: "a@example.org"}); err != nil {
+			return err
 		}
-		if rows := e.rows(); len(rows) != 0 {
-			t.Fatalf("a rolled-back transaction left %d outbox rows", len(rows))
-		}
-		e.enqueue("a@example.org")
-		if r := e.row(); r.Status != outbox.StatusPending || r.Attempts != 0 || r.Body == "" {
-			t.Fatalf("queued row = %+v, want pending with its body", r)
-		}
+		return boom
 	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Tx = %v, want %v", err, boom)
+	}
+	if rows := e.rows(); len(rows) != 0 {
+		t.Fatalf("a rolled-back transaction left %d outbox rows", len(rows))
+	}
+	e.enqueue("a@example.org")
+	if r := e.row(); r.Status != outbox.StatusPending || r.Attempts != 0 || r.Body == "" {
+		t.Fatalf("queued row = %+v, want pending with its body", r)
+	}
 }
 
 func TestDeliverSendsAndErasesTheBody(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		e := newEnv(t, eng)
-		e.enqueue("ann@example.org")
-		e.deliver(1)
-		e.deliver(0) // nothing left to do
-		msgs := e.smtp.Messages()
-		if len(msgs) != 1 {
-			t.Fatalf("%d messages delivered, want 1", len(msgs))
+	accounttest.Run(t, testDeliverSendsAndErasesTheBody)
+}
+
+func testDeliverSendsAndErasesTheBody(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
+	e.enqueue("ann@example.org")
+	e.deliver(1)
+	e.deliver(0) // nothing left to do
+	msgs := e.smtp.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages delivered, want 1", len(msgs))
+	}
+	h, body, err := msgs[0].Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.row()
+	wantHeaders := map[string]string{
+		"From": `"Roster" <roster@example.com>`, "To": "<ann@example.org>", "Subject": "Hello",
+		"Date": "Fri, 01 May 2026 09:00:00 +0000", "Message-Id": "<" + r.MessageID + "@example.com>",
+	}
+	for k, v := range wantHeaders {
+		if got := h.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
 		}
-		h, body, err := msgs[0].Parse()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := e.row()
-		wantHeaders := map[string]string{
-			"From": `"Roster" <roster@example.com>`, "To": "<ann@example.org>", "Subject": "Hello",
-			"Date": "Fri, 01 May 2026 09:00:00 +0000", "Message-Id": "<" + r.MessageID + "@example.com>",
-		}
-		for k, v := range wantHeaders {
-			if got := h.Get(k); got != v {
-				t.Errorf("header %s = %q, want %q", k, got, v)
-			}
-		}
-		if body != "Your code is 42.\r\n" {
-			t.Errorf("body = %q", body)
-		}
-		if r.Status != outbox.StatusSent || r.Body != "" || r.FinishedAt == nil || r.Attempts != 1 {
-			t.Errorf("row after delivery = %+v, want sent, body erased, one attempt", r)
-		}
-	})
+	}
+	if body != "Your code is 42.\r\n" {
+		t.Errorf("body = %q", body)
+	}
+	if r.Status != outbox.StatusSent || r.Body != "" || r.FinishedAt == nil || r.Attempts != 1 {
+		t.Errorf("row after delivery = %+v, want sent, body erased, one attempt", r)
+	}
 }
 
 func TestOutageRetriesWithBackoffAndSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		e := newEnv(t, eng)
-		e.smtp.Stop()
-		e.enqueue("ann@example.org")
+	accounttest.Run(t, testOutageRetriesWithBackoffAndSurvivesRestart)
+}
 
-		// Attempts at 0, 30 s, 1.5 min, 3.5 min: the waits double.
-		for i, wait := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute} {
-			e.deliver(1)
-			r := e.row()
-			if r.Status != outbox.StatusPending || r.Attempts != int64(i+1) || r.LastError == "" {
-				t.Fatalf("after failed attempt %d: row = %+v, want pending with an error", i+1, r)
-			}
-			if got := r.NextAttemptAt.Sub(e.clock.Now()); got != wait {
-				t.Fatalf("after failed attempt %d: next attempt in %s, want %s", i+1, got, wait)
-			}
-			e.clock.Advance(wait - time.Second)
-			e.deliver(0) // not due yet
-			e.clock.Advance(time.Second)
-		}
+func testOutageRetriesWithBackoffAndSurvivesRestart(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
+	e.smtp.Stop()
+	e.enqueue("ann@example.org")
 
-		// The service restarts while the server is still down; then it comes back.
-		e.restart()
-		e.smtp.Start()
+	// Attempts at 0, 30 s, 1.5 min, 3.5 min: the waits double.
+	for i, wait := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute} {
 		e.deliver(1)
-		if n := len(e.smtp.Messages()); n != 1 {
-			t.Fatalf("%d messages delivered after the outage, want 1", n)
+		r := e.row()
+		if r.Status != outbox.StatusPending || r.Attempts != int64(i+1) || r.LastError == "" {
+			t.Fatalf("after failed attempt %d: row = %+v, want pending with an error", i+1, r)
 		}
-		if r := e.row(); r.Status != outbox.StatusSent || r.Attempts != 4 {
-			t.Errorf("row = %+v, want sent after 4 attempts", r)
+		if got := r.NextAttemptAt.Sub(e.clock.Now()); got != wait {
+			t.Fatalf("after failed attempt %d: next attempt in %s, want %s", i+1, got, wait)
 		}
-	})
+		e.clock.Advance(wait - time.Second)
+		e.deliver(0) // not due yet
+		e.clock.Advance(time.Second)
+	}
+
+	// The service restarts while the server is still down; then it comes back.
+	e.restart()
+	e.smtp.Start()
+	e.deliver(1)
+	if n := len(e.smtp.Messages()); n != 1 {
+		t.Fatalf("%d messages delivered after the outage, want 1", n)
+	}
+	if r := e.row(); r.Status != outbox.StatusSent || r.Attempts != 4 {
+		t.Errorf("row = %+v, want sent after 4 attempts", r)
+	}
 }
 
 func TestCrashMidDeliveryIsRetriedAfterTheLease(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		e := newEnv(t, eng)
-		e.enqueue("ann@example.org")
-		// A worker claims the message and dies before recording anything.
-		r := e.row()
-		err := e.store.Write.ClaimOutboxMessage(context.Background(),
-			db.ClaimOutboxMessageParams{LeaseUntil: start.Add(2 * outbox.DefaultSendTimeout), ID: r.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.restart()
-		e.deliver(0) // still leased
-		e.clock.Advance(2 * outbox.DefaultSendTimeout)
-		e.deliver(1)
-		if n := len(e.smtp.Messages()); n != 1 {
-			t.Fatalf("%d messages delivered, want 1", n)
-		}
-	})
+	accounttest.Run(t, testCrashMidDeliveryIsRetriedAfterTheLease)
+}
+
+func testCrashMidDeliveryIsRetriedAfterTheLease(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
+	e.enqueue("ann@example.org")
+	// A worker claims the message and dies before recording anything.
+	r := e.row()
+	err := e.store.Write.ClaimOutboxMessage(context.Background(),
+		db.ClaimOutboxMessageParams{LeaseUntil: start.Add(2 * outbox.DefaultSendTimeout), ID: r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	e.deliver(0) // still leased
+	e.clock.Advance(2 * outbox.DefaultSendTimeout)
+	e.deliver(1)
+	if n := len(e.smtp.Messages()); n != 1 {
+		t.Fatalf("%d messages delivered, want 1", n)
+	}
 }
 
 func TestPermanentRefusalFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		e := newEnv(t, eng)
-		e.smtp.RejectRecipients(550)
-		e.enqueue("nobody@example.org")
-		e.deliver(1)
-		r := e.row()
-		if r.Status != outbox.StatusFailed || r.Body != "" || !strings.Contains(r.LastError, "550") || r.FinishedAt == nil {
-			t.Fatalf("row = %+v, want failed with the 550 reply and no body", r)
-		}
-		e.clock.Advance(24 * time.Hour)
-		e.deliver(0)
-	})
+	accounttest.Run(t, testPermanentRefusalFailsAtOnce)
+}
+
+func testPermanentRefusalFailsAtOnce(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
+	e.smtp.RejectRecipients(550)
+	e.enqueue("nobody@example.org")
+	e.deliver(1)
+	r := e.row()
+	if r.Status != outbox.StatusFailed || r.Body != "" || !strings.Contains(r.LastError, "550") || r.FinishedAt == nil {
+		t.Fatalf("row = %+v, want failed with the 550 reply and no body", r)
+	}
+	e.clock.Advance(24 * time.Hour)
+	e.deliver(0)
 }
 
 func TestGivesUpAfterADay(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		e := newEnv(t, eng)
-		e.smtp.Stop()
-		e.enqueue("ann@example.org")
-		attempts := 0
-		for e.row().Status == outbox.StatusPending {
-			n, err := e.worker.DeliverDue(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			attempts += n
-			e.clock.Advance(time.Minute)
-			if e.clock.Now().Sub(start) > 26*time.Hour {
-				t.Fatalf("still pending after %s", e.clock.Now().Sub(start))
-			}
+	accounttest.Run(t, testGivesUpAfterADay)
+}
+
+func testGivesUpAfterADay(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
+	e.smtp.Stop()
+	e.enqueue("ann@example.org")
+	attempts := 0
+	for e.row().Status == outbox.StatusPending {
+		n, err := e.worker.DeliverDue(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
-		r := e.row()
-		if r.Status != outbox.StatusFailed || r.Body != "" {
-			t.Fatalf("row = %+v, want failed without a body", r)
+		attempts += n
+		e.clock.Advance(time.Minute)
+		if e.clock.Now().Sub(start) > 26*time.Hour {
+			t.Fatalf("still pending after %s", e.clock.Now().Sub(start))
 		}
-		// 30 s doubling to the 1 h cap: 8 attempts in the first 2 h, then hourly.
-		if attempts < 25 || attempts > 35 {
-			t.Errorf("%d attempts in a day, want about 30", attempts)
-		}
-		if age := r.FinishedAt.Sub(start); age < outbox.DefaultGiveUpAfter || age > outbox.DefaultGiveUpAfter+time.Hour {
-			t.Errorf("gave up %s after queueing, want within an hour after %s", age, outbox.DefaultGiveUpAfter)
-		}
-	})
+	}
+	r := e.row()
+	if r.Status != outbox.StatusFailed || r.Body != "" {
+		t.Fatalf("row = %+v, want failed without a body", r)
+	}
+	// 30 s doubling to the 1 h cap: 8 attempts in the first 2 h, then hourly.
+	if attempts < 25 || attempts > 35 {
+		t.Errorf("%d attempts in a day, want about 30", attempts)
+	}
+	if age := r.FinishedAt.Sub(start); age < outbox.DefaultGiveUpAfter || age > outbox.DefaultGiveUpAfter+time.Hour {
+		t.Errorf("gave up %s after queueing, want within an hour after %s", age, outbox.DefaultGiveUpAfter)
+	}
 }
 
 func TestRunWakesOnNotifyAndStopsOnCancel(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		e := newEnv(t, eng)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			e.worker.Run(ctx, nil) // no ticker: only Notify wakes it
-			close(done)
-		}()
-		e.enqueue("ann@example.org")
-		e.worker.Notify()
-		e.smtp.Wait(1)
-		cancel()
-		<-done
-	})
+	accounttest.Run(t, testRunWakesOnNotifyAndStopsOnCancel)
+}
+
+func testRunWakesOnNotifyAndStopsOnCancel(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		e.worker.Run(ctx, nil) // no ticker: only Notify wakes it
+		close(done)
+	}()
+	e.enqueue("ann@example.org")
+	e.worker.Notify()
+	e.smtp.Wait(1)
+	cancel()
+	<-done
 }
 
 func TestPruneDeletesOldSentMail(t *testing.T) {
 	t.Parallel()
-	accounttest.Run(t, func(t *testing.T, eng accounttest.Engine) {
-		e := newEnv(t, eng)
-		e.enqueue("ann@example.org")
-		e.deliver(1)
-		e.smtp.RejectRecipients(550)
-		e.enqueue("bob@example.org")
-		e.deliver(1)
-		e.clock.Advance(outbox.DefaultKeepSent + time.Second)
-		if n, err := e.worker.Prune(context.Background()); n != 1 || err != nil {
-			t.Fatalf("Prune = %d, %v; want 1, nil", n, err)
-		}
-		rows := e.rows()
-		if len(rows) != 1 || rows[0].Status != outbox.StatusFailed {
-			t.Fatalf("rows after pruning = %+v, want only the failed one", rows)
-		}
-	})
+	accounttest.Run(t, testPruneDeletesOldSentMail)
+}
+
+func testPruneDeletesOldSentMail(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
+	e.enqueue("ann@example.org")
+	e.deliver(1)
+	e.smtp.RejectRecipients(550)
+	e.enqueue("bob@example.org")
+	e.deliver(1)
+	e.clock.Advance(outbox.DefaultKeepSent + time.Second)
+	if n, err := e.worker.Prune(context.Background()); n != 1 || err != nil {
+		t.Fatalf("Prune = %d, %v; want 1, nil", n, err)
+	}
+	rows := e.rows()
+	if len(rows) != 1 || rows[0].Status != outbox.StatusFailed {
+		t.Fatalf("rows after pruning = %+v, want only the failed one", rows)
+	}
 }

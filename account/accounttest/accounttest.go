@@ -119,13 +119,11 @@ func Engines() []Engine {
 	return []Engine{SQLite, Postgres}
 }
 
-// Run runs f as a parallel subtest of t on each of Engines, named after it.
+// Run runs f as a subtest of t on each of Engines, named after it. f calls
+// t.Parallel itself if it may run beside other tests.
 func Run(t *testing.T, f func(t *testing.T, e Engine)) {
 	t.Helper()
 	for _, e := range Engines() {
-		t.Run(e.Name, func(t *testing.T) {
-			t.Parallel()
-			f(t, e)
-		})
+		t.Run(e.Name, func(t *testing.T) { f(t, e) })
 	}
 }
