@@ -84,7 +84,7 @@ type Actor struct {
 // audit records one change through q, which must be the change's own
 // transaction so that the record exists if and only if the change commits.
 // A zero target means the change concerns no account.
-func (s *Service) audit(ctx context.Context, q *db.Queries, actor Actor, target int64, action, detail string) error {
+func (s *Service) audit(ctx context.Context, q db.Querier, actor Actor, target int64, action, detail string) error {
 	return q.CreateAuditEvent(ctx, db.CreateAuditEventParams{
 		CreatedAt: s.now(), ActorID: optionalID(actor.ID), TargetID: optionalID(target),
 		Action: action, Detail: detail, Ip: actor.IP,

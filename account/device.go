@@ -61,7 +61,7 @@ func (s *Service) device(ctx context.Context, token string, userID int64) (strin
 // returns it, or records and returns a new one. A presented sign-in code of
 // the account is consumed: it lets no later login past the cap. (Logins
 // admitted with it before this one committed still complete.)
-func (s *Service) issueDevice(ctx context.Context, q *db.Queries, userID int64, presented string) (string, error) {
+func (s *Service) issueDevice(ctx context.Context, q db.Querier, userID int64, presented string) (string, error) {
 	now := s.now()
 	if validToken(presented, SignInCodePrefix) {
 		if err := q.DeleteSignInCode(ctx, db.DeleteSignInCodeParams{TokenHash: HashToken(presented), UserID: userID}); err != nil {
@@ -90,7 +90,7 @@ func (s *Service) issueDevice(ctx context.Context, q *db.Queries, userID int64, 
 // that has no token. It returns ErrNotFound, ErrNoEmail or ErrDisabled when
 // there is no account, address or point to it.
 func (s *Service) SendSignInCode(ctx context.Context, actor Actor, id int64) error {
-	return s.mailTx(ctx, func(q *db.Queries) error {
+	return s.mailTx(ctx, func(q db.Querier) error {
 		user, err := getUser(ctx, q, id)
 		switch {
 		case err != nil:

@@ -38,8 +38,10 @@ func loginDevice(svc *account.Service, password, ip, device string) (account.Log
 // of an earlier login gets her in from any network, also after a typo; the
 // token she sent comes back unchanged. Guesses from strangers stay within
 // the budget: 30 at once, then one per 74 s.
-func TestDeviceTokenPassesCap(t *testing.T) {
-	svc, clock := newClocked(t)
+func TestDeviceTokenPassesCap(t *testing.T) { accounttest.Run(t, testDeviceTokenPassesCap) }
+
+func testDeviceTokenPassesCap(t *testing.T, eng accounttest.Engine) {
+	svc, clock := newClocked(t, eng)
 	first, err := loginDevice(svc, password, "198.51.100.1", "")
 	if err != nil {
 		t.Fatal(err)
@@ -86,9 +88,11 @@ func TestDeviceTokenPassesCap(t *testing.T) {
 // TestDeviceTokenLockout: a device token that fails ten times in a row is
 // distrusted: the cap holds it like any stranger, while another device of
 // the same account still passes; another account's token never passes.
-func TestDeviceTokenLockout(t *testing.T) {
+func TestDeviceTokenLockout(t *testing.T) { accounttest.Run(t, testDeviceTokenLockout) }
+
+func testDeviceTokenLockout(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
-	svc, clock := newClocked(t)
+	svc, clock := newClocked(t, eng)
 	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "bob", Password: password}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,8 +169,12 @@ func TestSignUpAddressIsKnown(t *testing.T) {
 // from one address are each charged as a possible failure until verified, so
 // some may be refused, but none is told it failed; all the others succeed.
 func TestConcurrentRightPasswordLogins(t *testing.T) {
+	accounttest.Run(t, testConcurrentRightPasswordLogins)
+}
+
+func testConcurrentRightPasswordLogins(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
-	svc, _ := newClocked(t)
+	svc, _ := newClocked(t, eng)
 	hasher, err := account.NewHasher(accounttest.CheapParams, 1, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -226,9 +234,11 @@ func TestConcurrentRightPasswordLogins(t *testing.T) {
 // device token gets in with the code mailed through the outbox: confirming a
 // reset from there makes the network known, so her login passes while
 // strangers stay held, also with the new password.
-func TestMailedResetLetsOwnerIn(t *testing.T) {
+func TestMailedResetLetsOwnerIn(t *testing.T) { accounttest.Run(t, testMailedResetLetsOwnerIn) }
+
+func testMailedResetLetsOwnerIn(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
-	svc, _ := newMailService(t)
+	svc, _ := newMailService(t, eng)
 	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Email: "alice@example.com", Password: password})
 	if err != nil {
 		t.Fatal(err)
@@ -257,9 +267,11 @@ func TestMailedResetLetsOwnerIn(t *testing.T) {
 // password she gets in past the cap and gets a device token. A wrong password
 // with the code is a plain failure. The code works for one login, for 15
 // minutes, and only the newest one; the cap still holds everyone else.
-func TestSignInCode(t *testing.T) {
+func TestSignInCode(t *testing.T) { accounttest.Run(t, testSignInCode) }
+
+func testSignInCode(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
-	svc, clock := newMailService(t)
+	svc, clock := newMailService(t, eng)
 	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Email: "alice@example.com", Password: password})
 	if err != nil {
 		t.Fatal(err)

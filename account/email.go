@@ -52,7 +52,7 @@ type MailSettings struct {
 
 // mailTx runs fn in one write transaction, like Store.Tx, for a change that
 // may queue mail, and wakes the outbox worker once it has committed.
-func (s *Service) mailTx(ctx context.Context, fn func(q *db.Queries) error) error {
+func (s *Service) mailTx(ctx context.Context, fn func(q db.Querier) error) error {
 	err := s.Store.Tx(ctx, fn)
 	if err == nil && s.Mail.Notify != nil {
 		s.Mail.Notify()
@@ -73,7 +73,7 @@ func (s *Service) link(path string) string {
 
 // issueToken stores a new single-use token of kind for user's current
 // address, forgetting the user's expired tokens, and returns it.
-func (s *Service) issueToken(ctx context.Context, q *db.Queries, user db.User, kind, prefix string, ttl time.Duration) (string, error) {
+func (s *Service) issueToken(ctx context.Context, q db.Querier, user db.User, kind, prefix string, ttl time.Duration) (string, error) {
 	now := s.now()
 	if err := q.DeleteExpiredUserTokens(ctx, db.DeleteExpiredUserTokensParams{UserID: user.ID, Now: now}); err != nil {
 		return "", err
@@ -86,7 +86,7 @@ func (s *Service) issueToken(ctx context.Context, q *db.Queries, user db.User, k
 
 // consumeToken uses up a live token of kind: of two concurrent calls with one
 // token exactly one gets its row, the other ErrInvalidToken.
-func (s *Service) consumeToken(ctx context.Context, q *db.Queries, token, kind string) (db.ConsumeUserTokenRow, error) {
+func (s *Service) consumeToken(ctx context.Context, q db.Querier, token, kind string) (db.ConsumeUserTokenRow, error) {
 	now := s.now()
 	t, err := q.ConsumeUserToken(ctx, db.ConsumeUserTokenParams{Now: &now, TokenHash: HashToken(token), Kind: kind})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -96,14 +96,14 @@ func (s *Service) consumeToken(ctx context.Context, q *db.Queries, token, kind s
 }
 
 // voidTokens uses up every live token of kind of an account.
-func (s *Service) voidTokens(ctx context.Context, q *db.Queries, userID int64, kind string) error {
+func (s *Service) voidTokens(ctx context.Context, q db.Querier, userID int64, kind string) error {
 	now := s.now()
 	_, err := q.VoidUserTokens(ctx, db.VoidUserTokensParams{Now: &now, UserID: userID, Kind: kind})
 	return err
 }
 
 // enqueue queues a mail to user's current address through q.
-func (s *Service) enqueue(ctx context.Context, q *db.Queries, user db.User, kind, subject, body string) error {
+func (s *Service) enqueue(ctx context.Context, q db.Querier, user db.User, kind, subject, body string) error {
 	return outbox.Enqueue(ctx, q, s.now(), outbox.Mail{UserID: user.ID, Kind: kind, To: *user.Email,
 		Subject: subject, Body: fmt.Sprintf("Hello %s,\n\n%s", user.Username, body)})
 }
@@ -111,7 +111,7 @@ func (s *Service) enqueue(ctx context.Context, q *db.Queries, user db.User, kind
 // sendVerification mails a verification token to user's current address.
 // Older tokens for the same address keep working until they expire, so the
 // link in any of the mails does.
-func (s *Service) sendVerification(ctx context.Context, q *db.Queries, user db.User) error {
+func (s *Service) sendVerification(ctx context.Context, q db.Querier, user db.User) error {
 	token, err := s.issueToken(ctx, q, user, kindVerification, VerificationTokenPrefix, VerificationTTL)
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func (s *Service) VerifyEmail(ctx context.Context, actor Actor, token string) er
 	if !validToken(token, VerificationTokenPrefix) {
 		return ErrInvalidToken
 	}
-	return s.Store.Tx(ctx, func(q *db.Queries) error {
+	return s.Store.Tx(ctx, func(q db.Querier) error {
 		t, err := s.consumeToken(ctx, q, token, kindVerification)
 		if err != nil {
 			return err
@@ -147,7 +147,7 @@ func (s *Service) VerifyEmail(ctx context.Context, actor Actor, token string) er
 
 // markVerified records that the account of a consumed token receives mail at
 // the token's address; ErrInvalidToken when the address has changed since.
-func (s *Service) markVerified(ctx context.Context, q *db.Queries, t db.ConsumeUserTokenRow) error {
+func (s *Service) markVerified(ctx context.Context, q db.Querier, t db.ConsumeUserTokenRow) error {
 	n, err := q.SetUserEmailVerified(ctx, db.SetUserEmailVerifiedParams{Now: s.now(), ID: t.UserID, EmailKey: &t.EmailKey})
 	if err == nil && n == 0 {
 		err = ErrInvalidToken
@@ -160,7 +160,7 @@ func (s *Service) markVerified(ctx context.Context, q *db.Queries, t db.ConsumeU
 // transaction that queued the mail (the caller's copy of the account may be
 // older): ErrNoEmail without one, ErrAlreadyVerified when done.
 func (s *Service) ResendVerification(ctx context.Context, actor Actor, userID int64) (email string, err error) {
-	err = s.mailTx(ctx, func(q *db.Queries) error {
+	err = s.mailTx(ctx, func(q db.Querier) error {
 		user, err := getUser(ctx, q, userID)
 		switch {
 		case err != nil:
@@ -194,7 +194,7 @@ func EmailChanges(user db.User, raw string) bool {
 // reset tokens mailed before. It returns ErrNotFound, ErrNoEmail or
 // ErrDisabled when there is no account, address or point to it.
 func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id int64) error {
-	return s.mailTx(ctx, func(q *db.Queries) error {
+	return s.mailTx(ctx, func(q db.Querier) error {
 		user, err := getUser(ctx, q, id)
 		switch {
 		case err != nil:
@@ -252,7 +252,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, actor Actor, token, 
 	if err != nil {
 		return err
 	}
-	return s.mailTx(ctx, func(q *db.Queries) error {
+	return s.mailTx(ctx, func(q db.Querier) error {
 		t, err := s.consumeToken(ctx, q, token, kindReset)
 		if err != nil {
 			return err
@@ -277,7 +277,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, actor Actor, token, 
 // new hash, revokes the account's sessions but the one whose token hashes to
 // keep (all of them when keep is nil), voids outstanding reset tokens, mails
 // a notice when the account has an address, and audits the change.
-func (s *Service) storePassword(ctx context.Context, q *db.Queries, actor Actor, id int64, hash string, keep []byte, action string) error {
+func (s *Service) storePassword(ctx context.Context, q db.Querier, actor Actor, id int64, hash string, keep []byte, action string) error {
 	n, err := q.UpdateUserPasswordHash(ctx, db.UpdateUserPasswordHashParams{PasswordHash: hash, UpdatedAt: s.now(), ID: id})
 	if err != nil {
 		return err
@@ -314,7 +314,7 @@ func (s *Service) storePassword(ctx context.Context, q *db.Queries, actor Actor,
 
 // emailChanged runs inside the transaction that changed user's address from
 // old: the new address gets a verification mail, the old one a notice.
-func (s *Service) emailChanged(ctx context.Context, q *db.Queries, user db.User, old *string) error {
+func (s *Service) emailChanged(ctx context.Context, q db.Querier, user db.User, old *string) error {
 	if old != nil {
 		was := user
 		was.Email = old
@@ -362,7 +362,7 @@ func (s *Service) signUpAttempted(ctx context.Context, actor Actor, raw string) 
 	if err != nil || key == nil {
 		return err // CreateUser accepted raw, so never
 	}
-	return s.mailTx(ctx, func(q *db.Queries) error {
+	return s.mailTx(ctx, func(q db.Querier) error {
 		owner, err := q.GetUserByEmailKey(ctx, key)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // the address changed hands since: nobody to tell

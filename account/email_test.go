@@ -47,8 +47,8 @@ func lastToken(t *testing.T, svc *account.Service, kind, to string) string {
 	return tok
 }
 
-func newMailService(t *testing.T) (*account.Service, *accounttest.Clock) {
-	svc := accounttest.New(t)
+func newMailService(t *testing.T, eng accounttest.Engine) (*account.Service, *accounttest.Clock) {
+	svc := eng.New(t)
 	clock := accounttest.NewClock(time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC))
 	svc.Now = clock.Now
 	svc.Mail.PublicURL = "https://roster.example.com/"
@@ -57,8 +57,13 @@ func newMailService(t *testing.T) (*account.Service, *accounttest.Clock) {
 
 func TestEmailVerification(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testEmailVerification)
+}
+
+func testEmailVerification(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc, clock := newMailService(t)
+	svc, clock := newMailService(t, eng)
 	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "vera", Email: "Vera@example.com", Password: goodPassword})
 	if err != nil {
 		t.Fatal(err)
@@ -101,8 +106,13 @@ func TestEmailVerification(t *testing.T) {
 
 func TestVerificationTokenExpiresAndDiesWithItsAddress(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testVerificationTokenExpiresAndDiesWithItsAddress)
+}
+
+func testVerificationTokenExpiresAndDiesWithItsAddress(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc, clock := newMailService(t)
+	svc, clock := newMailService(t, eng)
 	u, _ := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "walt", Email: "walt@example.com", Password: goodPassword})
 	first := lastToken(t, svc, "email_verification", "walt@example.com")
 	if to, err := svc.ResendVerification(ctx, account.Actor{}, u.ID); err != nil || to != "walt@example.com" {
@@ -132,8 +142,13 @@ func TestVerificationTokenExpiresAndDiesWithItsAddress(t *testing.T) {
 
 func TestEmailChangeUnverifies(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testEmailChangeUnverifies)
+}
+
+func testEmailChangeUnverifies(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc, _ := newMailService(t)
+	svc, _ := newMailService(t, eng)
 	u, _ := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "xena", Email: "xena@example.com", Password: goodPassword})
 	svc.VerifyEmail(ctx, account.Actor{}, lastToken(t, svc, "email_verification", "xena@example.com"))
 
@@ -160,8 +175,13 @@ func TestEmailChangeUnverifies(t *testing.T) {
 
 func TestRequireVerifiedEmail(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testRequireVerifiedEmail)
+}
+
+func testRequireVerifiedEmail(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc, _ := newMailService(t)
+	svc, _ := newMailService(t, eng)
 	svc.RequireVerifiedEmail = true
 	_, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "yuri", Password: goodPassword})
 	var ve *account.ValidationError
@@ -185,8 +205,13 @@ func TestRequireVerifiedEmail(t *testing.T) {
 
 func TestPasswordReset(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testPasswordReset)
+}
+
+func testPasswordReset(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc, clock := newMailService(t)
+	svc, clock := newMailService(t, eng)
 	u, _ := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "zoe", Email: "zoe@example.com", Password: goodPassword})
 	keep, _, _, _ := svc.Login(ctx, "zoe", goodPassword, account.ClientInfo{})
 
@@ -236,8 +261,13 @@ func TestPasswordReset(t *testing.T) {
 
 func TestPasswordResetTokenRejections(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testPasswordResetTokenRejections)
+}
+
+func testPasswordResetTokenRejections(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc, clock := newMailService(t)
+	svc, clock := newMailService(t, eng)
 	a, _ := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "abe", Email: "abe@example.com", Password: goodPassword})
 	svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "bea", Email: "bea@example.com", Password: goodPassword})
 	const pw = "another perfectly fine passphrase"
@@ -287,8 +317,13 @@ func TestPasswordResetTokenRejections(t *testing.T) {
 
 func TestConcurrentResetConfirmsHaveOneWinner(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testConcurrentResetConfirmsHaveOneWinner)
+}
+
+func testConcurrentResetConfirmsHaveOneWinner(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc, _ := newMailService(t)
+	svc, _ := newMailService(t, eng)
 	u, _ := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "dan", Email: "dan@example.com", Password: goodPassword})
 	for round := range 5 {
 		svc.SendPasswordReset(ctx, account.Actor{}, u.ID)
@@ -322,8 +357,13 @@ func TestConcurrentResetConfirmsHaveOneWinner(t *testing.T) {
 
 func TestResetQueue(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testResetQueue)
+}
+
+func testResetQueue(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc, _ := newMailService(t)
+	svc, _ := newMailService(t, eng)
 	svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "eve", Email: "eve@example.com", Password: goodPassword})
 	q := account.NewResetQueue(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), 8, account.Limit{})
 	for _, login := range []string{"eve", "EVE@example.com", "nobody", "nobody@example.com", "not a name"} {
@@ -346,8 +386,13 @@ func TestResetQueue(t *testing.T) {
 // account, however a request names it, and frees up as the window passes.
 func TestResetQueuePerAccountLimit(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testResetQueuePerAccountLimit)
+}
+
+func testResetQueuePerAccountLimit(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc, clock := newMailService(t)
+	svc, clock := newMailService(t, eng)
 	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "eve", Email: "eve@example.com", Password: goodPassword}); err != nil {
 		t.Fatal(err)
 	}
@@ -382,8 +427,13 @@ func ptr[T any](v T) *T { return &v }
 // has its audit row, written with the mail, like every change.
 func TestResendVerificationIsAudited(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testResendVerificationIsAudited)
+}
+
+func testResendVerificationIsAudited(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc, _ := newMailService(t)
+	svc, _ := newMailService(t, eng)
 	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "vera", Email: "vera@example.com", Password: goodPassword})
 	if err != nil {
 		t.Fatal(err)

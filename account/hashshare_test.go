@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"roster/account"
+	"roster/account/accounttest"
 )
 
 // TestChangePasswordToCurrent: a new password equal to the current one, in
@@ -15,7 +16,7 @@ import (
 // ErrWrongPassword.
 func TestChangePasswordToCurrent(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, accounttest.SQLite)
 	ctx := context.Background()
 	actor := account.Actor{ID: f.user.ID, IP: "192.0.2.1"}
 	// "ｃ" (FULLWIDTH LATIN SMALL LETTER C) is "c" under NFKC.
@@ -45,7 +46,7 @@ func TestChangePasswordToCurrent(t *testing.T) {
 // queue for the slots; the first one then completes.
 func TestOwnPasswordChecksOnePerAccount(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, accounttest.SQLite)
 	ctx := context.Background()
 	actor := account.Actor{ID: f.user.ID, IP: "192.0.2.1"}
 	root, err := f.s.UserByName(ctx, "root")

@@ -12,8 +12,12 @@ import (
 )
 
 func TestPurgeExpired(t *testing.T) {
+	accounttest.Run(t, testPurgeExpired)
+}
+
+func testPurgeExpired(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
-	svc := accounttest.New(t)
+	svc := eng.New(t)
 	clock := accounttest.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
 	svc.Now = clock.Now
 	svc.SessionTTL, svc.IdleTTL = 5*time.Hour, 3*time.Hour

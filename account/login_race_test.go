@@ -67,6 +67,11 @@ func lastAudit(t *testing.T, svc *account.Service, action string) db.AuditEvent 
 // never a 500, and audited with the reason account_changed.
 func TestLoginRacesAccountChange(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testLoginRacesAccountChange)
+}
+
+func testLoginRacesAccountChange(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	const newPassword = "a completely different passphrase"
 	changes := []struct {
 		name   string
@@ -102,7 +107,7 @@ func TestLoginRacesAccountChange(t *testing.T) {
 			t.Run(c.name+"/"+l.name, func(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
-				svc := accounttest.New(t)
+				svc := eng.New(t)
 				u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "victim", Password: goodPassword})
 				if err != nil {
 					t.Fatal(err)
@@ -136,9 +141,14 @@ func TestLoginRacesAccountChange(t *testing.T) {
 // between must stay, not be replaced by a fresh hash of the old password.
 func TestRehashKeepsConcurrentPasswordChange(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testRehashKeepsConcurrentPasswordChange)
+}
+
+func testRehashKeepsConcurrentPasswordChange(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	const newPassword = "an entirely new passphrase here"
 	ctx := context.Background()
-	svc := accounttest.New(t)
+	svc := eng.New(t)
 	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "bob", Password: goodPassword})
 	if err != nil {
 		t.Fatal(err)

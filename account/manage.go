@@ -60,7 +60,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, ch User
 
 	var user db.User
 	var newKey string // a username key this change claims, for naming a conflict
-	err = s.mailTx(ctx, func(q *db.Queries) error {
+	err = s.mailTx(ctx, func(q db.Querier) error {
 		old, err := getUser(ctx, q, id)
 		if err != nil {
 			return err
@@ -145,7 +145,7 @@ func equalPtr(a, b *string) bool {
 // deletion under the account's former username. It returns ErrNotFound or
 // ErrLastAdmin.
 func (s *Service) DeleteUser(ctx context.Context, actor Actor, id int64) error {
-	return s.Store.Tx(ctx, func(q *db.Queries) error {
+	return s.Store.Tx(ctx, func(q db.Querier) error {
 		user, err := getUser(ctx, q, id)
 		if err != nil {
 			return err
@@ -163,7 +163,7 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, id int64) error {
 }
 
 // getUser loads an account, mapping a missing one to ErrNotFound.
-func getUser(ctx context.Context, q *db.Queries, id int64) (db.User, error) {
+func getUser(ctx context.Context, q db.Querier, id int64) (db.User, error) {
 	user, err := q.GetUser(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return db.User{}, ErrNotFound
@@ -173,9 +173,9 @@ func getUser(ctx context.Context, q *db.Queries, id int64) (db.User, error) {
 
 // requireOtherAdmin is called, inside the write transaction, before an active
 // admin stops being one: it refuses with ErrLastAdmin unless another remains.
-// The writer connection serializes transactions, so two admins cannot demote
+// Tx serializes transactions (db.Engine.Tx), so two admins cannot demote
 // each other at once.
-func requireOtherAdmin(ctx context.Context, q *db.Queries) error {
+func requireOtherAdmin(ctx context.Context, q db.Querier) error {
 	n, err := q.CountActiveAdmins(ctx)
 	if err != nil {
 		return err
@@ -276,14 +276,14 @@ func (s *Service) replacePassword(ctx context.Context, actor Actor, id int64, pw
 	if err != nil {
 		return err
 	}
-	return s.mailTx(ctx, func(q *db.Queries) error {
+	return s.mailTx(ctx, func(q db.Querier) error {
 		return s.storePassword(ctx, q, actor, id, hash, keep, action)
 	})
 }
 
 // revokeSessions ends the account's sessions but the one whose token hashes
 // to keep, or all of them when keep is nil.
-func revokeSessions(ctx context.Context, q *db.Queries, userID int64, keep []byte) (int64, error) {
+func revokeSessions(ctx context.Context, q db.Querier, userID int64, keep []byte) (int64, error) {
 	if keep == nil {
 		return q.DeleteUserSessions(ctx, userID)
 	}
@@ -300,7 +300,7 @@ func (s *Service) ListSessions(ctx context.Context, userID int64) ([]db.Session,
 // account userID, and ErrNotFound otherwise: one user can never end, or learn
 // of, another's session.
 func (s *Service) RevokeSession(ctx context.Context, actor Actor, userID int64, sessionID string) error {
-	return s.Store.Tx(ctx, func(q *db.Queries) error {
+	return s.Store.Tx(ctx, func(q db.Querier) error {
 		n, err := q.DeleteUserSession(ctx, db.DeleteUserSessionParams{ID: sessionID, UserID: userID})
 		if err != nil {
 			return err
@@ -316,7 +316,7 @@ func (s *Service) RevokeSession(ctx context.Context, actor Actor, userID int64, 
 // token hashes to keep (all of them when keep is nil). It returns ErrNotFound
 // for an unknown account.
 func (s *Service) RevokeSessions(ctx context.Context, actor Actor, userID int64, keep []byte) error {
-	return s.Store.Tx(ctx, func(q *db.Queries) error {
+	return s.Store.Tx(ctx, func(q db.Querier) error {
 		if _, err := getUser(ctx, q, userID); err != nil {
 			return err
 		}

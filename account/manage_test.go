@@ -21,9 +21,9 @@ type fixture struct {
 	session db.Session
 }
 
-func newFixture(t *testing.T) fixture {
+func newFixture(t *testing.T, eng accounttest.Engine) fixture {
 	t.Helper()
-	s := accounttest.New(t)
+	s := eng.New(t)
 	ctx := context.Background()
 	if _, err := s.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "root", Password: goodPassword, Role: account.RoleAdmin}); err != nil {
 		t.Fatal(err)
@@ -129,8 +129,8 @@ func TestAuditIffCommitted(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
-			writer, _ := f.s.Store.Pools()
+			f := newFixture(t, accounttest.SQLite)
+			writer, _ := f.s.Store.Engine.(*db.SQLite).Pools()
 			if _, err := writer.Exec(`CREATE TEMP TRIGGER audit_down BEFORE INSERT ON audit_events
 				BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`); err != nil {
 				t.Fatal(err)
@@ -162,8 +162,13 @@ func TestAuditIffCommitted(t *testing.T) {
 // transaction: nothing commits, so no audit row exists.
 func TestRefusedChangesLeaveNoAuditRow(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testRefusedChangesLeaveNoAuditRow)
+}
+
+func testRefusedChangesLeaveNoAuditRow(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, eng)
 	root, err := f.s.UserByName(ctx, "root")
 	if err != nil {
 		t.Fatal(err)
@@ -201,8 +206,13 @@ func second[T any](_ T, err error) error { return err }
 
 func TestDisabledAccount(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testDisabledAccount)
+}
+
+func testDisabledAccount(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, eng)
 	token, _, _, err := f.s.Login(ctx, "u1", goodPassword, account.ClientInfo{})
 	if err != nil {
 		t.Fatal(err)
@@ -227,8 +237,13 @@ func TestDisabledAccount(t *testing.T) {
 // transaction serializes the checks, so exactly one succeeds.
 func TestLastAdminRace(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testLastAdminRace)
+}
+
+func testLastAdminRace(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	s := accounttest.New(t)
+	s := eng.New(t)
 	var ids [2]int64
 	for i, name := range []string{"ann", "ben"} {
 		u, err := s.CreateUser(ctx, account.Actor{}, account.NewUser{Username: name, Password: goodPassword, Role: account.RoleAdmin})
@@ -276,7 +291,7 @@ func BenchmarkListUsers(b *testing.B) {
 	ctx := context.Background()
 	s := accounttest.New(b)
 	const n = 100_000
-	err := s.Store.Tx(ctx, func(q *db.Queries) error {
+	err := s.Store.Tx(ctx, func(q db.Querier) error {
 		for i := range n {
 			name := fmt.Sprintf("user%06d", i)
 			email := name + "@example.com"

@@ -66,7 +66,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (db.U
 		return db.User{}, err
 	}
 	var user db.User
-	err = s.mailTx(ctx, func(q *db.Queries) error {
+	err = s.mailTx(ctx, func(q db.Querier) error {
 		var err error
 		user, err = q.CreateUser(ctx, db.CreateUserParams{
 			Username: id.username, UsernameKey: id.usernameKey, UsernameSkeleton: &id.usernameSkeleton,
@@ -134,7 +134,7 @@ func (s *Service) checkIdentity(errs *fieldErrors, username, email, role string)
 // username if it is taken, else if it looks like another account's, else
 // the email. An empty usernameKey means the write kept its username. Pass
 // the transaction's Queries when the write was inside one.
-func Conflict(ctx context.Context, q *db.Queries, usernameKey string) error {
+func Conflict(ctx context.Context, q db.Querier, usernameKey string) error {
 	if usernameKey != "" {
 		taken, err := q.UsernameKeyExists(ctx, usernameKey)
 		if err != nil {
@@ -193,13 +193,14 @@ const (
 // transaction, the login.failure record, or throttledVerify's refund), which lets the
 // throttle's charge skip that wait (attempt.flushedLater).
 func (s *Service) signIn(ctx context.Context, login, password string, client ClientInfo,
-	open func(q *db.Queries, user db.User) (detail string, err error)) (db.User, error) {
+	open func(q db.Querier, user db.User) (detail string, err error)) (db.User, error) {
 	ip := client.IP
 	actor := Actor{IP: ip}
 	user, a, reason, err := s.verifyLogin(ctx, login, password, client)
 	if err == nil {
 		var refused error
-		err = s.Store.Tx(ctx, func(q *db.Queries) error {
+		err = s.Store.Tx(ctx, func(q db.Querier) error {
+			refused = nil // fn may run again (db.Engine.Tx)
 			if err := s.settleIn(ctx, q, a, true); err != nil {
 				return err
 			}
@@ -246,7 +247,7 @@ func (s *Service) signIn(ctx context.Context, login, password string, client Cli
 // account as it is now, or why the login must be refused. The writer connection
 // serializes transactions, so nothing can change the account between this
 // read and the session written after it (no FOREIGN KEY failure either).
-func (s *Service) reconfirmAccount(ctx context.Context, q *db.Queries, user db.User) (db.User, string, error) {
+func (s *Service) reconfirmAccount(ctx context.Context, q db.Querier, user db.User) (db.User, string, error) {
 	now, err := q.GetUser(ctx, user.ID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -443,7 +444,7 @@ func (s *Service) LoginDevice(ctx context.Context, login, password string, clien
 	token, hash := NewToken()
 	ua := storedUserAgent(client.UserAgent)
 	res := LoginResult{Token: token}
-	user, err := s.signIn(ctx, login, password, client, func(q *db.Queries, user db.User) (string, error) {
+	user, err := s.signIn(ctx, login, password, client, func(q db.Querier, user db.User) (string, error) {
 		now := s.now()
 		var err error
 		if res.DeviceToken, err = s.issueDevice(ctx, q, user.ID, client.DeviceToken); err != nil {
@@ -485,7 +486,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, d
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
 		// Unflushed: a touch lost to power failure only ages the session,
 		// so it can never outlive its idle lifetime because of the loss.
-		if err := s.Store.TxNoSync(ctx, func(q *db.Queries) error {
+		if err := s.Store.TxNoSync(ctx, func(q db.Querier) error {
 			return q.TouchSession(ctx, db.TouchSessionParams{LastSeenAt: now, TokenHash: sess.TokenHash})
 		}); err != nil {
 			return db.Session{}, db.User{}, err
@@ -497,7 +498,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, d
 
 // Logout deletes one session and audits it.
 func (s *Service) Logout(ctx context.Context, actor Actor, session db.Session) error {
-	return s.Store.Tx(ctx, func(q *db.Queries) error {
+	return s.Store.Tx(ctx, func(q db.Querier) error {
 		if _, err := q.DeleteSession(ctx, session.TokenHash); err != nil {
 			return err
 		}

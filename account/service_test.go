@@ -12,12 +12,18 @@ import (
 
 	"roster/account"
 	"roster/account/accounttest"
+	"roster/db"
 )
 
 func TestLoginAndSessionLifetimes(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testLoginAndSessionLifetimes)
+}
+
+func testLoginAndSessionLifetimes(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc := accounttest.New(t)
+	svc := eng.New(t)
 	clock := accounttest.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
 	svc.Now = clock.Now
 	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "dora", Password: goodPassword}); err != nil {
@@ -70,8 +76,13 @@ func TestLoginAndSessionLifetimes(t *testing.T) {
 
 func TestLoginMintsNewTokenAndLogoutKillsIt(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testLoginMintsNewTokenAndLogoutKillsIt)
+}
+
+func testLoginMintsNewTokenAndLogoutKillsIt(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc := accounttest.New(t)
+	svc := eng.New(t)
 	svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "erin", Email: "erin@example.com", Password: goodPassword})
 	a, sa, _, err := svc.Login(ctx, "erin", goodPassword, account.ClientInfo{})
 	if err != nil {
@@ -97,8 +108,13 @@ func TestLoginMintsNewTokenAndLogoutKillsIt(t *testing.T) {
 
 func TestLoginWithoutSessionUpgradesOldHash(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testCheckPasswordUpgradesOldHash)
+}
+
+func testCheckPasswordUpgradesOldHash(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc := accounttest.New(t)
+	svc := eng.New(t)
 	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "fred", Password: goodPassword})
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +138,13 @@ func TestLoginWithoutSessionUpgradesOldHash(t *testing.T) {
 
 func TestLoginWithoutSessionGenericFailure(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testCheckPasswordGenericFailure)
+}
+
+func testCheckPasswordGenericFailure(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc := accounttest.New(t)
+	svc := eng.New(t)
 	svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "gina", Password: goodPassword})
 	for _, login := range []string{"gina", "nobody", "no body", "x@y.z"} {
 		if _, err := svc.LoginWithoutSession(ctx, login, "wrong password entirely", "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
@@ -147,7 +168,7 @@ func TestPlaintextPasswordNeverStored(t *testing.T) {
 	}
 	var files [][]byte
 	for _, suffix := range []string{"", "-wal"} {
-		b, err := os.ReadFile(svc.Store.Path() + suffix)
+		b, err := os.ReadFile(svc.Store.Engine.(*db.SQLite).Path() + suffix)
 		if err != nil {
 			t.Fatalf("read database%s: %v", suffix, err)
 		}
@@ -170,8 +191,13 @@ func TestPlaintextPasswordNeverStored(t *testing.T) {
 // UTF-8 even when the header is not.
 func TestLoginStoresUserAgent(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testLoginStoresUserAgent)
+}
+
+func testLoginStoresUserAgent(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	ctx := context.Background()
-	svc := accounttest.New(t)
+	svc := eng.New(t)
 	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "uma", Password: goodPassword}); err != nil {
 		t.Fatal(err)
 	}

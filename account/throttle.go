@@ -132,7 +132,7 @@ func (s *Service) admit(ctx context.Context, a *attempt) error {
 	if a.flushedLater {
 		tx = s.Store.TxNoSync
 	}
-	return tx(ctx, func(q *db.Queries) error {
+	return tx(ctx, func(q db.Querier) error {
 		if err := q.DeleteStaleLoginPairs(ctx, now.Add(-pairMemory)); err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func (s *Service) settle(ctx context.Context, a attempt, ok bool, err error) err
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx) // the charge is settled even if the client left
-	return s.Store.Tx(ctx, func(q *db.Queries) error { return s.settleIn(ctx, q, a, ok) })
+	return s.Store.Tx(ctx, func(q db.Querier) error { return s.settleIn(ctx, q, a, ok) })
 }
 
 // settleIn settles an attempt in transaction q: a right password (ok)
@@ -213,7 +213,7 @@ func (s *Service) settle(ctx context.Context, a attempt, ok bool, err error) err
 // account and remembers the network; an attempt
 // that verified nothing is refunded. A right password for an account deleted
 // meanwhile is ErrBadCredentials, and the caller's rollback keeps its charge.
-func (s *Service) settleIn(ctx context.Context, q *db.Queries, a attempt, ok bool) error {
+func (s *Service) settleIn(ctx context.Context, q db.Querier, a attempt, ok bool) error {
 	now := s.now()
 	paidUntil, qerr := q.GetLoginAccountPaidUntil(ctx, a.account)
 	if qerr == nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -32,9 +31,9 @@ func throttled(t *testing.T, what string, err error) time.Duration {
 
 // newClocked returns a service on a fresh database with a test clock and
 // one account, "alice", with password.
-func newClocked(t *testing.T) (*account.Service, *accounttest.Clock) {
+func newClocked(t *testing.T, eng accounttest.Engine) (*account.Service, *accounttest.Clock) {
 	t.Helper()
-	svc := accounttest.New(t)
+	svc := eng.New(t)
 	clock := accounttest.NewClock(epoch)
 	svc.Now = clock.Now
 	if _, err := svc.CreateUser(context.Background(), account.Actor{}, account.NewUser{Username: "alice", Password: password}); err != nil {
@@ -47,10 +46,14 @@ func newClocked(t *testing.T) (*account.Service, *accounttest.Clock) {
 // 1 s, doubling per failure up to 15 minutes, and a refused attempt costs no
 // hash. An unknown account behaves exactly like a known one.
 func TestThrottlePairBackoff(t *testing.T) {
+	accounttest.Run(t, testThrottlePairBackoff)
+}
+
+func testThrottlePairBackoff(t *testing.T, eng accounttest.Engine) {
 	for _, login := range []string{"alice", "nobody"} {
 		t.Run(login, func(t *testing.T) {
 			ctx := context.Background()
-			svc, clock := newClocked(t)
+			svc, clock := newClocked(t, eng)
 			check := func() error {
 				_, err := svc.LoginWithoutSession(ctx, login, wrong, "192.0.2.1")
 				return err
@@ -96,8 +99,12 @@ func TestThrottlePairBackoff(t *testing.T) {
 // cut short: five failures just before a second begins still make the next
 // attempt wait a whole second, until the one after it.
 func TestThrottleWaitRoundsUp(t *testing.T) {
+	accounttest.Run(t, testThrottleWaitRoundsUp)
+}
+
+func testThrottleWaitRoundsUp(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
-	svc, clock := newClocked(t)
+	svc, clock := newClocked(t, eng)
 	check := func() error {
 		_, err := svc.LoginWithoutSession(ctx, "alice", wrong, "192.0.2.1")
 		return err
@@ -123,8 +130,12 @@ func TestThrottleWaitRoundsUp(t *testing.T) {
 // TestThrottleSuccessResets: a right password resets the pair's count,
 // unless the account is disabled.
 func TestThrottleSuccessResets(t *testing.T) {
+	accounttest.Run(t, testThrottleSuccessResets)
+}
+
+func testThrottleSuccessResets(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
-	svc, _ := newClocked(t)
+	svc, _ := newClocked(t, eng)
 	const ip = "192.0.2.1"
 	for range 2 {
 		for i := range 4 {
@@ -165,11 +176,15 @@ func TestThrottleSuccessResets(t *testing.T) {
 
 // TestThrottleSurvivesRestart: the counters are in the database.
 func TestThrottleSurvivesRestart(t *testing.T) {
+	accounttest.Run(t, testThrottleSurvivesRestart)
+}
+
+func testThrottleSurvivesRestart(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "roster.db")
+	dsn := eng.DSN(t)
 	clock := accounttest.NewClock(epoch)
 	open := func() *account.Service {
-		store, err := db.Open(ctx, path)
+		store, err := db.Open(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,10 +216,14 @@ func TestThrottleSurvivesRestart(t *testing.T) {
 // while the attack only comes from strangers, the owner, from a network that
 // logged in before, still logs in. The cap lifts by itself after the attack.
 func TestThrottleAccountCap(t *testing.T) {
+	accounttest.Run(t, testThrottleAccountCap)
+}
+
+func testThrottleAccountCap(t *testing.T, eng accounttest.Engine) {
 	for _, knownGuess := range []bool{false, true} {
 		t.Run(fmt.Sprintf("known networks guess: %v", knownGuess), func(t *testing.T) {
 			ctx := context.Background()
-			svc, clock := newClocked(t)
+			svc, clock := newClocked(t, eng)
 			known := make([]string, 40) // known[0] is the owner's
 			for i := range known {
 				known[i] = fmt.Sprintf("198.51.100.%d", i+1)
@@ -250,8 +269,12 @@ func TestThrottleAccountCap(t *testing.T) {
 // TestThrottleRefundsUnverified: an attempt that verified nothing (the
 // hasher was busy) is not counted as a failure, nor leaves a wait.
 func TestThrottleRefundsUnverified(t *testing.T) {
+	accounttest.Run(t, testThrottleRefundsUnverified)
+}
+
+func testThrottleRefundsUnverified(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
-	svc, _ := newClocked(t)
+	svc, _ := newClocked(t, eng)
 	hasher, err := account.NewHasher(accounttest.CheapParams, 1, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -291,8 +314,12 @@ func TestThrottleRefundsUnverified(t *testing.T) {
 // change shares the login throttle, so a stolen session is no unlimited
 // password oracle.
 func TestThrottleOwnPassword(t *testing.T) {
+	accounttest.Run(t, testThrottleOwnPassword)
+}
+
+func testThrottleOwnPassword(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
-	svc, _ := newClocked(t)
+	svc, _ := newClocked(t, eng)
 	user, err := svc.UserByName(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -318,13 +345,17 @@ func TestThrottleOwnPassword(t *testing.T) {
 // account's) nor the other way round; the hourly cap, though, counts every
 // failure on the account, by whichever name.
 func TestThrottlePairIsTheLoginAsTyped(t *testing.T) {
+	accounttest.Run(t, testThrottlePairIsTheLoginAsTyped)
+}
+
+func testThrottlePairIsTheLoginAsTyped(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
 	for _, tc := range []struct{ first, then string }{
 		{"alice", "alice.secret@example.com"},
 		{"alice.secret@example.com", "Alice"},
 	} {
 		t.Run(tc.first, func(t *testing.T) {
-			svc := accounttest.New(t)
+			svc := eng.New(t)
 			svc.Now = accounttest.NewClock(epoch).Now // the 1 s wait must not end mid-test
 			if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Email: "alice.secret@example.com", Password: password}); err != nil {
 				t.Fatal(err)
@@ -343,7 +374,7 @@ func TestThrottlePairIsTheLoginAsTyped(t *testing.T) {
 		})
 	}
 	t.Run("account cap", func(t *testing.T) {
-		svc := accounttest.New(t)
+		svc := eng.New(t)
 		if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "alice", Email: "alice.secret@example.com", Password: password}); err != nil {
 			t.Fatal(err)
 		}

@@ -42,6 +42,11 @@ func importLine(t *testing.T, svc *account.Service, rec account.Record) error {
 // field errors, and one that sign-up accepts is imported.
 func TestImportRefusesWhatSignUpRefuses(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testImportRefusesWhatSignUpRefuses)
+}
+
+func testImportRefusesWhatSignUpRefuses(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	hasher, err := account.NewHasher(accounttest.CheapParams, 1, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +80,7 @@ func TestImportRefusesWhatSignUpRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			signups, imports := accounttest.New(t), accounttest.New(t)
+			signups, imports := eng.New(t), eng.New(t)
 			signups.RequireVerifiedEmail, imports.RequireVerifiedEmail = tt.requireVerified, tt.requireVerified
 			for _, svc := range []*account.Service{signups, imports} {
 				if tt.existing == "" {
@@ -118,7 +123,12 @@ func TestImportRefusesWhatSignUpRefuses(t *testing.T) {
 // status, a verification time) is checked field by field, all at once.
 func TestImportRefusesImportOnlyFields(t *testing.T) {
 	t.Parallel()
-	svc := accounttest.New(t)
+	accounttest.Run(t, testImportRefusesImportOnlyFields)
+}
+
+func testImportRefusesImportOnlyFields(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	svc := eng.New(t)
 	verified := time.Date(2024, 3, 2, 8, 0, 0, 0, time.UTC)
 	err := importLine(t, svc, account.Record{Username: "gus", Status: "gone", EmailVerifiedAt: &verified,
 		PasswordHash: "$2b$04$short"})
@@ -139,7 +149,12 @@ func TestImportRefusesImportOnlyFields(t *testing.T) {
 // not imported with U+FFFD in place of the bytes.
 func TestImportRefusesInvalidUTF8(t *testing.T) {
 	t.Parallel()
-	svc := accounttest.New(t)
+	accounttest.Run(t, testImportRefusesInvalidUTF8)
+}
+
+func testImportRefusesInvalidUTF8(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	svc := eng.New(t)
 	line := []byte(`{"username":"ann","email":"ann` + "\xff" + `@example.com","password_hash":"$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"}`)
 	var reported error
 	res, err := svc.Import(context.Background(), bytes.NewReader(line), 10, func(_ int, err error) { reported = err })

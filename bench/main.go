@@ -372,7 +372,7 @@ func seed(path string, n int) error {
 	now := db.Now(time.Now())
 	const batch = 10_000
 	for start := 0; start < n; start += batch {
-		err := store.Tx(ctx, func(q *db.Queries) error {
+		err := store.Tx(ctx, func(q db.Querier) error {
 			for i := start; i < min(start+batch, n); i++ {
 				name := "bench" + strconv.Itoa(i)
 				if _, err := q.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name, Role: account.RoleUser,

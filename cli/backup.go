@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +22,9 @@ func cmdBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	file := files[0]
+	if db.IsPostgresURL(cfg.path) {
+		return errors.New("backup: roster backup copies a SQLite file; back up a PostgreSQL database with pg_dump or the provider's snapshots")
+	}
 	start := time.Now()
 	if err := db.Backup(ctx, cfg.path, file); err != nil {
 		return err

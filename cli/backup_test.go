@@ -3,8 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,14 +35,14 @@ func TestBackupUnderWriteLoadRestores(t *testing.T) {
 		mu        sync.Mutex
 		committed []string
 	)
-	create := func(q *db.Queries, name string) error {
+	create := func(q db.Querier, name string) error {
 		_, err := q.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name,
 			PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U",
 			Role:         "user", CreatedAt: db.Now(time.Now())})
 		return err
 	}
 	// Enough rows that the copy takes a while.
-	err = store.Tx(ctx, func(q *db.Queries) error {
+	err = store.Tx(ctx, func(q db.Querier) error {
 		for i := range 20000 {
 			if err := create(q, fmt.Sprintf("seed%d", i)); err != nil {
 				return err
@@ -125,5 +127,20 @@ func TestBackupUnderWriteLoadRestores(t *testing.T) {
 	if err := run(ctx, []string{"backup", "-db", live, backup}, env(nil), nil, io.Discard, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "already exists") {
 		t.Errorf("roster backup over an existing file: err = %v, want a refusal", err)
+	}
+}
+
+// TestBackupRefusesPostgres: roster backup copies a SQLite file only, and
+// says what backs up a PostgreSQL database instead, without connecting.
+func TestBackupRefusesPostgres(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "backup.db")
+	err := run(t.Context(), []string{"backup", "-db", "postgres://roster:secret@127.0.0.1:1/roster", out},
+		env(nil), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "pg_dump") || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("backup of a PostgreSQL URL: %v, want a refusal naming pg_dump", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the backup file exists after the refusal (stat: %v)", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"roster/account"
+	"roster/db"
+	_ "roster/db/pgstore" // db.Open's PostgreSQL engine, for a -db URL
 	rosterhttp "roster/http"
 	"roster/outbox"
 )
@@ -123,14 +125,20 @@ func (c *logFlags) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// dbConfig is the database location, shared by every command that opens it.
+// dbConfig is the database location, shared by every command that opens it:
+// a SQLite file's path or a PostgreSQL URL (db.Open).
 type dbConfig struct {
 	path string
 }
 
 func (c *dbConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.path, "db", "roster.db", "SQLite database file")
+	fs.StringVar(&c.path, "db", "roster.db",
+		"SQLite database file, or a postgres:// (or postgresql://) URL of a PostgreSQL database")
 }
+
+// String is the location with any password in a URL masked, for logs and
+// messages.
+func (c dbConfig) String() string { return db.Redacted(c.path) }
 
 // The register functions below bind flags to the fields of each package's
 // Config; the flag defaults are the values c holds, which the caller sets to

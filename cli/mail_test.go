@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"roster/account/accounttest"
 	"roster/db"
 	"roster/mail/mailtest"
 )
@@ -31,9 +31,14 @@ func post(t *testing.T, url, body string) (int, map[string]any) {
 // token from the message that then arrives.
 func TestResetMailSurvivesOutageAndRestart(t *testing.T) {
 	t.Parallel()
+	accounttest.Run(t, testResetMailSurvivesOutageAndRestart)
+}
+
+func testResetMailSurvivesOutageAndRestart(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
 	smtp := mailtest.Start(t, mailtest.Options{User: "roster", Pass: "s3cret"})
 	smtp.Stop()
-	dbPath := filepath.Join(t.TempDir(), "roster.db")
+	dbPath := eng.DSN(t)
 	args := []string{"-db", dbPath, "-mail-retry-min", "1s", "-mail-from", "Roster <roster@example.com>",
 		"-public-url", "https://roster.example.com"}
 	base, stop := startServe(t, args, map[string]string{"ROSTER_SMTP_URL": smtp.URL()})

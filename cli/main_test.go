@@ -12,6 +12,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/account/accounttest"
+	"roster/db"
+	"roster/db/pgtest"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -41,9 +45,16 @@ func startServe(t *testing.T, args []string, vars map[string]string) (baseURL st
 	return baseURL, stop
 }
 
+// TestServeTutorialRoundTripAndShutdown runs on each engine: -db (here
+// ROSTER_DB) takes a SQLite path or a PostgreSQL URL.
 func TestServeTutorialRoundTripAndShutdown(t *testing.T) {
 	t.Parallel()
-	dbPath := filepath.Join(t.TempDir(), "roster.db")
+	accounttest.Run(t, testServeTutorialRoundTripAndShutdown)
+}
+
+func testServeTutorialRoundTripAndShutdown(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	dbPath := eng.DSN(t)
 	// The database comes from the environment; flags override env.
 	base, stop := startServe(t, []string{"-min-password-length", "8"}, map[string]string{"ROSTER_DB": dbPath})
 
@@ -60,7 +71,7 @@ func TestServeTutorialRoundTripAndShutdown(t *testing.T) {
 		t.Fatalf("run after cancel = %v, want nil", err)
 	}
 
-	// The user survives a restart on the same file.
+	// The user survives a restart on the same database.
 	base, _ = startServe(t, nil, map[string]string{"ROSTER_DB": dbPath})
 	res, err = http.PostForm(base+"/login", url.Values{"user": {"sam"}, "pass": {"eight ch"}})
 	if err != nil {
@@ -125,5 +136,31 @@ func TestMigrate(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "migrations applied") {
 		t.Errorf("migrate printed %q", stdout.String())
+	}
+}
+
+// TestMigratePostgres: migrate takes a PostgreSQL URL, migrates that
+// database, and prints the URL with its password masked.
+func TestMigratePostgres(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(pgtest.SchemaURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), "s3cret") // the test server trusts, ignoring it
+	var stdout bytes.Buffer
+	if err := run(t.Context(), []string{"migrate", "-db", u.String()}, env(nil), nil, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "migrations applied to postgres://") || strings.Contains(stdout.String(), "s3cret") {
+		t.Errorf("migrate printed %q, want the URL without its password", stdout.String())
+	}
+	store, err := db.Open(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Ready(t.Context()); err != nil {
+		t.Errorf("Ready after migrate: %v", err)
 	}
 }

@@ -181,7 +181,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	attrs := []any{"db", cfg.db.path}
+	attrs := []any{"db", cfg.db.String()}
 	for i, ln := range listeners {
 		attrs = append(attrs, names[i], ln.Addr().String())
 	}
@@ -292,6 +292,6 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "migrations applied to", cfg.path)
+	fmt.Fprintln(stdout, "migrations applied to", cfg)
 	return store.Close()
 }

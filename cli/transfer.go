@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"roster/account"
+	"roster/db"
 )
 
 func cmdImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -72,7 +73,9 @@ func cmdExport(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	file := files[0]
-	if _, err := os.Stat(cfg.path); err != nil {
+	// Export never creates a database: a SQLite file must exist (a
+	// PostgreSQL database always does; db.Open migrates it if empty).
+	if _, err := os.Stat(cfg.path); err != nil && !db.IsPostgresURL(cfg.path) {
 		return fmt.Errorf("export: %w", err)
 	}
 	accounts, err := openAccounts(ctx, cfg, account.DefaultConfig())

@@ -46,6 +46,10 @@ func writeLines(t testing.TB, lines ...string) string {
 }
 
 func TestImportReportsBadLinesAndExportRoundTrips(t *testing.T) {
+	accounttest.Run(t, testImportReportsBadLinesAndExportRoundTrips)
+}
+
+func testImportReportsBadLinesAndExportRoundTrips(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
 	hash := cheapHash(t, "correct horse battery staple")
 	good := []string{
@@ -66,7 +70,7 @@ func TestImportReportsBadLinesAndExportRoundTrips(t *testing.T) {
 		`{"username":"gus","role":"root","status":"gone","email_verified_at":"2024-03-02T08:00:00Z","password_hash":"`+hash+`"}`, // 11: role and status
 		`{"username":"hal","password_hash":"$2b$04$short"}`,                                                                      // 12: truncated bcrypt
 	)
-	dbPath := filepath.Join(t.TempDir(), "roster.db")
+	dbPath := eng.DSN(t)
 	var stdout, stderr bytes.Buffer
 	err := run(ctx, []string{"import", "-db", dbPath, "-batch", "2", input}, env(nil), nil, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "9 lines refused") {
@@ -121,7 +125,7 @@ func TestImportReportsBadLinesAndExportRoundTrips(t *testing.T) {
 	}
 
 	// The export imports into a fresh database unchanged.
-	again := filepath.Join(t.TempDir(), "again.db")
+	again := eng.DSN(t)
 	if err := run(ctx, []string{"import", "-db", again, out}, env(nil), nil, io.Discard, io.Discard); err != nil {
 		t.Fatalf("import of the export: %v", err)
 	}
@@ -134,6 +138,10 @@ func TestImportReportsBadLinesAndExportRoundTrips(t *testing.T) {
 // row, written in its batch's transaction, with no actor and no IP like
 // every CLI change; refused lines have none.
 func TestImportAuditsEachAccount(t *testing.T) {
+	accounttest.Run(t, testImportAuditsEachAccount)
+}
+
+func testImportAuditsEachAccount(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
 	hash := cheapHash(t, "correct horse battery staple")
 	input := writeLines(t,
@@ -142,7 +150,7 @@ func TestImportAuditsEachAccount(t *testing.T) {
 		`{"username":"bob","role":"admin","password_hash":"`+hash+`"}`,
 		`{"username":"cid","password_hash":"`+hash+`"}`,
 	)
-	dbPath := filepath.Join(t.TempDir(), "roster.db")
+	dbPath := eng.DSN(t)
 	err := run(ctx, []string{"import", "-db", dbPath, "-batch", "2", input}, env(nil), nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "1 lines refused") {
 		t.Fatalf("import: err = %v, want 1 line refused", err)

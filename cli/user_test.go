@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"roster/account"
+	"roster/account/accounttest"
 	"roster/db"
 )
 
@@ -33,7 +33,12 @@ func roster(t *testing.T, dbPath, stdin string, args ...string) (string, string,
 
 func TestUserCLI(t *testing.T) {
 	t.Parallel()
-	dbPath := filepath.Join(t.TempDir(), "roster.db")
+	accounttest.Run(t, testUserCLI)
+}
+
+func testUserCLI(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	dbPath := eng.DSN(t)
 	steps := []struct {
 		stdin   string
 		args    []string

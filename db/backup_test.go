@@ -16,7 +16,7 @@ import (
 func TestBackup(t *testing.T) {
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "roster.db")
-	store, err := db.Open(ctx, src)
+	store, err := db.OpenSQLite(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestBackup(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file mode = %v (%v), want 0600: it holds every password hash", fi.Mode().Perm(), err)
 	}
-	copied, err := db.Open(ctx, path)
+	copied, err := db.OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

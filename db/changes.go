@@ -10,4 +10,4 @@ var errStoreClosed = errors.New("db: store is closed")
 // server), has become visible since an earlier call. Whatever a caller reads
 // from the database after Changes returned n is still current when a later
 // call returns n again, so it may be kept until then.
-func (s *Store) Changes() (uint64, error) { return s.watch.changes() }
+func (s *SQLite) Changes() (uint64, error) { return s.watch.changes() }

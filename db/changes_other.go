@@ -81,7 +81,7 @@ func (w *changeWatch) connect(c *watchConn) error {
 	return nil
 }
 
-// changes is Store.Changes.
+// changes is SQLite.Changes.
 func (w *changeWatch) changes() (uint64, error) {
 	c, ok := <-w.idle // never long: a check returns its connection within microseconds
 	if !ok {

@@ -30,7 +30,7 @@ var childActions = map[string]func(args []string) error{
 	// from another process, after a truncating checkpoint if asked.
 	"set-status": func(args []string) error {
 		ctx := context.Background()
-		store, err := db.Open(ctx, args[0])
+		store, err := db.OpenSQLite(ctx, args[0])
 		if err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func inChild(t *testing.T, action string, args ...string) string {
 
 // checkpoint copies the whole WAL into the database and truncates it, on the
 // store's writer, so that the next commit starts the WAL afresh.
-func checkpoint(store *db.Store) error {
+func checkpoint(store *db.SQLite) error {
 	writer, _ := store.Pools()
 	var busy, log, done int
 	if err := writer.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &log, &done); err != nil {
@@ -108,7 +108,7 @@ func TestChangesCountsEveryCommit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := dbtest.Open(t)
-	other, err := db.Open(ctx, store.Path())
+	other, err := db.OpenSQLite(ctx, store.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestChangesCountsEveryCommit(t *testing.T) {
 	}
 	for i, commit := range []struct {
 		name string
-		q    *db.Queries
+		q    db.Querier
 	}{{"own writer", store.Write}, {"another connection", other.Write}} {
 		if _, err := commit.q.CreateUser(ctx, db.CreateUserParams{Username: commit.name, UsernameKey: string(rune('a' + i)),
 			PasswordHash: "x", Role: "user", CreatedAt: db.Now(time.Now())}); err != nil {
@@ -157,7 +157,7 @@ func TestSessionWithUserSeesEveryCommit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := dbtest.Open(t)
-	other, err := db.Open(ctx, store.Path())
+	other, err := db.OpenSQLite(ctx, store.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func BenchmarkSessionWithUser(b *testing.B) {
 // instead of waiting for a connection that will not come back.
 func TestChangesAfterClose(t *testing.T) {
 	t.Parallel()
-	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	store, err := db.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestChangesAfterClose(t *testing.T) {
 
 // flipSession creates the user "flip", active, with a session, and returns
 // the user's id and the session's token hash.
-func flipSession(t testing.TB, store *db.Store) (int64, []byte) {
+func flipSession(t testing.TB, store *db.SQLite) (int64, []byte) {
 	t.Helper()
 	ctx := context.Background()
 	now := db.Now(time.Now())
@@ -277,7 +277,7 @@ func flipSession(t testing.TB, store *db.Store) (int64, []byte) {
 
 // cachedStatus looks the session up twice, the second time with no commit
 // in between, so that the cache holds the row, and returns the user's status.
-func cachedStatus(t *testing.T, store *db.Store, hash []byte) string {
+func cachedStatus(t *testing.T, store *db.SQLite, hash []byte) string {
 	t.Helper()
 	var status string
 	for range 2 {
@@ -330,7 +330,7 @@ func TestSessionWithUserSeesCommitAfterCheckpoint(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := dbtest.Open(t)
-	other, err := db.Open(ctx, store.Path())
+	other, err := db.OpenSQLite(ctx, store.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestSessionWithUserSeesCommitAfterCheckpoint(t *testing.T) {
 	id, hash := flipSession(t, store)
 	for i, commit := range []struct {
 		name   string
-		q      *db.Queries
+		q      db.Querier
 		status string
 	}{{"another store", other.Write, "disabled"}, {"own writer", store.Write, "active"}} {
 		cachedStatus(t, store, hash)

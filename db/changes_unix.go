@@ -183,7 +183,7 @@ func shmPath(ctx context.Context, conn *sql.Conn) (string, error) {
 	return file + "-shm", nil
 }
 
-// changes is Store.Changes.
+// changes is SQLite.Changes.
 func (w *changeWatch) changes() (uint64, error) {
 	seen := w.seen.Load()
 	_, _, changed, err := w.read(seen)
@@ -274,7 +274,7 @@ func (w *changeWatch) release() error {
 // the process is open on that file, and no Open is under way (one may have
 // connections on the file before its watch has registered it).
 //
-// Connections opened outside Store (db.Backup's) are not counted: a store
+// Connections opened outside SQLite (db.Backup's) are not counted: a store
 // closing its last watch while one of them is on the same file can drop its
 // locks.
 var shmFiles shmRegistry

@@ -54,7 +54,7 @@ func init() {
 func TestShmLocksOutliveAnotherStore(t *testing.T) {
 	t.Parallel()
 	store := dbtest.Open(t)
-	other, err := db.Open(context.Background(), store.Path())
+	other, err := db.OpenSQLite(context.Background(), store.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestChangesThroughSymlink(t *testing.T) {
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
-	store, err := db.Open(ctx, link)
+	store, err := db.OpenSQLite(ctx, link)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestChangesThroughSymlink(t *testing.T) {
 	if _, err := os.Stat(link + "-shm"); err == nil {
 		t.Fatalf("%s-shm exists: SQLite did not resolve the link", link)
 	}
-	other, err := db.Open(ctx, target)
+	other, err := db.OpenSQLite(ctx, target)
 	if err != nil {
 		t.Fatal(err)
 	}

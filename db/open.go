@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
-	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"roster/sql/schema"
@@ -48,18 +47,22 @@ func dsn(path, query string) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + query
 }
 
-// Store is an open roster database: one writer connection, whose transactions
-// begin IMMEDIATE so concurrent writers queue instead of failing with
-// "database is locked", and a pool of readers that WAL lets run beside it.
-type Store struct {
+// SQLite is an open SQLite roster database, the Engine of a Store: one
+// writer connection, whose transactions begin IMMEDIATE so concurrent
+// writers queue instead of failing with "database is locked", and a pool of
+// readers that WAL lets run beside it. What only SQLite has (Backup, Path,
+// Pools, Changes, the WAL checkpoint) is reached through this type.
+type SQLite struct {
 	// Read runs queries on the reader pool.
-	Read *Queries
+	Read Querier
 	// Write runs single statements on the writer connection; use Tx for more.
-	Write *Queries
+	Write Querier
 	// Stats runs slow aggregate reads (metrics) on one connection of their
 	// own, opened on first use and closed after a minute idle: however long
 	// they take, they never hold a reader that requests need.
-	Stats *Queries
+	Stats Querier
+
+	read, write *Queries // Read and Write, with their prepared statements
 
 	reader     *sql.DB
 	writer     *sql.DB
@@ -71,9 +74,9 @@ type Store struct {
 	health     storageHealth
 }
 
-// Open opens (creating if needed) the database at path, checks the SQLite
-// version and applies any pending migrations. On unix it also maps the
-// database's -shm file for Changes, and fails if it cannot.
+// OpenSQLite opens (creating if needed) the database at path, checks the
+// SQLite version and applies any pending migrations. On unix it also maps
+// the database's -shm file for Changes, and fails if it cannot.
 //
 // On a full volume Open works while the WAL and -shm files are there (left
 // by a process killed or unable to checkpoint at exit, or open in another
@@ -81,7 +84,7 @@ type Store struct {
 // must create the -shm file, and fails with an error wrapping
 // ErrStorageUnavailable: the caller exits, and a restart once space returns
 // succeeds.
-func Open(ctx context.Context, path string) (_ *Store, err error) {
+func OpenSQLite(ctx context.Context, path string) (_ *SQLite, err error) {
 	if path == "" {
 		return nil, errors.New("db: empty database path")
 	}
@@ -106,7 +109,7 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	s := &Store{writer: writer, path: path}
+	s := &SQLite{writer: writer, path: path}
 	s.health.init()
 	if err := s.init(ctx); err != nil {
 		s.health.close()
@@ -115,11 +118,12 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 	}
 	// Every statement is prepared once per connection and reused: parsing SQL
 	// was a third of the time of a session lookup.
-	if s.Write, err = Prepare(ctx, writer); err != nil {
+	if s.write, err = Prepare(ctx, writer); err != nil {
 		s.health.close()
 		writer.Close()
 		return nil, err
 	}
+	s.Write = s.write
 
 	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
 	if err != nil {
@@ -142,10 +146,11 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 	s.stats.SetMaxOpenConns(1)
 	s.stats.SetConnMaxIdleTime(time.Minute)
 	s.Stats = New(s.stats)
-	if s.Read, err = Prepare(ctx, reader); err != nil {
+	if s.read, err = Prepare(ctx, reader); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("db: open reader: %w", err)
 	}
+	s.Read = s.read
 	if s.watch, err = openChangeWatch(ctx, reader.Driver(), base+"&_pragma=query_only(1)"); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("db: open change watch: %w", err)
@@ -159,7 +164,7 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 
 // init checks the SQLite library and brings the schema up to date on the
 // writer connection.
-func (s *Store) init(ctx context.Context) error {
+func (s *SQLite) init(ctx context.Context) error {
 	version, err := New(s.writer).SQLiteVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("db: open %w", err)
@@ -194,7 +199,7 @@ func versionAtLeast(have, want string) bool {
 }
 
 // Close closes both pools; the WAL is checkpointed when the last connection closes.
-func (s *Store) Close() error {
+func (s *SQLite) Close() error {
 	var errs []error
 	s.health.close() // its recovery loop writes
 	// The change watch stops first, while the store's connections still
@@ -202,8 +207,8 @@ func (s *Store) Close() error {
 	if s.watch != nil {
 		errs = append(errs, s.watch.close())
 	}
-	if s.Read != nil {
-		errs = append(errs, s.Read.Close())
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
 	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
@@ -211,7 +216,7 @@ func (s *Store) Close() error {
 	if s.stats != nil {
 		errs = append(errs, s.stats.Close())
 	}
-	errs = append(errs, s.Write.Close(), s.writer.Close())
+	errs = append(errs, s.write.Close(), s.writer.Close())
 	if s.watch != nil {
 		errs = append(errs, s.watch.release())
 	}
@@ -220,7 +225,7 @@ func (s *Store) Close() error {
 
 // Tx runs fn in one write transaction (BEGIN IMMEDIATE) and commits if fn
 // returns nil. Keep fn short: no hashing, mail or network inside it.
-func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) error {
+func (s *SQLite) Tx(ctx context.Context, fn func(q Querier) error) error {
 	return s.tx(ctx, s.writer, fn)
 }
 
@@ -239,7 +244,7 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) error {
 // this one on the writer connection and set back to FULL after; a connection
 // that cannot be set back is closed instead (the commit stands), and its
 // replacement gets FULL from the DSN.
-func (s *Store) TxNoSync(ctx context.Context, fn func(q *Queries) error) error {
+func (s *SQLite) TxNoSync(ctx context.Context, fn func(q Querier) error) error {
 	conn, err := s.writer.Conn(ctx)
 	if err != nil {
 		return err
@@ -257,7 +262,7 @@ func (s *Store) TxNoSync(ctx context.Context, fn func(q *Queries) error) error {
 	// when ctx is cancelled, perhaps only after the restore above had failed
 	// inside it. Unbound, it ends before the restore: fn's statements still
 	// fail on a cancelled ctx, and ctx is checked again before the commit.
-	return s.tx(context.WithoutCancel(ctx), conn, func(q *Queries) error {
+	return s.tx(context.WithoutCancel(ctx), conn, func(q Querier) error {
 		if err := fn(q); err != nil {
 			return err
 		}
@@ -267,16 +272,16 @@ func (s *Store) TxNoSync(ctx context.Context, fn func(q *Queries) error) error {
 
 // tx runs fn in a write transaction begun on b, the writer pool or its one
 // connection.
-func (s *Store) tx(ctx context.Context, b interface {
+func (s *SQLite) tx(ctx context.Context, b interface {
 	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
-}, fn func(q *Queries) error) (err error) {
+}, fn func(q Querier) error) (err error) {
 	defer func() { s.noteStorage(err) }()
 	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() // if fn panics; a no-op once the transaction ended
-	if err := fn(s.Write.WithTx(tx)); err != nil {
+	if err := fn(s.write.WithTx(tx)); err != nil {
 		return errors.Join(err, tx.Rollback())
 	}
 	return tx.Commit()
@@ -284,29 +289,29 @@ func (s *Store) tx(ctx context.Context, b interface {
 
 // ReadTx runs fn in one read-only transaction on the reader pool, so every
 // query in it sees the same snapshot of the database.
-func (s *Store) ReadTx(ctx context.Context, fn func(q *Queries) error) error {
+func (s *SQLite) ReadTx(ctx context.Context, fn func(q Querier) error) error {
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	return fn(s.Read.WithTx(tx))
+	return fn(s.read.WithTx(tx))
 }
 
 // Ping checks that both pools answer.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *SQLite) Ping(ctx context.Context) error {
 	return errors.Join(s.writer.PingContext(ctx), s.reader.PingContext(ctx))
 }
 
 // Path is the database file's path as given to Open.
-func (s *Store) Path() string { return s.path }
+func (s *SQLite) Path() string { return s.path }
 
 // ErrPendingMigrations means the database schema is older than this binary's.
 var ErrPendingMigrations = errors.New("db: migrations pending")
 
 // Ready checks that both pools answer, that every migration is applied and
 // that the database can write (Writable).
-func (s *Store) Ready(ctx context.Context) error {
+func (s *SQLite) Ready(ctx context.Context) error {
 	if err := s.Ping(ctx); err != nil {
 		return err
 	}
@@ -322,27 +327,7 @@ func (s *Store) Ready(ctx context.Context) error {
 
 // Pools returns the writer and reader pools, for statistics and tests that
 // inspect per-connection settings.
-func (s *Store) Pools() (writer, reader *sql.DB) { return s.writer, s.reader }
-
-// IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
-func IsUniqueViolation(err error) bool {
-	code, ok := sqliteCode(err)
-	return ok && (code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
-}
-
-// IsForeignKeyViolation reports whether err is a FOREIGN KEY constraint failure.
-func IsForeignKeyViolation(err error) bool {
-	code, ok := sqliteCode(err)
-	return ok && code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
-}
-
-func sqliteCode(err error) (int, bool) {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code(), true
-	}
-	return 0, false
-}
+func (s *SQLite) Pools() (writer, reader *sql.DB) { return s.writer, s.reader }
 
 // Now is the database's notion of a timestamp: UTC, whole seconds. With
 // _time_format=sqlite every stored time then has one fixed-width text form,

@@ -86,7 +86,7 @@ func TestOpenIsIdempotentAndMigrates(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "x.db")
 	for range 2 {
-		store, err := db.Open(ctx, path)
+		store, err := db.OpenSQLite(ctx, path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,7 @@ type sessionCache struct {
 // revocation, password change, disable or delete, by this process or another,
 // is a commit, so the next request reads the database again. The row's
 // pointer fields are shared between callers: treat them as read-only.
-func (s *Store) SessionWithUser(ctx context.Context, tokenHash []byte) (GetSessionWithUserRow, error) {
+func (s *SQLite) SessionWithUser(ctx context.Context, tokenHash []byte) (GetSessionWithUserRow, error) {
 	changes, err := s.Changes()
 	if err != nil {
 		return GetSessionWithUserRow{}, err

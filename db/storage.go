@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // A full volume, or a disk that fails, refuses writes while reads go on.
@@ -49,28 +47,6 @@ const (
 	checkpointBusyTimeout = "PRAGMA busy_timeout = 250"
 	restoreBusyTimeout    = "PRAGMA busy_timeout = " + busyTimeoutMS
 )
-
-// IsStorageUnavailable reports whether err says that the storage under the
-// database failed rather than the statement: ErrStorageUnavailable, or
-// SQLite's SQLITE_FULL (the volume is full), any SQLITE_IOERR (the file
-// system failed a read, write, sync or truncate: ENOSPC during a sync or a
-// -shm resize lands here) or SQLITE_CANTOPEN (a database, WAL or -shm file
-// cannot be opened or created). SQLITE_READONLY is left out: a query_only
-// reader answers it too, for a bug that must stay a loud 500.
-func IsStorageUnavailable(err error) bool {
-	if errors.Is(err, ErrStorageUnavailable) {
-		return true
-	}
-	code, ok := sqliteCode(err)
-	if !ok {
-		return false
-	}
-	switch code & 0xff { // the primary code of an extended one
-	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
-		return true
-	}
-	return false
-}
 
 // storageHealth is what the store knows of its storage.
 type storageHealth struct {
@@ -116,7 +92,7 @@ func (h *storageHealth) close() {
 // on the checkpoint: it copies the WAL into the database, which must grow by
 // the pages it adds, and truncates the WAL, so the probe after it must find
 // new space. A failed write marks the store unavailable again.
-func (s *Store) Writable(ctx context.Context) error {
+func (s *SQLite) Writable(ctx context.Context) error {
 	h := &s.health
 	if err := h.unavailable(); err != nil {
 		return err
@@ -146,7 +122,7 @@ func (h *storageHealth) unavailable() error {
 
 // probe rewrites the storage_probe row, noting the outcome. It is not
 // cancelled with ctx: its result is shared by every caller until the next.
-func (s *Store) probe(ctx context.Context) error {
+func (s *SQLite) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeTimeout)
 	defer cancel()
 	err := s.Write.UpdateStorageProbe(ctx, Now(time.Now()))
@@ -157,7 +133,7 @@ func (s *Store) probe(ctx context.Context) error {
 // recoverStep checkpoints the WAL with truncation, then probes, noting a
 // storage failure of either. A reader in the checkpoint's way is no failure:
 // the WAL is then in use, and the automatic checkpoints take over.
-func (s *Store) recoverStep(ctx context.Context) error {
+func (s *SQLite) recoverStep(ctx context.Context) error {
 	err := s.checkpoint(ctx)
 	if err != nil && !errors.Is(err, errCheckpointBusy) {
 		s.noteStorage(err)
@@ -170,7 +146,7 @@ func (s *Store) recoverStep(ctx context.Context) error {
 // starts the recovery loop if it is not running. Only the loop clears the
 // mark: a small write that succeeded says less than a checkpoint (see
 // Writable).
-func (s *Store) noteStorage(err error) {
+func (s *SQLite) noteStorage(err error) {
 	if !IsStorageUnavailable(err) {
 		return
 	}
@@ -189,7 +165,7 @@ func (s *Store) noteStorage(err error) {
 // recoverStorage runs recoverStep every recoverInterval until it succeeds
 // with no failure noted since it began, which it then clears; or until the
 // store closes.
-func (s *Store) recoverStorage() {
+func (s *SQLite) recoverStorage() {
 	h := &s.health
 	defer h.wg.Done()
 	tick := time.NewTicker(recoverInterval)
@@ -223,7 +199,7 @@ var errCheckpointBusy = errors.New("db: WAL checkpoint blocked by a reader")
 // closed instead, and its replacement gets the DSN's. Only the wait for the
 // connection is bounded: an interrupted checkpoint keeps none of its work,
 // and a large WAL takes a while to copy.
-func (s *Store) checkpoint(ctx context.Context) error {
+func (s *SQLite) checkpoint(ctx context.Context) error {
 	wait, cancel := context.WithTimeout(ctx, probeTimeout)
 	conn, err := s.writer.Conn(wait)
 	cancel()

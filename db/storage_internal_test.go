@@ -15,7 +15,7 @@ import (
 func TestCheckpointYieldsToReaders(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	store, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "roster.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func TestWALTruncatedToJournalSizeLimit(t *testing.T) {
 	ctx := context.Background()
 	store := dbtest.Open(t)
 	hash := strings.Repeat("x", 2000)
-	if err := store.Tx(ctx, func(q *db.Queries) error {
+	if err := store.Tx(ctx, func(q db.Querier) error {
 		for i := range 3000 {
 			name := fmt.Sprintf("user%d", i)
 			if _, err := q.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name,
@@ -105,13 +105,13 @@ func TestWALTruncatedToJournalSizeLimit(t *testing.T) {
 func TestWriterAfterFailedCommit(t *testing.T) {
 	dir := tmpfstest.Mount(t, "2m")
 	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(dir, "roster.db"))
+	store, err := db.OpenSQLite(ctx, filepath.Join(dir, "roster.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
 	create := func(name string) error {
-		return store.Tx(ctx, func(q *db.Queries) error {
+		return store.Tx(ctx, func(q db.Querier) error {
 			_, err := q.CreateUser(ctx, db.CreateUserParams{Username: name, UsernameKey: name,
 				PasswordHash: strings.Repeat("x", 100), Role: "user", CreatedAt: db.Now(time.Now())})
 			return err
@@ -130,7 +130,7 @@ func TestWriterAfterFailedCommit(t *testing.T) {
 	if !db.IsStorageUnavailable(err) {
 		t.Fatalf("commit on a full volume: err = %v, want a storage failure", err)
 	}
-	if err := store.Tx(ctx, func(*db.Queries) error { return nil }); err != nil {
+	if err := store.Tx(ctx, func(db.Querier) error { return nil }); err != nil {
 		t.Errorf("an empty write transaction after the failed commit: %v", err)
 	}
 	if n, err := store.Read.CountUsers(ctx); err != nil || n != acked {

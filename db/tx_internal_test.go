@@ -17,7 +17,7 @@ import (
 func TestTxNoSync(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	store, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "roster.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestTxNoSync(t *testing.T) {
 		}
 		return n
 	}
-	event := func(q *Queries, action string) error {
+	event := func(q Querier, action string) error {
 		return q.CreateAuditEvent(ctx, CreateAuditEventParams{CreatedAt: Now(time.Now()), Action: action})
 	}
 	// writer returns the writer's driver connection and its synchronous
@@ -58,9 +58,9 @@ func TestTxNoSync(t *testing.T) {
 		}
 	}
 
-	err = store.TxNoSync(ctx, func(q *Queries) error {
+	err = store.TxNoSync(ctx, func(q Querier) error {
 		var level int
-		if err := q.tx.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil {
+		if err := q.(*Queries).tx.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil {
 			return err
 		}
 		if level != 1 {
@@ -77,7 +77,7 @@ func TestTxNoSync(t *testing.T) {
 	restored("a commit")
 
 	failed := errors.New("fn failed")
-	if err := store.TxNoSync(ctx, func(q *Queries) error {
+	if err := store.TxNoSync(ctx, func(q Querier) error {
 		if err := event(q, "rolled back"); err != nil {
 			return err
 		}
@@ -90,7 +90,7 @@ func TestTxNoSync(t *testing.T) {
 	panicked := make(chan any)
 	go func() {
 		defer func() { panicked <- recover() }()
-		store.TxNoSync(ctx, func(q *Queries) error {
+		store.TxNoSync(ctx, func(q Querier) error {
 			if err := event(q, "panicked"); err != nil {
 				return err
 			}
@@ -112,7 +112,7 @@ func TestTxNoSync(t *testing.T) {
 	// cancellation used to race the restore and lose the connection.)
 	for i := range 20 {
 		cctx, cancel := context.WithCancel(ctx)
-		if err := store.TxNoSync(cctx, func(q *Queries) error {
+		if err := store.TxNoSync(cctx, func(q Querier) error {
 			if err := event(q, "cancelled"); err != nil {
 				return err
 			}

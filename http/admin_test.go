@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"roster/account"
+	"roster/account/accounttest"
 )
 
 // adminUser is a user as the admin API shows it.
@@ -75,7 +76,12 @@ func (ts *testServer) audit(adminToken, query string) []auditEvent {
 
 func TestAdminRoutesAuthorization(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testAdminRoutesAuthorization)
+}
+
+func testAdminRoutesAuthorization(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	_, adminToken := ts.admin("root")
 	ts.signup("plain", "", goodPassword)
 	userToken := ts.login("plain", goodPassword)
@@ -114,7 +120,12 @@ func TestAdminRoutesAuthorization(t *testing.T) {
 
 func TestAdminUserCRUD(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testAdminUserCRUD)
+}
+
+func testAdminUserCRUD(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	_, adminToken := ts.admin("root")
 
 	r := ts.json("POST", "/v1/admin/users", map[string]string{"username": "Carol", "email": "carol@example.com",
@@ -165,7 +176,12 @@ func TestAdminUserCRUD(t *testing.T) {
 
 func TestDisableKillsSessions(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testDisableKillsSessions)
+}
+
+func testDisableKillsSessions(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	_, adminToken := ts.admin("root")
 	u := ts.signup("dave", "", goodPassword)
 	tokens := []string{ts.login("dave", goodPassword), ts.login("dave", goodPassword)}
@@ -202,7 +218,12 @@ func TestDisableKillsSessions(t *testing.T) {
 
 func TestAdminSessionsRevoke(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testAdminSessionsRevoke)
+}
+
+func testAdminSessionsRevoke(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	_, adminToken := ts.admin("root")
 	u := ts.signup("erin", "", goodPassword)
 	tok := ts.login("erin", goodPassword)
@@ -217,7 +238,12 @@ func TestAdminSessionsRevoke(t *testing.T) {
 
 func TestLastAdmin(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testLastAdmin)
+}
+
+func testLastAdmin(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	rootID, rootToken := ts.admin("root")
 	self := fmt.Sprintf("/v1/admin/users/%d", rootID)
 
@@ -257,7 +283,12 @@ func TestLastAdmin(t *testing.T) {
 
 func TestUserListFilters(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testUserListFilters)
+}
+
+func testUserListFilters(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	_, adminToken := ts.admin("root")
 	for _, u := range [][2]string{{"Alice", "zed@example.com"}, {"alpha", ""}, {"a_b", ""}, {"axb", "a_b.x@example.com"},
 		{"bob", "ALICE.b@example.com"}, {"ａｌｅｘ", ""}} {
@@ -333,7 +364,12 @@ func (ts *testServer) pageAll(adminToken string, limit int, between func()) []in
 
 func TestUserPagination(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testUserPagination)
+}
+
+func testUserPagination(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	rootID, adminToken := ts.admin("root")
 	const n = 1000
 	all := []int64{rootID}
@@ -418,7 +454,12 @@ func TestUserPagination(t *testing.T) {
 
 func TestAuditLog(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testAuditLog)
+}
+
+func testAuditLog(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	rootID, adminToken := ts.admin("root")
 	u := ts.signup("fay", "", goodPassword)
 	tok := ts.login("fay", goodPassword)
@@ -473,7 +514,12 @@ func TestAuditLog(t *testing.T) {
 // cursor naming no row is a page.
 func TestListCursors(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testListCursors)
+}
+
+func testListCursors(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	_, adminToken := ts.admin("root")
 	for _, name := range []string{"ivy", "jon", "kai"} {
 		ts.signup(name, "", goodPassword)

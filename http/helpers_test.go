@@ -29,6 +29,12 @@ func newTestServer(t testing.TB) *testServer {
 	return newTestServerWith(t, accounttest.New(t))
 }
 
+// newTestServerOn is newTestServer on a fresh database of engine eng.
+func newTestServerOn(t testing.TB, eng accounttest.Engine) *testServer {
+	t.Helper()
+	return newTestServerWith(t, eng.New(t))
+}
+
 func newTestServerWith(t testing.TB, accounts *account.Service) *testServer {
 	t.Helper()
 	return newTestServerConfig(t, accounts, rosterhttp.Config{})

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"roster/account/accounttest"
 )
 
 type SessionInfo struct {
@@ -28,7 +30,12 @@ func (ts *testServer) sessions(token string) []SessionInfo {
 
 func TestMeSessions(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testMeSessions)
+}
+
+func testMeSessions(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	ts.signup("gus", "", goodPassword)
 	tokens := []string{ts.login("gus", goodPassword), ts.login("gus", goodPassword), ts.login("gus", goodPassword)}
 
@@ -82,7 +89,12 @@ func TestMeSessions(t *testing.T) {
 
 func TestPasswordChange(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testPasswordChange)
+}
+
+func testPasswordChange(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	ts.signup("hal", "hal@example.com", goodPassword)
 	current, other := ts.login("hal", goodPassword), ts.login("hal", goodPassword)
 	const newPassword = "a completely different passphrase"
@@ -117,7 +129,12 @@ func TestPasswordChange(t *testing.T) {
 
 func TestMeUpdate(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testMeUpdate)
+}
+
+func testMeUpdate(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	ts.signup("ivy", "ivy@example.com", goodPassword)
 	ts.signup("jon", "jon@example.com", goodPassword)
 	tok := ts.login("ivy", goodPassword)
@@ -152,7 +169,12 @@ func TestMeUpdate(t *testing.T) {
 // account's address, where reset codes go, somewhere else.
 func TestMeUpdateEmailNeedsPassword(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testMeUpdateEmailNeedsPassword)
+}
+
+func testMeUpdateEmailNeedsPassword(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	ts.signup("lea", "lea@example.com", goodPassword)
 	tok := ts.login("lea", goodPassword)
 
@@ -195,7 +217,12 @@ func TestMeUpdateEmailNeedsPassword(t *testing.T) {
 
 func TestMeDelete(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testMeDelete)
+}
+
+func testMeDelete(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	_, adminToken := ts.admin("root")
 	u := ts.signup("kim", "", goodPassword)
 	tok, other := ts.login("kim", goodPassword), ts.login("kim", goodPassword)
@@ -219,7 +246,12 @@ func TestMeDelete(t *testing.T) {
 // non-admin routes.
 func TestIDOR(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testIDOR)
+}
+
+func testIDOR(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	a := ts.signup("alice", "alice@example.com", goodPassword)
 	b := ts.signup("bob", "bob@example.com", goodPassword)
 	aTok, bTok := ts.login("alice", goodPassword), ts.login("bob", goodPassword)

@@ -67,15 +67,14 @@ func newMetrics(accounts *account.Service) *metrics {
 	}
 	m.sessions = &liveSessions{accounts: accounts, desc: prometheus.NewDesc("roster_live_sessions",
 		"Sessions neither expired nor idle, counted at most every 5 seconds.", nil, nil)}
-	writer, reader := accounts.Store.Pools()
 	m.registry.MustRegister(m.requests, m.duration, m.logins, m.signups, m.throttled, m.hashTime, m.hashWait,
 		// The runtime and /proc readings were most of a scrape's CPU; a
 		// scrape flood gets them at most once a second. roster's own
 		// counters stay live, which the load harness relies on.
 		&cachedCollector{inner: collectors.NewGoCollector(), ttl: time.Second},
 		&cachedCollector{inner: collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), ttl: time.Second},
-		collectors.NewDBStatsCollector(writer, "writer"), collectors.NewDBStatsCollector(reader, "reader"),
 		m.sessions)
+	m.registry.MustRegister(accounts.Store.Collectors()...) // the connection pools' statistics
 	return m
 }
 

@@ -28,7 +28,7 @@ func addSessions(t *testing.T, accounts *account.Service, n int) {
 		t.Fatal(err)
 	}
 	now := db.Now(time.Now())
-	err = accounts.Store.Tx(ctx, func(q *db.Queries) error {
+	err = accounts.Store.Tx(ctx, func(q db.Querier) error {
 		for i := range n {
 			_, hash := account.NewToken()
 			if err := q.CreateSession(ctx, db.CreateSessionParams{TokenHash: hash, ID: fmt.Sprint("s", i), UserID: u.ID,
@@ -121,7 +121,7 @@ func TestSessionCountNeedsNoReader(t *testing.T) {
 	ts, srv, _ := loggedServer(t, rosterhttp.Config{})
 	ts.signup("ann", "", goodPassword)
 	ts.login("ann", goodPassword)
-	_, reader := ts.accounts.Store.Pools()
+	_, reader := ts.accounts.Store.Engine.(*db.SQLite).Pools()
 	for range reader.Stats().MaxOpenConnections {
 		conn, err := reader.Conn(t.Context())
 		if err != nil {

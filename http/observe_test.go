@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"roster/account/accounttest"
+	"roster/db"
 	rosterhttp "roster/http"
 )
 
@@ -130,7 +131,7 @@ func TestErrorLoggedOnceWithRequestID(t *testing.T) {
 	ts, _, logs := loggedServer(t, rosterhttp.Config{})
 	ts.signup("ann", "", goodPassword)
 	token := ts.login("ann", goodPassword)
-	writer, _ := ts.accounts.Store.Pools()
+	writer, _ := ts.accounts.Store.Engine.(*db.SQLite).Pools()
 	if _, err := writer.Exec("DROP TABLE sessions"); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func TestHealth(t *testing.T) {
 	want(t, "GET /readyz", ts.do("GET", "/readyz", "", ""), http.StatusOK)
 
 	// A schema older than the binary's is not ready.
-	writer, _ := ts.accounts.Store.Pools()
+	writer, _ := ts.accounts.Store.Engine.(*db.SQLite).Pools()
 	if _, err := writer.Exec("DELETE FROM goose_db_version WHERE version_id = (SELECT MAX(version_id) FROM goose_db_version)"); err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/account/accounttest"
+	"roster/db"
 )
 
 func TestSessionCreate(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testSessionCreate)
+}
+
+func testSessionCreate(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	u := ts.signup("ivy", "ivy@example.com", goodPassword)
 
 	for _, login := range []string{"ivy", "IVY", "ｉｖｙ", "ivy@example.com", "IVY@EXAMPLE.COM"} {
@@ -28,7 +36,12 @@ func TestSessionCreate(t *testing.T) {
 
 func TestSessionCreateGenericFailure(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testSessionCreateGenericFailure)
+}
+
+func testSessionCreateGenericFailure(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	ts.signup("jack", "", goodPassword)
 	var first response
 	for i, body := range []map[string]string{
@@ -54,7 +67,12 @@ func TestSessionCreateGenericFailure(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testLogout)
+}
+
+func testLogout(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	ts.signup("kate", "", goodPassword)
 	token := ts.login("kate", goodPassword)
 	other := ts.login("kate", goodPassword)
@@ -70,7 +88,7 @@ func TestTokenStoredOnlyAsHash(t *testing.T) {
 	ts := newTestServer(t)
 	ts.signup("liam", "", goodPassword)
 	token := ts.login("liam", goodPassword)
-	_, reader := ts.accounts.Store.Pools()
+	_, reader := ts.accounts.Store.Engine.(*db.SQLite).Pools()
 	var n int
 	if err := reader.QueryRow("SELECT COUNT(*) FROM sessions WHERE token_hash = ? OR CAST(token_hash AS TEXT) = ?", token, token).Scan(&n); err != nil {
 		t.Fatal(err)
@@ -82,7 +100,12 @@ func TestTokenStoredOnlyAsHash(t *testing.T) {
 
 func TestRoutingAndHeaders(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testRoutingAndHeaders)
+}
+
+func testRoutingAndHeaders(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	tests := []struct {
 		method, path string
 		status       int

@@ -7,11 +7,18 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"roster/account/accounttest"
 )
 
 func TestUserCreate(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testUserCreate)
+}
+
+func testUserCreate(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	r := ts.json("POST", "/v1/users", map[string]string{"username": "Alice", "email": "Alice@Example.com", "password": goodPassword}, "")
 	want(t, "POST /v1/users", r, http.StatusCreated)
 	u := decodeAs[map[string]any](t, r)
@@ -40,7 +47,12 @@ func TestUserCreate(t *testing.T) {
 
 func TestUserCreateRefused(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testUserCreateRefused)
+}
+
+func testUserCreateRefused(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	ts.signup("carol", "carol@example.com", goodPassword)
 	long := strings.Repeat("x", 257)
 	tests := []struct {
@@ -103,7 +115,12 @@ func TestUserCreateRefused(t *testing.T) {
 
 func TestConcurrentSignupsDistinct(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testConcurrentSignupsDistinct)
+}
+
+func testConcurrentSignupsDistinct(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	const n = 200
 	statuses := make(chan response, n)
 	var wg sync.WaitGroup
@@ -130,7 +147,12 @@ func TestConcurrentSignupsDistinct(t *testing.T) {
 
 func TestConcurrentSignupsSameName(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testConcurrentSignupsSameName)
+}
+
+func testConcurrentSignupsSameName(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	const n = 50
 	results := make(chan int, n)
 	var wg sync.WaitGroup
@@ -154,7 +176,12 @@ func TestConcurrentSignupsSameName(t *testing.T) {
 
 func TestMe(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testMe)
+}
+
+func testMe(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	u := ts.signup("hank", "hank@example.com", goodPassword)
 	token := ts.login("hank", goodPassword)
 
@@ -195,7 +222,12 @@ func TestMe(t *testing.T) {
 // and be the same password.
 func TestInvalidUTF8Passwords(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	accounttest.Run(t, testInvalidUTF8Passwords)
+}
+
+func testInvalidUTF8Passwords(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ts := newTestServerOn(t, eng)
 	const prefix = "correct horse battery "
 	// The password the invalid ones used to collapse into, typed as text.
 	ts.signup("una", "una@example.com", prefix+"\ufffd\ufffd\ufffd")

@@ -36,7 +36,7 @@ type Mail struct {
 // the change that causes the mail, so that the mail exists if and only if the
 // change commits. now is the time from db.Now. Call the worker's Notify after
 // the commit for prompt delivery.
-func Enqueue(ctx context.Context, q *db.Queries, now time.Time, m Mail) error {
+func Enqueue(ctx context.Context, q db.Querier, now time.Time, m Mail) error {
 	var userID *int64
 	if m.UserID != 0 {
 		userID = &m.UserID
@@ -140,7 +140,7 @@ func (w *Worker) DeliverDue(ctx context.Context) (attempts int, err error) {
 // claim takes the message due longest, leasing it for twice the send timeout.
 func (w *Worker) claim(ctx context.Context) (m db.Outbox, ok bool, err error) {
 	now := db.Now(w.Now())
-	err = w.Store.Tx(ctx, func(q *db.Queries) error {
+	err = w.Store.Tx(ctx, func(q db.Querier) error {
 		m, err = q.GetDueOutboxMessage(ctx, now)
 		if err != nil {
 			return err

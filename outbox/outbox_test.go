@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,19 +20,20 @@ var start = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 
 const from = "Roster <roster@example.com>"
 
-// env is a worker on a real database file, a real SMTP server and a test clock.
+// env is a worker on a real database (a SQLite file or a PostgreSQL
+// schema), a real SMTP server and a test clock.
 type env struct {
 	t      *testing.T
-	path   string
+	dsn    string
 	store  *db.Store
 	smtp   *mailtest.Server
 	clock  *accounttest.Clock
 	worker *outbox.Worker
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, eng accounttest.Engine) *env {
 	t.Helper()
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "roster.db"), smtp: mailtest.Start(t, mailtest.Options{}),
+	e := &env{t: t, dsn: eng.DSN(t), smtp: mailtest.Start(t, mailtest.Options{}),
 		clock: accounttest.NewClock(start)}
 	e.open()
 	t.Cleanup(func() { e.store.Close() })
@@ -43,7 +43,7 @@ func newEnv(t *testing.T) *env {
 // open opens the database and a fresh worker on it, as a restarted service would.
 func (e *env) open() {
 	e.t.Helper()
-	store, err := db.Open(context.Background(), e.path)
+	store, err := db.Open(context.Background(), e.dsn)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func (e *env) restart() {
 
 func (e *env) enqueue(to string) {
 	e.t.Helper()
-	err := e.store.Tx(context.Background(), func(q *db.Queries) error {
+	err := e.store.Tx(context.Background(), func(q db.Querier) error {
 		return outbox.Enqueue(context.Background(), q, db.Now(e.clock.Now()),
 			outbox.Mail{Kind: "test", To: to, Subject: "Hello", Body: "Your code is 42.\n"})
 	})
@@ -110,9 +110,14 @@ func (e *env) row() db.Outbox {
 
 func TestEnqueueIsPartOfTheTransaction(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	accounttest.Run(t, testEnqueueIsPartOfTheTransaction)
+}
+
+func testEnqueueIsPartOfTheTransaction(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
 	boom := errors.New("the change failed")
-	err := e.store.Tx(context.Background(), func(q *db.Queries) error {
+	err := e.store.Tx(context.Background(), func(q db.Querier) error {
 		if err := outbox.Enqueue(context.Background(), q, start, outbox.Mail{Kind: "test", To: "a@example.org"}); err != nil {
 			return err
 		}
@@ -132,7 +137,12 @@ func TestEnqueueIsPartOfTheTransaction(t *testing.T) {
 
 func TestDeliverSendsAndErasesTheBody(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	accounttest.Run(t, testDeliverSendsAndErasesTheBody)
+}
+
+func testDeliverSendsAndErasesTheBody(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
 	e.enqueue("ann@example.org")
 	e.deliver(1)
 	e.deliver(0) // nothing left to do
@@ -164,7 +174,12 @@ func TestDeliverSendsAndErasesTheBody(t *testing.T) {
 
 func TestOutageRetriesWithBackoffAndSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	accounttest.Run(t, testOutageRetriesWithBackoffAndSurvivesRestart)
+}
+
+func testOutageRetriesWithBackoffAndSurvivesRestart(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
 	e.smtp.Stop()
 	e.enqueue("ann@example.org")
 
@@ -197,7 +212,12 @@ func TestOutageRetriesWithBackoffAndSurvivesRestart(t *testing.T) {
 
 func TestCrashMidDeliveryIsRetriedAfterTheLease(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	accounttest.Run(t, testCrashMidDeliveryIsRetriedAfterTheLease)
+}
+
+func testCrashMidDeliveryIsRetriedAfterTheLease(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
 	e.enqueue("ann@example.org")
 	// A worker claims the message and dies before recording anything.
 	r := e.row()
@@ -217,7 +237,12 @@ func TestCrashMidDeliveryIsRetriedAfterTheLease(t *testing.T) {
 
 func TestPermanentRefusalFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	accounttest.Run(t, testPermanentRefusalFailsAtOnce)
+}
+
+func testPermanentRefusalFailsAtOnce(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
 	e.smtp.RejectRecipients(550)
 	e.enqueue("nobody@example.org")
 	e.deliver(1)
@@ -231,7 +256,12 @@ func TestPermanentRefusalFailsAtOnce(t *testing.T) {
 
 func TestGivesUpAfterADay(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	accounttest.Run(t, testGivesUpAfterADay)
+}
+
+func testGivesUpAfterADay(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
 	e.smtp.Stop()
 	e.enqueue("ann@example.org")
 	attempts := 0
@@ -261,7 +291,12 @@ func TestGivesUpAfterADay(t *testing.T) {
 
 func TestRunWakesOnNotifyAndStopsOnCancel(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	accounttest.Run(t, testRunWakesOnNotifyAndStopsOnCancel)
+}
+
+func testRunWakesOnNotifyAndStopsOnCancel(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -277,7 +312,12 @@ func TestRunWakesOnNotifyAndStopsOnCancel(t *testing.T) {
 
 func TestPruneDeletesOldSentMail(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	accounttest.Run(t, testPruneDeletesOldSentMail)
+}
+
+func testPruneDeletesOldSentMail(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
 	e.enqueue("ann@example.org")
 	e.deliver(1)
 	e.smtp.RejectRecipients(550)

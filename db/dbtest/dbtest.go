@@ -9,13 +9,13 @@ import (
 	"roster/db"
 )
 
-// Open returns a fresh store on a file in tb's temporary directory, closed
-// when the test ends.
-func Open(tb testing.TB) *db.Store {
+// Open returns a fresh SQLite store on a file in tb's temporary directory,
+// closed when the test ends.
+func Open(tb testing.TB) *db.SQLite {
 	tb.Helper()
-	store, err := db.Open(context.Background(), filepath.Join(tb.TempDir(), "roster.db"))
+	store, err := db.OpenSQLite(context.Background(), filepath.Join(tb.TempDir(), "roster.db"))
 	if err != nil {
-		tb.Fatalf("db.Open: %v", err)
+		tb.Fatalf("db.OpenSQLite: %v", err)
 	}
 	tb.Cleanup(func() {
 		if err := store.Close(); err != nil {

@@ -32,8 +32,12 @@ var SQLiteOnly = map[string]string{
 }
 
 // PostgresOnly names the queries that package pg has and package db has
-// not, with the reason. None yet.
-var PostgresOnly = map[string]string{}
+// not, with the reason.
+var PostgresOnly = map[string]string{
+	// SQLite's TxNoSync sets a pragma on its writer connection around the
+	// transaction; PostgreSQL sets the same thing inside it.
+	"SetLocalSynchronousCommitOff": "TxNoSync's commit without waiting for the disk, local to the transaction",
+}
 
 // Baseline is the version of sql/postgres/schema's first migration: it
 // creates at once the schema SQLite reaches through sql/schema's migrations

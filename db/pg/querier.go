@@ -164,6 +164,11 @@ type Querier interface {
 	RehashUserPassword(ctx context.Context, arg RehashUserPasswordParams) (int64, error)
 	// RetryOutboxMessage records a failed attempt and when to try again.
 	RetryOutboxMessage(ctx context.Context, arg RetryOutboxMessageParams) error
+	// SetLocalSynchronousCommitOff makes the current transaction's commit return
+	// before its WAL record reaches the disk (SET LOCAL synchronous_commit = off,
+	// the third argument true making it local to the transaction): the store's
+	// TxNoSync.
+	SetLocalSynchronousCommitOff(ctx context.Context) error
 	// SetUserEmailVerified records that the account receives mail at @email_key,
 	// keeping an earlier verification time; zero rows means the account is gone
 	// or its address has changed since.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -36,33 +37,33 @@ func URL(tb testing.TB) string {
 	return url
 }
 
+// SchemaURL creates an empty schema with a fresh name on the test server
+// and returns a URL whose connections work in it (search_path), for
+// pgstore.Open or db.Open, which migrate it. The schema and everything in it
+// are dropped when the test ends.
+func SchemaURL(tb testing.TB) string {
+	tb.Helper()
+	name := createSchema(tb)
+	u, err := url.Parse(URL(tb))
+	if err != nil {
+		tb.Fatalf("%s: %v", Env, err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // Open creates a schema with a fresh name on the test server, applies the
 // PostgreSQL migrations (sql/postgres/schema) in it with goose, and returns
 // a pool whose connections work in that schema. The schema and everything in
 // it are dropped when the test ends.
 func Open(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
-	url := URL(tb)
+	name := createSchema(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		tb.Fatalf("%s: cannot reach PostgreSQL: %v", Env, err)
-	}
-	tb.Cleanup(func() { admin.Close(context.Background()) })
-	name := "roster_test_" + randomName()
-	schema := pgx.Identifier{name}.Sanitize()
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema %s: %v", name, err)
-	}
-	tb.Cleanup(func() {
-		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := pgxpool.ParseConfig(URL(tb))
 	if err != nil {
 		tb.Fatalf("%s: %v", Env, err)
 	}
@@ -83,6 +84,31 @@ func Open(tb testing.TB) *pgxpool.Pool {
 		tb.Fatalf("migrate schema %s: %v", name, err)
 	}
 	return pool
+}
+
+// createSchema creates an empty schema with a fresh name, dropped when the
+// test ends, and returns its name.
+func createSchema(tb testing.TB) string {
+	tb.Helper()
+	url := URL(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatalf("%s: cannot reach PostgreSQL: %v", Env, err)
+	}
+	tb.Cleanup(func() { admin.Close(context.Background()) })
+	name := "roster_test_" + randomName()
+	schema := pgx.Identifier{name}.Sanitize()
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create schema %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", name, err)
+		}
+	})
+	return name
 }
 
 // randomName is a lower-case suffix for names that must not collide between
