@@ -27,8 +27,8 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.auditImportedUsersStmt, err = db.PrepareContext(ctx, auditImportedUsers); err != nil {
 		return nil, fmt.Errorf("error preparing query AuditImportedUsers: %w", err)
 	}
-	if q.claimOutboxMessageStmt, err = db.PrepareContext(ctx, claimOutboxMessage); err != nil {
-		return nil, fmt.Errorf("error preparing query ClaimOutboxMessage: %w", err)
+	if q.claimDueOutboxMessageStmt, err = db.PrepareContext(ctx, claimDueOutboxMessage); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimDueOutboxMessage: %w", err)
 	}
 	if q.clearUsernameSkeletonsStmt, err = db.PrepareContext(ctx, clearUsernameSkeletons); err != nil {
 		return nil, fmt.Errorf("error preparing query ClearUsernameSkeletons: %w", err)
@@ -116,9 +116,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.failOutboxMessageStmt, err = db.PrepareContext(ctx, failOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query FailOutboxMessage: %w", err)
-	}
-	if q.getDueOutboxMessageStmt, err = db.PrepareContext(ctx, getDueOutboxMessage); err != nil {
-		return nil, fmt.Errorf("error preparing query GetDueOutboxMessage: %w", err)
 	}
 	if q.getLoginAccountPaidUntilStmt, err = db.PrepareContext(ctx, getLoginAccountPaidUntil); err != nil {
 		return nil, fmt.Errorf("error preparing query GetLoginAccountPaidUntil: %w", err)
@@ -244,9 +241,9 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing auditImportedUsersStmt: %w", cerr)
 		}
 	}
-	if q.claimOutboxMessageStmt != nil {
-		if cerr := q.claimOutboxMessageStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing claimOutboxMessageStmt: %w", cerr)
+	if q.claimDueOutboxMessageStmt != nil {
+		if cerr := q.claimDueOutboxMessageStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimDueOutboxMessageStmt: %w", cerr)
 		}
 	}
 	if q.clearUsernameSkeletonsStmt != nil {
@@ -392,11 +389,6 @@ func (q *Queries) Close() error {
 	if q.failOutboxMessageStmt != nil {
 		if cerr := q.failOutboxMessageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing failOutboxMessageStmt: %w", cerr)
-		}
-	}
-	if q.getDueOutboxMessageStmt != nil {
-		if cerr := q.getDueOutboxMessageStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getDueOutboxMessageStmt: %w", cerr)
 		}
 	}
 	if q.getLoginAccountPaidUntilStmt != nil {
@@ -629,7 +621,7 @@ type Queries struct {
 	db                           DBTX
 	tx                           *sql.Tx
 	auditImportedUsersStmt       *sql.Stmt
-	claimOutboxMessageStmt       *sql.Stmt
+	claimDueOutboxMessageStmt    *sql.Stmt
 	clearUsernameSkeletonsStmt   *sql.Stmt
 	consumeUserTokenStmt         *sql.Stmt
 	countActiveAdminsStmt        *sql.Stmt
@@ -659,7 +651,6 @@ type Queries struct {
 	deleteUserSessionsExceptStmt *sql.Stmt
 	deleteUserSignInCodesStmt    *sql.Stmt
 	failOutboxMessageStmt        *sql.Stmt
-	getDueOutboxMessageStmt      *sql.Stmt
 	getLoginAccountPaidUntilStmt *sql.Stmt
 	getLoginDeviceUserStmt       *sql.Stmt
 	getLoginPairStmt             *sql.Stmt
@@ -705,7 +696,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		db:                           tx,
 		tx:                           tx,
 		auditImportedUsersStmt:       q.auditImportedUsersStmt,
-		claimOutboxMessageStmt:       q.claimOutboxMessageStmt,
+		claimDueOutboxMessageStmt:    q.claimDueOutboxMessageStmt,
 		clearUsernameSkeletonsStmt:   q.clearUsernameSkeletonsStmt,
 		consumeUserTokenStmt:         q.consumeUserTokenStmt,
 		countActiveAdminsStmt:        q.countActiveAdminsStmt,
@@ -735,7 +726,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteUserSessionsExceptStmt: q.deleteUserSessionsExceptStmt,
 		deleteUserSignInCodesStmt:    q.deleteUserSignInCodesStmt,
 		failOutboxMessageStmt:        q.failOutboxMessageStmt,
-		getDueOutboxMessageStmt:      q.getDueOutboxMessageStmt,
 		getLoginAccountPaidUntilStmt: q.getLoginAccountPaidUntilStmt,
 		getLoginDeviceUserStmt:       q.getLoginDeviceUserStmt,
 		getLoginPairStmt:             q.getLoginPairStmt,

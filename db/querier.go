@@ -16,10 +16,12 @@ type Querier interface {
 	// names one account: no other transaction can have inserted it). The event's
 	// time is the account's updated_at, which the import sets to its own time.
 	AuditImportedUsers(ctx context.Context, arg AuditImportedUsersParams) (int64, error)
-	// ClaimOutboxMessage counts an attempt and pushes next_attempt_at to
-	// @lease_until, so a message whose sender died mid-delivery is retried once
-	// the lease runs out. Run it in the transaction that read the message.
-	ClaimOutboxMessage(ctx context.Context, arg ClaimOutboxMessageParams) error
+	// ClaimDueOutboxMessage takes the pending message due longest at @now: it
+	// counts an attempt and pushes next_attempt_at to @lease_until, so that a
+	// message whose sender died mid-delivery is retried once the lease runs out.
+	// One statement, so two workers never claim the same row; on SQLite the
+	// single writer serializes them. No row means nothing is due.
+	ClaimDueOutboxMessage(ctx context.Context, arg ClaimDueOutboxMessageParams) (Outbox, error)
 	// ClearUsernameSkeletons forgets every stored skeleton, before recomputing them.
 	ClearUsernameSkeletons(ctx context.Context) error
 	// ConsumeUserToken marks a live token used and returns whose it is and where
@@ -91,10 +93,7 @@ type Querier interface {
 	DeleteUserSignInCodes(ctx context.Context, userID int64) error
 	// FailOutboxMessage gives up on a message: it stays, without its body, for
 	// admins to see.
-	FailOutboxMessage(ctx context.Context, arg FailOutboxMessageParams) error
-	// GetDueOutboxMessage returns the pending message due longest at @now; no
-	// row means nothing is due.
-	GetDueOutboxMessage(ctx context.Context, now time.Time) (Outbox, error)
+	FailOutboxMessage(ctx context.Context, arg FailOutboxMessageParams) (int64, error)
 	// GetLoginAccountPaidUntil returns when an account's failure debt is paid off.
 	GetLoginAccountPaidUntil(ctx context.Context, accountKey string) (time.Time, error)
 	// GetLoginDeviceUser returns the account a device token was issued to, if it
@@ -156,8 +155,13 @@ type Querier interface {
 	// ListUsersBefore is ListUsers backwards, for the previous page: up to @lim
 	// matching accounts with id below @before, highest id first.
 	ListUsersBefore(ctx context.Context, arg ListUsersBeforeParams) ([]User, error)
+	// MarkOutboxSent, RetryOutboxMessage and FailOutboxMessage record the
+	// outcome of the attempt that ClaimDueOutboxMessage counted as @attempts.
+	// That count is a fence: once a lease runs out and another worker claims the
+	// row again (attempts + 1), the stale worker's outcome changes nothing and
+	// the statement reports 0 rows.
 	// MarkOutboxSent records a delivery and erases the body.
-	MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) error
+	MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) (int64, error)
 	// PurgeExpiredUserTokens deletes at most @batch tokens of any account that
 	// expired at or before @now, for the housekeeping job.
 	PurgeExpiredUserTokens(ctx context.Context, arg PurgeExpiredUserTokensParams) (int64, error)
@@ -166,7 +170,7 @@ type Querier interface {
 	// gone or its password has changed since @old_hash was read, and stays as is.
 	RehashUserPassword(ctx context.Context, arg RehashUserPasswordParams) (int64, error)
 	// RetryOutboxMessage records a failed attempt and when to try again.
-	RetryOutboxMessage(ctx context.Context, arg RetryOutboxMessageParams) error
+	RetryOutboxMessage(ctx context.Context, arg RetryOutboxMessageParams) (int64, error)
 	// SQLiteVersion is the version of the SQLite library roster runs on.
 	SQLiteVersion(ctx context.Context) (string, error)
 	// SetUserEmailVerified records that the account receives mail at @email_key,

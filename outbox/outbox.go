@@ -56,7 +56,10 @@ const (
 	DefaultKeepSent    = 30 * 24 * time.Hour
 )
 
-// Worker delivers due outbox rows, one at a time. A failed attempt is
+// Worker delivers due outbox rows, one at a time. Workers on several
+// replicas share the table safely: a claim is one statement that leases one
+// row, and the outcome is recorded only if no newer claim has taken the row
+// since (see sql/queries/outbox.sql). A failed attempt is
 // retried after RetryMin, doubling up to RetryMax; a message still undelivered
 // GiveUpAfter its creation, or refused permanently by the server (a 5xx
 // reply), is marked failed. Delivered rows are deleted KeepSent after delivery.
@@ -140,14 +143,8 @@ func (w *Worker) DeliverDue(ctx context.Context) (attempts int, err error) {
 // claim takes the message due longest, leasing it for twice the send timeout.
 func (w *Worker) claim(ctx context.Context) (m db.Outbox, ok bool, err error) {
 	now := db.Now(w.Now())
-	err = w.Store.Tx(ctx, func(q db.Querier) error {
-		m, err = q.GetDueOutboxMessage(ctx, now)
-		if err != nil {
-			return err
-		}
-		m.Attempts++
-		return q.ClaimOutboxMessage(ctx, db.ClaimOutboxMessageParams{LeaseUntil: now.Add(2 * w.SendTimeout), ID: m.ID})
-	})
+	m, err = w.Store.Write.ClaimDueOutboxMessage(ctx, db.ClaimDueOutboxMessageParams{
+		LeaseUntil: now.Add(2 * w.SendTimeout), Now: now})
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, false, nil
 	}
@@ -165,20 +162,28 @@ func (w *Worker) deliver(ctx context.Context, m db.Outbox) error {
 	ctx = context.WithoutCancel(ctx)
 	now := db.Now(w.Now())
 	log := w.Log.With(slog.Int64("outbox_id", m.ID), slog.String("kind", m.Kind), slog.Int64("attempts", m.Attempts))
+	var n int64
+	var err error
 	switch {
 	case sendErr == nil:
 		log.InfoContext(ctx, "outbox: mail sent")
-		return w.Store.Write.MarkOutboxSent(ctx, db.MarkOutboxSentParams{Now: &now, ID: m.ID})
+		n, err = w.Store.Write.MarkOutboxSent(ctx, db.MarkOutboxSentParams{Now: &now, ID: m.ID, Attempts: m.Attempts})
 	case mail.IsPermanent(sendErr) || now.Sub(m.CreatedAt) >= w.GiveUpAfter:
 		log.ErrorContext(ctx, "outbox: mail failed for good", slog.Any("error", sendErr))
-		return w.Store.Write.FailOutboxMessage(ctx, db.FailOutboxMessageParams{
-			LastError: sendErr.Error(), Now: &now, ID: m.ID})
+		n, err = w.Store.Write.FailOutboxMessage(ctx, db.FailOutboxMessageParams{
+			LastError: sendErr.Error(), Now: &now, ID: m.ID, Attempts: m.Attempts})
 	default:
 		next := db.Now(now.Add(w.backoff(m.Attempts)))
 		log.WarnContext(ctx, "outbox: mail not sent; will retry", slog.Any("error", sendErr), slog.Time("retry_at", next))
-		return w.Store.Write.RetryOutboxMessage(ctx, db.RetryOutboxMessageParams{
-			LastError: sendErr.Error(), NextAttemptAt: next, ID: m.ID})
+		n, err = w.Store.Write.RetryOutboxMessage(ctx, db.RetryOutboxMessageParams{
+			LastError: sendErr.Error(), NextAttemptAt: next, ID: m.ID, Attempts: m.Attempts})
 	}
+	if err == nil && n == 0 {
+		// The lease ran out mid-send and another worker claimed the row: its
+		// attempt decides the outcome, not this one.
+		log.WarnContext(ctx, "outbox: lease lost before the outcome was recorded; the newer attempt decides")
+	}
+	return err
 }
 
 // backoff is the wait after the given number of failed attempts: RetryMin,

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,6 +90,19 @@ func (e *env) deliver(wantAttempts int) {
 	if n != wantAttempts {
 		e.t.Fatalf("DeliverDue at %s made %d attempts, want %d", e.clock.Now().Sub(start), n, wantAttempts)
 	}
+}
+
+// claimAsAnotherWorker claims the due message as a worker on another
+// replica would, leasing it for the default time, and returns the claim.
+func (e *env) claimAsAnotherWorker() db.Outbox {
+	e.t.Helper()
+	now := db.Now(e.clock.Now())
+	m, err := e.store.Write.ClaimDueOutboxMessage(context.Background(), db.ClaimDueOutboxMessageParams{
+		LeaseUntil: now.Add(2 * outbox.DefaultSendTimeout), Now: now})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
 }
 
 func (e *env) rows() []db.Outbox {
@@ -220,12 +235,7 @@ func testCrashMidDeliveryIsRetriedAfterTheLease(t *testing.T, eng accounttest.En
 	e := newEnv(t, eng)
 	e.enqueue("ann@example.org")
 	// A worker claims the message and dies before recording anything.
-	r := e.row()
-	err := e.store.Write.ClaimOutboxMessage(context.Background(),
-		db.ClaimOutboxMessageParams{LeaseUntil: start.Add(2 * outbox.DefaultSendTimeout), ID: r.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.claimAsAnotherWorker()
 	e.restart()
 	e.deliver(0) // still leased
 	e.clock.Advance(2 * outbox.DefaultSendTimeout)
@@ -331,4 +341,98 @@ func testPruneDeletesOldSentMail(t *testing.T, eng accounttest.Engine) {
 	if len(rows) != 1 || rows[0].Status != outbox.StatusFailed {
 		t.Fatalf("rows after pruning = %+v, want only the failed one", rows)
 	}
+}
+
+func TestStaleWorkerCannotOverwriteAReclaimedMessage(t *testing.T) {
+	t.Parallel()
+	accounttest.Run(t, testStaleWorkerCannotOverwriteAReclaimedMessage)
+}
+
+// A worker that stalls past its lease (a long GC pause, a partitioned
+// replica) comes back to a row that another worker has reclaimed and
+// delivered: its late outcome must not turn the delivered row back into a
+// pending one, nor mark it failed.
+func testStaleWorkerCannotOverwriteAReclaimedMessage(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
+	e.enqueue("ann@example.org")
+	stale := e.claimAsAnotherWorker()
+	if stale.Attempts != 1 {
+		t.Fatalf("claim counted %d attempts, want 1", stale.Attempts)
+	}
+	e.clock.Advance(2 * outbox.DefaultSendTimeout)
+	e.deliver(1) // the lease ran out: this worker reclaims and delivers
+	now := db.Now(e.clock.Now())
+	ctx := context.Background()
+	if n, err := e.store.Write.RetryOutboxMessage(ctx, db.RetryOutboxMessageParams{
+		LastError: "timeout", NextAttemptAt: now.Add(time.Minute), ID: stale.ID, Attempts: stale.Attempts}); n != 0 || err != nil {
+		t.Errorf("stale RetryOutboxMessage = %d, %v; want 0 rows", n, err)
+	}
+	if n, err := e.store.Write.FailOutboxMessage(ctx, db.FailOutboxMessageParams{
+		LastError: "550", Now: &now, ID: stale.ID, Attempts: stale.Attempts}); n != 0 || err != nil {
+		t.Errorf("stale FailOutboxMessage = %d, %v; want 0 rows", n, err)
+	}
+	if r := e.row(); r.Status != outbox.StatusSent || r.Attempts != 2 || r.LastError != "" {
+		t.Fatalf("row = %+v, want sent by the second attempt, untouched by the stale one", r)
+	}
+	if n := len(e.smtp.Messages()); n != 1 {
+		t.Fatalf("%d messages delivered, want 1", n)
+	}
+}
+
+func TestWorkersOnSeveralReplicasSendEachMessageOnce(t *testing.T) {
+	t.Parallel()
+	accounttest.Run(t, testWorkersOnSeveralReplicasSendEachMessageOnce)
+}
+
+// Four workers, each with its own connection pool as on four replicas,
+// drain one queue at the same time: every message goes out exactly once.
+func testWorkersOnSeveralReplicasSendEachMessageOnce(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	e := newEnv(t, eng)
+	const messages, replicas = 60, 4
+	for i := range messages {
+		e.enqueue(fmt.Sprintf("user%d@example.org", i))
+	}
+	workers := []*outbox.Worker{e.worker}
+	for range replicas - 1 {
+		r := *e // the same database and SMTP server, a new pool and worker
+		r.open()
+		t.Cleanup(func() { r.store.Close() })
+		workers = append(workers, r.worker)
+	}
+	var wg sync.WaitGroup
+	attempts := make([]int, replicas)
+	for i, w := range workers {
+		wg.Go(func() {
+			n, err := w.DeliverDue(context.Background())
+			if err != nil {
+				t.Errorf("worker %d: %v", i, err)
+			}
+			attempts[i] = n
+		})
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for _, m := range e.smtp.Messages() {
+		h, _, err := m.Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[h.Get("Message-Id")]++
+	}
+	if len(seen) != messages {
+		t.Errorf("%d distinct messages delivered, want %d", len(seen), messages)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("message %s delivered %d times", id, n)
+		}
+	}
+	for _, r := range e.rows() {
+		if r.Status != outbox.StatusSent || r.Attempts != 1 {
+			t.Errorf("row %d = %s after %d attempts, want sent after 1", r.ID, r.Status, r.Attempts)
+		}
+	}
+	t.Logf("attempts per worker: %v", attempts)
 }

@@ -10,22 +10,49 @@ import (
 	"time"
 )
 
-const claimOutboxMessage = `-- name: ClaimOutboxMessage :exec
+const claimDueOutboxMessage = `-- name: ClaimDueOutboxMessage :one
 UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1
-WHERE id = $2
+WHERE id = (
+  SELECT due.id FROM outbox AS due
+  WHERE due.status = 'pending' AND due.next_attempt_at <= $2
+  ORDER BY due.next_attempt_at, due.id
+  LIMIT 1
+  FOR UPDATE SKIP LOCKED
+)
+RETURNING id, message_id, user_id, kind, recipient, subject, body, status, attempts, last_error, created_at, next_attempt_at, finished_at
 `
 
-type ClaimOutboxMessageParams struct {
+type ClaimDueOutboxMessageParams struct {
 	LeaseUntil time.Time
-	ID         int64
+	Now        time.Time
 }
 
-// ClaimOutboxMessage counts an attempt and pushes next_attempt_at to
-// @lease_until, so a message whose sender died mid-delivery is retried once
-// the lease runs out. Run it in the transaction that read the message.
-func (q *Queries) ClaimOutboxMessage(ctx context.Context, arg ClaimOutboxMessageParams) error {
-	_, err := q.db.Exec(ctx, claimOutboxMessage, arg.LeaseUntil, arg.ID)
-	return err
+// ClaimDueOutboxMessage takes the pending message due longest at @now: it
+// counts an attempt and pushes next_attempt_at to @lease_until, so that a
+// message whose sender died mid-delivery is retried once the lease runs out.
+// Workers on several replicas claim at once: FOR UPDATE SKIP LOCKED makes
+// each take a different row instead of queueing behind one another, and the
+// row lock re-checks the WHERE clause, so a row another worker just claimed
+// is never claimed twice. No row means nothing is due.
+func (q *Queries) ClaimDueOutboxMessage(ctx context.Context, arg ClaimDueOutboxMessageParams) (Outbox, error) {
+	row := q.db.QueryRow(ctx, claimDueOutboxMessage, arg.LeaseUntil, arg.Now)
+	var i Outbox
+	err := row.Scan(
+		&i.ID,
+		&i.MessageID,
+		&i.UserID,
+		&i.Kind,
+		&i.Recipient,
+		&i.Subject,
+		&i.Body,
+		&i.Status,
+		&i.Attempts,
+		&i.LastError,
+		&i.CreatedAt,
+		&i.NextAttemptAt,
+		&i.FinishedAt,
+	)
+	return i, err
 }
 
 const createOutboxMessage = `-- name: CreateOutboxMessage :exec
@@ -72,52 +99,31 @@ func (q *Queries) DeleteSentOutboxMessages(ctx context.Context, before *time.Tim
 	return result.RowsAffected(), nil
 }
 
-const failOutboxMessage = `-- name: FailOutboxMessage :exec
+const failOutboxMessage = `-- name: FailOutboxMessage :execrows
 UPDATE outbox SET status = 'failed', body = '', last_error = $1, finished_at = $2
-WHERE id = $3
+WHERE id = $3 AND attempts = $4 AND status = 'pending'
 `
 
 type FailOutboxMessageParams struct {
 	LastError string
 	Now       *time.Time
 	ID        int64
+	Attempts  int64
 }
 
 // FailOutboxMessage gives up on a message: it stays, without its body, for
 // admins to see.
-func (q *Queries) FailOutboxMessage(ctx context.Context, arg FailOutboxMessageParams) error {
-	_, err := q.db.Exec(ctx, failOutboxMessage, arg.LastError, arg.Now, arg.ID)
-	return err
-}
-
-const getDueOutboxMessage = `-- name: GetDueOutboxMessage :one
-SELECT id, message_id, user_id, kind, recipient, subject, body, status, attempts, last_error, created_at, next_attempt_at, finished_at FROM outbox
-WHERE status = 'pending' AND next_attempt_at <= $1
-ORDER BY next_attempt_at, id
-LIMIT 1
-`
-
-// GetDueOutboxMessage returns the pending message due longest at @now; no
-// row means nothing is due.
-func (q *Queries) GetDueOutboxMessage(ctx context.Context, now time.Time) (Outbox, error) {
-	row := q.db.QueryRow(ctx, getDueOutboxMessage, now)
-	var i Outbox
-	err := row.Scan(
-		&i.ID,
-		&i.MessageID,
-		&i.UserID,
-		&i.Kind,
-		&i.Recipient,
-		&i.Subject,
-		&i.Body,
-		&i.Status,
-		&i.Attempts,
-		&i.LastError,
-		&i.CreatedAt,
-		&i.NextAttemptAt,
-		&i.FinishedAt,
+func (q *Queries) FailOutboxMessage(ctx context.Context, arg FailOutboxMessageParams) (int64, error) {
+	result, err := q.db.Exec(ctx, failOutboxMessage,
+		arg.LastError,
+		arg.Now,
+		arg.ID,
+		arg.Attempts,
 	)
-	return i, err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const listOutboxMessages = `-- name: ListOutboxMessages :many
@@ -169,35 +175,54 @@ func (q *Queries) ListOutboxMessages(ctx context.Context, arg ListOutboxMessages
 	return items, nil
 }
 
-const markOutboxSent = `-- name: MarkOutboxSent :exec
+const markOutboxSent = `-- name: MarkOutboxSent :execrows
+
 UPDATE outbox SET status = 'sent', body = '', last_error = '', finished_at = $1
-WHERE id = $2
+WHERE id = $2 AND attempts = $3 AND status = 'pending'
 `
 
 type MarkOutboxSentParams struct {
-	Now *time.Time
-	ID  int64
+	Now      *time.Time
+	ID       int64
+	Attempts int64
 }
 
+// MarkOutboxSent, RetryOutboxMessage and FailOutboxMessage record the
+// outcome of the attempt that ClaimDueOutboxMessage counted as @attempts.
+// That count is a fence: once a lease runs out and another worker claims the
+// row again (attempts + 1), the stale worker's outcome changes nothing and
+// the statement reports 0 rows.
 // MarkOutboxSent records a delivery and erases the body.
-func (q *Queries) MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) error {
-	_, err := q.db.Exec(ctx, markOutboxSent, arg.Now, arg.ID)
-	return err
+func (q *Queries) MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markOutboxSent, arg.Now, arg.ID, arg.Attempts)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
-const retryOutboxMessage = `-- name: RetryOutboxMessage :exec
+const retryOutboxMessage = `-- name: RetryOutboxMessage :execrows
 UPDATE outbox SET last_error = $1, next_attempt_at = $2
-WHERE id = $3
+WHERE id = $3 AND attempts = $4 AND status = 'pending'
 `
 
 type RetryOutboxMessageParams struct {
 	LastError     string
 	NextAttemptAt time.Time
 	ID            int64
+	Attempts      int64
 }
 
 // RetryOutboxMessage records a failed attempt and when to try again.
-func (q *Queries) RetryOutboxMessage(ctx context.Context, arg RetryOutboxMessageParams) error {
-	_, err := q.db.Exec(ctx, retryOutboxMessage, arg.LastError, arg.NextAttemptAt, arg.ID)
-	return err
+func (q *Queries) RetryOutboxMessage(ctx context.Context, arg RetryOutboxMessageParams) (int64, error) {
+	result, err := q.db.Exec(ctx, retryOutboxMessage,
+		arg.LastError,
+		arg.NextAttemptAt,
+		arg.ID,
+		arg.Attempts,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

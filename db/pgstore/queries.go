@@ -14,7 +14,7 @@ import (
 // what both engines run, with package db's types.
 type Querier interface {
 	AuditImportedUsers(ctx context.Context, arg db.AuditImportedUsersParams) (int64, error)
-	ClaimOutboxMessage(ctx context.Context, arg db.ClaimOutboxMessageParams) error
+	ClaimDueOutboxMessage(ctx context.Context, arg db.ClaimDueOutboxMessageParams) (db.Outbox, error)
 	ClearUsernameSkeletons(ctx context.Context) error
 	ConsumeUserToken(ctx context.Context, arg db.ConsumeUserTokenParams) (db.ConsumeUserTokenRow, error)
 	CountActiveAdmins(ctx context.Context) (int64, error)
@@ -43,8 +43,7 @@ type Querier interface {
 	DeleteUserSessions(ctx context.Context, userID int64) (int64, error)
 	DeleteUserSessionsExcept(ctx context.Context, arg db.DeleteUserSessionsExceptParams) (int64, error)
 	DeleteUserSignInCodes(ctx context.Context, userID int64) error
-	FailOutboxMessage(ctx context.Context, arg db.FailOutboxMessageParams) error
-	GetDueOutboxMessage(ctx context.Context, now time.Time) (db.Outbox, error)
+	FailOutboxMessage(ctx context.Context, arg db.FailOutboxMessageParams) (int64, error)
 	GetLoginAccountPaidUntil(ctx context.Context, accountKey string) (time.Time, error)
 	GetLoginDeviceUser(ctx context.Context, arg db.GetLoginDeviceUserParams) (int64, error)
 	GetLoginPair(ctx context.Context, arg db.GetLoginPairParams) (db.LoginPair, error)
@@ -63,10 +62,10 @@ type Querier interface {
 	ListUsernameKeys(ctx context.Context) ([]db.ListUsernameKeysRow, error)
 	ListUsers(ctx context.Context, arg db.ListUsersParams) ([]db.User, error)
 	ListUsersBefore(ctx context.Context, arg db.ListUsersBeforeParams) ([]db.User, error)
-	MarkOutboxSent(ctx context.Context, arg db.MarkOutboxSentParams) error
+	MarkOutboxSent(ctx context.Context, arg db.MarkOutboxSentParams) (int64, error)
 	PurgeExpiredUserTokens(ctx context.Context, arg db.PurgeExpiredUserTokensParams) (int64, error)
 	RehashUserPassword(ctx context.Context, arg db.RehashUserPasswordParams) (int64, error)
-	RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMessageParams) error
+	RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMessageParams) (int64, error)
 	SetUserEmailVerified(ctx context.Context, arg db.SetUserEmailVerifiedParams) (int64, error)
 	SetUsernameSkeleton(ctx context.Context, arg db.SetUsernameSkeletonParams) (int64, error)
 	TouchLoginDevice(ctx context.Context, arg db.TouchLoginDeviceParams) (int64, error)
@@ -106,9 +105,10 @@ func (q *Queries) AuditImportedUsers(ctx context.Context, arg db.AuditImportedUs
 	return q.q.AuditImportedUsers(ctx, pg.AuditImportedUsersParams(arg))
 }
 
-// ClaimOutboxMessage runs pg.Queries.ClaimOutboxMessage.
-func (q *Queries) ClaimOutboxMessage(ctx context.Context, arg db.ClaimOutboxMessageParams) error {
-	return q.q.ClaimOutboxMessage(ctx, pg.ClaimOutboxMessageParams(arg))
+// ClaimDueOutboxMessage runs pg.Queries.ClaimDueOutboxMessage.
+func (q *Queries) ClaimDueOutboxMessage(ctx context.Context, arg db.ClaimDueOutboxMessageParams) (db.Outbox, error) {
+	r, err := q.q.ClaimDueOutboxMessage(ctx, pg.ClaimDueOutboxMessageParams(arg))
+	return db.Outbox(r), err
 }
 
 // ClearUsernameSkeletons runs pg.Queries.ClearUsernameSkeletons.
@@ -254,14 +254,8 @@ func (q *Queries) DeleteUserSignInCodes(ctx context.Context, userID int64) error
 }
 
 // FailOutboxMessage runs pg.Queries.FailOutboxMessage.
-func (q *Queries) FailOutboxMessage(ctx context.Context, arg db.FailOutboxMessageParams) error {
+func (q *Queries) FailOutboxMessage(ctx context.Context, arg db.FailOutboxMessageParams) (int64, error) {
 	return q.q.FailOutboxMessage(ctx, pg.FailOutboxMessageParams(arg))
-}
-
-// GetDueOutboxMessage runs pg.Queries.GetDueOutboxMessage.
-func (q *Queries) GetDueOutboxMessage(ctx context.Context, now time.Time) (db.Outbox, error) {
-	r, err := q.q.GetDueOutboxMessage(ctx, now)
-	return db.Outbox(r), err
 }
 
 // GetLoginAccountPaidUntil runs pg.Queries.GetLoginAccountPaidUntil.
@@ -368,7 +362,7 @@ func (q *Queries) ListUsersBefore(ctx context.Context, arg db.ListUsersBeforePar
 }
 
 // MarkOutboxSent runs pg.Queries.MarkOutboxSent.
-func (q *Queries) MarkOutboxSent(ctx context.Context, arg db.MarkOutboxSentParams) error {
+func (q *Queries) MarkOutboxSent(ctx context.Context, arg db.MarkOutboxSentParams) (int64, error) {
 	return q.q.MarkOutboxSent(ctx, pg.MarkOutboxSentParams(arg))
 }
 
@@ -383,7 +377,7 @@ func (q *Queries) RehashUserPassword(ctx context.Context, arg db.RehashUserPassw
 }
 
 // RetryOutboxMessage runs pg.Queries.RetryOutboxMessage.
-func (q *Queries) RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMessageParams) error {
+func (q *Queries) RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMessageParams) (int64, error) {
 	return q.q.RetryOutboxMessage(ctx, pg.RetryOutboxMessageParams(arg))
 }
 

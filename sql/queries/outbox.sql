@@ -4,36 +4,27 @@
 INSERT INTO outbox (message_id, user_id, kind, recipient, subject, body, created_at, next_attempt_at)
 VALUES (@message_id, @user_id, @kind, @recipient, @subject, @body, @created_at, @created_at);
 
--- name: GetDueOutboxMessage :one
--- GetDueOutboxMessage returns the pending message due longest at @now; no
--- row means nothing is due.
-SELECT * FROM outbox
-WHERE status = 'pending' AND next_attempt_at <= @now
-ORDER BY next_attempt_at, id
-LIMIT 1;
+-- MarkOutboxSent, RetryOutboxMessage and FailOutboxMessage record the
+-- outcome of the attempt that ClaimDueOutboxMessage counted as @attempts.
+-- That count is a fence: once a lease runs out and another worker claims the
+-- row again (attempts + 1), the stale worker's outcome changes nothing and
+-- the statement reports 0 rows.
 
--- name: ClaimOutboxMessage :exec
--- ClaimOutboxMessage counts an attempt and pushes next_attempt_at to
--- @lease_until, so a message whose sender died mid-delivery is retried once
--- the lease runs out. Run it in the transaction that read the message.
-UPDATE outbox SET attempts = attempts + 1, next_attempt_at = @lease_until
-WHERE id = @id;
-
--- name: MarkOutboxSent :exec
+-- name: MarkOutboxSent :execrows
 -- MarkOutboxSent records a delivery and erases the body.
 UPDATE outbox SET status = 'sent', body = '', last_error = '', finished_at = @now
-WHERE id = @id;
+WHERE id = @id AND attempts = @attempts AND status = 'pending';
 
--- name: RetryOutboxMessage :exec
+-- name: RetryOutboxMessage :execrows
 -- RetryOutboxMessage records a failed attempt and when to try again.
 UPDATE outbox SET last_error = @last_error, next_attempt_at = @next_attempt_at
-WHERE id = @id;
+WHERE id = @id AND attempts = @attempts AND status = 'pending';
 
--- name: FailOutboxMessage :exec
+-- name: FailOutboxMessage :execrows
 -- FailOutboxMessage gives up on a message: it stays, without its body, for
 -- admins to see.
 UPDATE outbox SET status = 'failed', body = '', last_error = @last_error, finished_at = @now
-WHERE id = @id;
+WHERE id = @id AND attempts = @attempts AND status = 'pending';
 
 -- name: DeleteSentOutboxMessages :execrows
 -- DeleteSentOutboxMessages removes delivered messages finished before @before;
