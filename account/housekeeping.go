@@ -2,13 +2,14 @@ package account
 
 import (
 	"context"
+	"time"
 
 	"roster/db"
 )
 
 // PurgeExpired deletes the sessions past their absolute or idle lifetime,
-// the mailed tokens past their expiry and the device tokens unused for
-// DeviceTTL at s.Now, at most batch rows per statement so that no call holds
+// the mailed tokens past their expiry, the device tokens unused for
+// DeviceTTL and the login throttle's forgotten rows at s.Now, at most batch rows per statement so that no call holds
 // the writer for long. It returns how many sessions and tokens (mailed and
 // device) it deleted.
 func (s *Service) PurgeExpired(ctx context.Context, batch int) (sessions, tokens int64, err error) {
@@ -30,7 +31,29 @@ func (s *Service) PurgeExpired(ctx context.Context, batch int) (sessions, tokens
 	devices, err := inBatches(batch, func(limit int64) (int64, error) {
 		return s.Store.Write.DeleteStaleLoginDevices(ctx, db.DeleteStaleLoginDevicesParams{Cutoff: now.Add(-DeviceTTL), Now: &now, Batch: limit})
 	})
-	return sessions, tokens + devices, err
+	if err != nil {
+		return sessions, tokens + devices, err
+	}
+	// The login throttle's forgotten rows: loginPair and later() already
+	// read them as empty, so deleting them only saves space.
+	if err := s.Store.Write.DeleteStaleLoginPairs(ctx, now.Add(-pairMemory)); err != nil {
+		return sessions, tokens + devices, err
+	}
+	return sessions, tokens + devices, s.Store.Write.DeleteStaleLoginAccounts(ctx, now)
+}
+
+// TakeLease reports whether holder (one replica, named for operators) takes
+// the lease name for ttl from s.Now: of the replicas sharing the database,
+// one takes it and the others get false until it expires. Periodic jobs that
+// must run once per interval across replicas (housekeeping) run only after
+// taking their lease; a holder that dies keeps it until ttl runs out.
+func (s *Service) TakeLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	now := s.now()
+	if err := s.Store.Write.CreateLease(ctx, db.CreateLeaseParams{Name: name, ExpiresAt: time.Unix(0, 0).UTC()}); err != nil {
+		return false, err
+	}
+	n, err := s.Store.Write.TakeLease(ctx, db.TakeLeaseParams{Holder: holder, ExpiresAt: now.Add(ttl), Name: name, Now: now})
+	return n == 1, err
 }
 
 // inBatches calls del until it deletes fewer than batch rows, and returns

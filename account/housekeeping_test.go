@@ -2,7 +2,10 @@ package account_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,5 +86,102 @@ func testPurgeExpired(t *testing.T, eng accounttest.Engine) {
 	}
 	if _, _, err := svc.Authenticate(ctx, fresh); err != account.ErrUnauthenticated {
 		t.Fatalf("Authenticate(purged session) = %v, want ErrUnauthenticated", err)
+	}
+
+	// The login throttle's rows: a pair idle for a day and an account whose
+	// debt is paid go; a recent pair stays.
+	now := db.Now(clock.Now())
+	for _, p := range []db.UpsertLoginPairParams{
+		{AccountKey: "u:stale", Ip: "192.0.2.0/24", Failures: 7, BlockedUntil: now, UpdatedAt: now.Add(-25 * time.Hour)},
+		{AccountKey: "u:recent", Ip: "192.0.2.0/24", Failures: 7, BlockedUntil: now, UpdatedAt: now.Add(-time.Hour)},
+	} {
+		if err := svc.Store.Write.UpsertLoginPair(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.Store.Write.UpsertLoginAccount(ctx, db.UpsertLoginAccountParams{AccountKey: "u:stale", PaidUntil: now.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.PurgeExpired(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Store.Read.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: "u:stale", Ip: "192.0.2.0/24"}); !errors.Is(err, sql.ErrNoRows) {
+		t.Errorf("stale login pair after PurgeExpired: err = %v, want sql.ErrNoRows", err)
+	}
+	if p, err := svc.Store.Read.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: "u:recent", Ip: "192.0.2.0/24"}); err != nil || p.Failures != 7 {
+		t.Errorf("recent login pair after PurgeExpired = %+v, %v; want kept", p, err)
+	}
+	if _, err := svc.Store.Read.GetLoginAccountPaidUntil(ctx, "u:stale"); !errors.Is(err, sql.ErrNoRows) {
+		t.Errorf("paid-off login account after PurgeExpired: err = %v, want sql.ErrNoRows", err)
+	}
+}
+
+func TestTakeLease(t *testing.T) {
+	accounttest.Run(t, testTakeLease)
+}
+
+// Replicas share one database: of those asking for a lease at once exactly
+// one gets it, nobody else until it expires, and then one again.
+func testTakeLease(t *testing.T, eng accounttest.Engine) {
+	ctx := context.Background()
+	dsn := eng.DSN(t)
+	clock := accounttest.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	const replicas = 4
+	var svcs []*account.Service
+	for range replicas {
+		store, err := db.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		svc := accounttest.NewOn(t, store)
+		svc.Now = clock.Now
+		svcs = append(svcs, svc)
+	}
+	round := func(what string) (winner string) {
+		t.Helper()
+		var mu sync.Mutex
+		var winners []string
+		var wg sync.WaitGroup
+		for i, svc := range svcs {
+			for j := range 3 { // each replica asks three times at once
+				holder := fmt.Sprintf("replica-%d", i)
+				wg.Go(func() {
+					ok, err := svc.TakeLease(ctx, "housekeeping", holder, time.Minute)
+					if err != nil {
+						t.Errorf("%s: replica %d, try %d: %v", what, i, j, err)
+					}
+					if ok {
+						mu.Lock()
+						winners = append(winners, holder)
+						mu.Unlock()
+					}
+				})
+			}
+		}
+		wg.Wait()
+		if len(winners) > 1 {
+			t.Fatalf("%s: %d takers %v, want at most one", what, len(winners), winners)
+		}
+		if len(winners) == 1 {
+			return winners[0]
+		}
+		return ""
+	}
+	first := round("at start")
+	if first == "" {
+		t.Fatal("at start: nobody took the free lease")
+	}
+	clock.Advance(time.Minute - time.Second)
+	if w := round("before expiry"); w != "" {
+		t.Fatalf("before expiry: %s took the lease %s holds", w, first)
+	}
+	clock.Advance(time.Second)
+	if w := round("at expiry"); w == "" {
+		t.Fatal("at expiry: nobody took the expired lease")
+	}
+	leases, err := svcs[0].Store.Read.ListLeases(ctx)
+	if err != nil || len(leases) != 1 || !leases[0].ExpiresAt.Equal(clock.Now().Add(time.Minute)) {
+		t.Fatalf("ListLeases = %+v, %v; want one lease expiring a minute from now", leases, err)
 	}
 }

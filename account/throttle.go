@@ -133,25 +133,19 @@ func (s *Service) admit(ctx context.Context, a *attempt) error {
 		tx = s.Store.TxNoSync
 	}
 	return tx(ctx, func(q db.Querier) error {
-		if err := q.DeleteStaleLoginPairs(ctx, now.Add(-pairMemory)); err != nil {
-			return err
-		}
-		if err := q.DeleteStaleLoginAccounts(ctx, now); err != nil {
-			return err
-		}
 		a.trusted = false
 		var pair db.LoginPair
 		var err error
 		if a.device != "" {
-			pair, err = q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.account, Ip: a.device})
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			pair, err = loginPair(ctx, q, a.account, a.device, now)
+			if err != nil {
 				return err
 			}
 			a.trusted = pair.Failures < deviceFailures
 		}
 		if !a.trusted {
-			pair, err = q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: a.login, Ip: a.network})
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			pair, err = loginPair(ctx, q, a.login, a.network, now)
+			if err != nil {
 				return err
 			}
 		}
@@ -185,6 +179,18 @@ func (s *Service) admit(ctx context.Context, a *attempt) error {
 		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: login, Ip: network,
 			Failures: failures, BlockedUntil: a.wait, UpdatedAt: now})
 	})
+}
+
+// loginPair reads a pair's failures at now. A pair idle for pairMemory
+// starts over: it reads as no failures even before the housekeeping
+// (PurgeExpired) deletes its row, so that pruning stays out of the login's
+// transaction.
+func loginPair(ctx context.Context, q db.Querier, login, network string, now time.Time) (db.LoginPair, error) {
+	pair, err := q.GetLoginPair(ctx, db.GetLoginPairParams{AccountKey: login, Ip: network})
+	if errors.Is(err, sql.ErrNoRows) || err == nil && pair.UpdatedAt.Before(now.Add(-pairMemory)) {
+		return db.LoginPair{}, nil
+	}
+	return pair, err
 }
 
 // waitUntil is when an attempt at wall that must wait d ends its wait. Stored

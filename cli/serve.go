@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -47,7 +48,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 		"at shutdown, how long /readyz answers 503 before the listener closes, for load balancers to notice")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second,
 		"longest wait for in-flight requests at shutdown; then their connections are closed")
-	fs.DurationVar(&c.housekeeping, "housekeeping-interval", time.Minute, "how often expired sessions are deleted")
+	fs.DurationVar(&c.housekeeping, "housekeeping-interval", time.Minute, "how often expired sessions and tokens are deleted (by one replica of those sharing a database)")
 	c.log.register(fs)
 	registerHTTP(fs, &c.http)
 	c.db.register(fs)
@@ -155,7 +156,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		worker.Run(background, ticker.C)
 	})
 	wg.Go(func() { resets.Run(background) })
-	wg.Go(func() { housekeep(background, accounts, cfg.housekeeping, log) })
+	wg.Go(func() { housekeep(background, accounts, worker, cfg.housekeeping, log) })
 
 	cfg.http.Resets = resets
 	srv := rosterhttp.NewServer(accounts, log, cfg.http)
@@ -230,10 +231,35 @@ func closeAll(listeners []net.Listener) {
 // housekeepingBatch bounds each delete, so the writer is never held long.
 const housekeepingBatch = 500
 
-// housekeep deletes expired sessions and mailed tokens every interval until
-// ctx ends.
-func housekeep(ctx context.Context, accounts *account.Service, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
+// housekeep runs the periodic jobs until ctx ends: every interval it
+// deletes expired sessions, tokens and throttle rows, and hourly delivered
+// mail. Replicas sharing a database run each job once per interval between
+// them: a replica runs a job only after taking its lease for the interval
+// (account.TakeLease), and tries four times an interval, so that when the
+// holder dies another takes over within a quarter interval of its lease's end.
+func housekeep(ctx context.Context, accounts *account.Service, worker *outbox.Worker, every time.Duration, log *slog.Logger) {
+	holder := replicaName()
+	jobs := []struct {
+		lease string
+		every time.Duration
+		run   func() error
+	}{
+		{"housekeeping", every, func() error {
+			sessions, tokens, err := accounts.PurgeExpired(ctx, housekeepingBatch)
+			if sessions+tokens > 0 {
+				log.Info("deleted expired sessions and tokens", "sessions", sessions, "tokens", tokens)
+			}
+			return err
+		}},
+		{"outbox-prune", max(every, time.Hour), func() error {
+			n, err := worker.Prune(ctx)
+			if n > 0 {
+				log.Info("deleted delivered mail", "messages", n)
+			}
+			return err
+		}},
+	}
+	t := time.NewTicker(every / 4)
 	defer t.Stop()
 	for {
 		select {
@@ -241,14 +267,26 @@ func housekeep(ctx context.Context, accounts *account.Service, every time.Durati
 			return
 		case <-t.C:
 		}
-		sessions, tokens, err := accounts.PurgeExpired(ctx, housekeepingBatch)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Error("deleting expired sessions and tokens", "error", err)
-		case sessions+tokens > 0:
-			log.Info("deleted expired sessions and tokens", "sessions", sessions, "tokens", tokens)
+		for _, job := range jobs {
+			ok, err := accounts.TakeLease(ctx, job.lease, holder, job.every)
+			if err == nil && ok {
+				err = job.run()
+			}
+			if err != nil && ctx.Err() == nil {
+				log.Error("housekeeping failed", "job", job.lease, "error", err)
+			}
 		}
 	}
+}
+
+// replicaName names this process among the replicas sharing a database: its
+// host name and process id.
+func replicaName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 // memoryLimit is the Go runtime's soft memory limit for a server running

@@ -51,6 +51,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createAuditEventStmt, err = db.PrepareContext(ctx, createAuditEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateAuditEvent: %w", err)
 	}
+	if q.createLeaseStmt, err = db.PrepareContext(ctx, createLease); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateLease: %w", err)
+	}
 	if q.createLoginDeviceStmt, err = db.PrepareContext(ctx, createLoginDevice); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateLoginDevice: %w", err)
 	}
@@ -156,6 +159,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listAuditEventsAfterStmt, err = db.PrepareContext(ctx, listAuditEventsAfter); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAuditEventsAfter: %w", err)
 	}
+	if q.listLeasesStmt, err = db.PrepareContext(ctx, listLeases); err != nil {
+		return nil, fmt.Errorf("error preparing query ListLeases: %w", err)
+	}
 	if q.listOutboxMessagesStmt, err = db.PrepareContext(ctx, listOutboxMessages); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOutboxMessages: %w", err)
 	}
@@ -194,6 +200,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.setUsernameSkeletonStmt, err = db.PrepareContext(ctx, setUsernameSkeleton); err != nil {
 		return nil, fmt.Errorf("error preparing query SetUsernameSkeleton: %w", err)
+	}
+	if q.takeLeaseStmt, err = db.PrepareContext(ctx, takeLease); err != nil {
+		return nil, fmt.Errorf("error preparing query TakeLease: %w", err)
 	}
 	if q.touchLoginDeviceStmt, err = db.PrepareContext(ctx, touchLoginDevice); err != nil {
 		return nil, fmt.Errorf("error preparing query TouchLoginDevice: %w", err)
@@ -279,6 +288,11 @@ func (q *Queries) Close() error {
 	if q.createAuditEventStmt != nil {
 		if cerr := q.createAuditEventStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createAuditEventStmt: %w", cerr)
+		}
+	}
+	if q.createLeaseStmt != nil {
+		if cerr := q.createLeaseStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createLeaseStmt: %w", cerr)
 		}
 	}
 	if q.createLoginDeviceStmt != nil {
@@ -456,6 +470,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listAuditEventsAfterStmt: %w", cerr)
 		}
 	}
+	if q.listLeasesStmt != nil {
+		if cerr := q.listLeasesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listLeasesStmt: %w", cerr)
+		}
+	}
 	if q.listOutboxMessagesStmt != nil {
 		if cerr := q.listOutboxMessagesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listOutboxMessagesStmt: %w", cerr)
@@ -519,6 +538,11 @@ func (q *Queries) Close() error {
 	if q.setUsernameSkeletonStmt != nil {
 		if cerr := q.setUsernameSkeletonStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setUsernameSkeletonStmt: %w", cerr)
+		}
+	}
+	if q.takeLeaseStmt != nil {
+		if cerr := q.takeLeaseStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing takeLeaseStmt: %w", cerr)
 		}
 	}
 	if q.touchLoginDeviceStmt != nil {
@@ -629,6 +653,7 @@ type Queries struct {
 	countLiveSessionsStmt        *sql.Stmt
 	countUsersStmt               *sql.Stmt
 	createAuditEventStmt         *sql.Stmt
+	createLeaseStmt              *sql.Stmt
 	createLoginDeviceStmt        *sql.Stmt
 	createOutboxMessageStmt      *sql.Stmt
 	createSessionStmt            *sql.Stmt
@@ -664,6 +689,7 @@ type Queries struct {
 	knownLoginIPExistsStmt       *sql.Stmt
 	listAuditEventsStmt          *sql.Stmt
 	listAuditEventsAfterStmt     *sql.Stmt
+	listLeasesStmt               *sql.Stmt
 	listOutboxMessagesStmt       *sql.Stmt
 	listPasswordHashKindsStmt    *sql.Stmt
 	listUserSessionsStmt         *sql.Stmt
@@ -677,6 +703,7 @@ type Queries struct {
 	sQLiteVersionStmt            *sql.Stmt
 	setUserEmailVerifiedStmt     *sql.Stmt
 	setUsernameSkeletonStmt      *sql.Stmt
+	takeLeaseStmt                *sql.Stmt
 	touchLoginDeviceStmt         *sql.Stmt
 	touchSessionStmt             *sql.Stmt
 	updateStorageProbeStmt       *sql.Stmt
@@ -704,6 +731,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countLiveSessionsStmt:        q.countLiveSessionsStmt,
 		countUsersStmt:               q.countUsersStmt,
 		createAuditEventStmt:         q.createAuditEventStmt,
+		createLeaseStmt:              q.createLeaseStmt,
 		createLoginDeviceStmt:        q.createLoginDeviceStmt,
 		createOutboxMessageStmt:      q.createOutboxMessageStmt,
 		createSessionStmt:            q.createSessionStmt,
@@ -739,6 +767,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		knownLoginIPExistsStmt:       q.knownLoginIPExistsStmt,
 		listAuditEventsStmt:          q.listAuditEventsStmt,
 		listAuditEventsAfterStmt:     q.listAuditEventsAfterStmt,
+		listLeasesStmt:               q.listLeasesStmt,
 		listOutboxMessagesStmt:       q.listOutboxMessagesStmt,
 		listPasswordHashKindsStmt:    q.listPasswordHashKindsStmt,
 		listUserSessionsStmt:         q.listUserSessionsStmt,
@@ -752,6 +781,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		sQLiteVersionStmt:            q.sQLiteVersionStmt,
 		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
 		setUsernameSkeletonStmt:      q.setUsernameSkeletonStmt,
+		takeLeaseStmt:                q.takeLeaseStmt,
 		touchLoginDeviceStmt:         q.touchLoginDeviceStmt,
 		touchSessionStmt:             q.touchSessionStmt,
 		updateStorageProbeStmt:       q.updateStorageProbeStmt,

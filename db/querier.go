@@ -39,6 +39,9 @@ type Querier interface {
 	CountUsers(ctx context.Context) (int64, error)
 	// CreateAuditEvent records one change; call it in the change's transaction.
 	CreateAuditEvent(ctx context.Context, arg CreateAuditEventParams) error
+	// CreateLease adds the lease @name, expired and held by nobody, unless it
+	// exists; TakeLease then takes it.
+	CreateLease(ctx context.Context, arg CreateLeaseParams) error
 	// CreateLoginDevice records a device token issued on a successful login.
 	CreateLoginDevice(ctx context.Context, arg CreateLoginDeviceParams) error
 	// CreateOutboxMessage queues a mail; call it in the transaction of the change
@@ -135,6 +138,8 @@ type Querier interface {
 	// ListAuditEventsAfter is ListAuditEvents backwards, for the previous (newer)
 	// page: up to @lim matching events with id above @after, oldest first.
 	ListAuditEventsAfter(ctx context.Context, arg ListAuditEventsAfterParams) ([]AuditEvent, error)
+	// ListLeases returns every lease, by name, for operators and tests.
+	ListLeases(ctx context.Context) ([]Lease, error)
 	// ListOutboxMessages returns up to @lim messages with id above @after in id
 	// order (keyset pagination), optionally only those with the given status.
 	ListOutboxMessages(ctx context.Context, arg ListOutboxMessagesParams) ([]Outbox, error)
@@ -180,6 +185,13 @@ type Querier interface {
 	// SetUsernameSkeleton stores an account's skeleton unless another account
 	// holds it already; zero rows means one does, and the account keeps NULL.
 	SetUsernameSkeleton(ctx context.Context, arg SetUsernameSkeletonParams) (int64, error)
+	// TakeLease gives the lease @name to @holder until @expires_at if it expired
+	// by @now: 1 row means taken, 0 that another holder's lease runs on (or that
+	// CreateLease has not run). One statement, so of several replicas trying at
+	// once exactly one takes it: SQLite's single writer serializes them, and on
+	// PostgreSQL the later UPDATE waits for the row lock and re-checks the WHERE
+	// clause against the row the first one wrote.
+	TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error)
 	// TouchLoginDevice records a successful login with an account's device token;
 	// zero rows means the token is not (or no longer) that account's.
 	TouchLoginDevice(ctx context.Context, arg TouchLoginDeviceParams) (int64, error)

@@ -104,16 +104,9 @@ func (w *Worker) Notify() {
 // ctx is done. A delivery cut short by ctx counts as a failed attempt and is
 // retried, after a restart if need be.
 func (w *Worker) Run(ctx context.Context, tick <-chan time.Time) {
-	var lastPrune time.Time
 	for {
 		if _, err := w.DeliverDue(ctx); err != nil && ctx.Err() == nil {
 			w.Log.ErrorContext(ctx, "outbox: delivery pass failed", slog.Any("error", err))
-		}
-		if now := w.Now(); now.Sub(lastPrune) >= time.Hour {
-			lastPrune = now
-			if _, err := w.Prune(ctx); err != nil && ctx.Err() == nil {
-				w.Log.ErrorContext(ctx, "outbox: prune failed", slog.Any("error", err))
-			}
 		}
 		select {
 		case <-ctx.Done():
@@ -196,7 +189,8 @@ func (w *Worker) backoff(attempts int64) time.Duration {
 	return min(d, w.RetryMax)
 }
 
-// Prune deletes rows delivered more than KeepSent ago; Run calls it hourly.
+// Prune deletes rows delivered more than KeepSent ago; the server's
+// housekeeping calls it hourly, on one replica.
 func (w *Worker) Prune(ctx context.Context) (int64, error) {
 	before := db.Now(w.Now()).Add(-w.KeepSent)
 	return w.Store.Write.DeleteSentOutboxMessages(ctx, &before)

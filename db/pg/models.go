@@ -18,6 +18,12 @@ type AuditEvent struct {
 	Ip        string
 }
 
+type Lease struct {
+	Name      string
+	Holder    string
+	ExpiresAt time.Time
+}
+
 type LoginAccount struct {
 	AccountKey string
 	PaidUntil  time.Time

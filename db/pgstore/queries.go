@@ -22,6 +22,7 @@ type Querier interface {
 	CountLiveSessions(ctx context.Context, arg db.CountLiveSessionsParams) (int64, error)
 	CountUsers(ctx context.Context) (int64, error)
 	CreateAuditEvent(ctx context.Context, arg db.CreateAuditEventParams) error
+	CreateLease(ctx context.Context, arg db.CreateLeaseParams) error
 	CreateLoginDevice(ctx context.Context, arg db.CreateLoginDeviceParams) error
 	CreateOutboxMessage(ctx context.Context, arg db.CreateOutboxMessageParams) error
 	CreateSession(ctx context.Context, arg db.CreateSessionParams) error
@@ -56,6 +57,7 @@ type Querier interface {
 	KnownLoginIPExists(ctx context.Context, arg db.KnownLoginIPExistsParams) (bool, error)
 	ListAuditEvents(ctx context.Context, arg db.ListAuditEventsParams) ([]db.AuditEvent, error)
 	ListAuditEventsAfter(ctx context.Context, arg db.ListAuditEventsAfterParams) ([]db.AuditEvent, error)
+	ListLeases(ctx context.Context) ([]db.Lease, error)
 	ListOutboxMessages(ctx context.Context, arg db.ListOutboxMessagesParams) ([]db.Outbox, error)
 	ListPasswordHashKinds(ctx context.Context) ([]string, error)
 	ListUserSessions(ctx context.Context, arg db.ListUserSessionsParams) ([]db.Session, error)
@@ -68,6 +70,7 @@ type Querier interface {
 	RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMessageParams) (int64, error)
 	SetUserEmailVerified(ctx context.Context, arg db.SetUserEmailVerifiedParams) (int64, error)
 	SetUsernameSkeleton(ctx context.Context, arg db.SetUsernameSkeletonParams) (int64, error)
+	TakeLease(ctx context.Context, arg db.TakeLeaseParams) (int64, error)
 	TouchLoginDevice(ctx context.Context, arg db.TouchLoginDeviceParams) (int64, error)
 	TouchSession(ctx context.Context, arg db.TouchSessionParams) error
 	UpdateStorageProbe(ctx context.Context, probedAt time.Time) error
@@ -89,6 +92,7 @@ var (
 // Each table's struct converts between the packages: same columns, same order, same Go types.
 var (
 	_ = db.AuditEvent(pg.AuditEvent{})
+	_ = db.Lease(pg.Lease{})
 	_ = db.LoginAccount(pg.LoginAccount{})
 	_ = db.LoginDevice(pg.LoginDevice{})
 	_ = db.LoginKnownIp(pg.LoginKnownIp{})
@@ -145,6 +149,11 @@ func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 // CreateAuditEvent runs pg.Queries.CreateAuditEvent.
 func (q *Queries) CreateAuditEvent(ctx context.Context, arg db.CreateAuditEventParams) error {
 	return q.q.CreateAuditEvent(ctx, pg.CreateAuditEventParams(arg))
+}
+
+// CreateLease runs pg.Queries.CreateLease.
+func (q *Queries) CreateLease(ctx context.Context, arg db.CreateLeaseParams) error {
+	return q.q.CreateLease(ctx, pg.CreateLeaseParams(arg))
 }
 
 // CreateLoginDevice runs pg.Queries.CreateLoginDevice.
@@ -326,6 +335,12 @@ func (q *Queries) ListAuditEventsAfter(ctx context.Context, arg db.ListAuditEven
 	return dbAuditEventSlice(r), err
 }
 
+// ListLeases runs pg.Queries.ListLeases.
+func (q *Queries) ListLeases(ctx context.Context) ([]db.Lease, error) {
+	r, err := q.q.ListLeases(ctx)
+	return dbLeaseSlice(r), err
+}
+
 // ListOutboxMessages runs pg.Queries.ListOutboxMessages.
 func (q *Queries) ListOutboxMessages(ctx context.Context, arg db.ListOutboxMessagesParams) ([]db.Outbox, error) {
 	r, err := q.q.ListOutboxMessages(ctx, pg.ListOutboxMessagesParams(arg))
@@ -389,6 +404,11 @@ func (q *Queries) SetUserEmailVerified(ctx context.Context, arg db.SetUserEmailV
 // SetUsernameSkeleton runs pg.Queries.SetUsernameSkeleton.
 func (q *Queries) SetUsernameSkeleton(ctx context.Context, arg db.SetUsernameSkeletonParams) (int64, error) {
 	return q.q.SetUsernameSkeleton(ctx, pg.SetUsernameSkeletonParams(arg))
+}
+
+// TakeLease runs pg.Queries.TakeLease.
+func (q *Queries) TakeLease(ctx context.Context, arg db.TakeLeaseParams) (int64, error) {
+	return q.q.TakeLease(ctx, pg.TakeLeaseParams(arg))
 }
 
 // TouchLoginDevice runs pg.Queries.TouchLoginDevice.
@@ -469,6 +489,17 @@ func dbGetUserByLiveTokenRow(x pg.GetUserByLiveTokenRow) db.GetUserByLiveTokenRo
 	return db.GetUserByLiveTokenRow{
 		User: db.User(x.User),
 	}
+}
+
+func dbLeaseSlice(xs []pg.Lease) []db.Lease {
+	if xs == nil {
+		return nil
+	}
+	out := make([]db.Lease, len(xs))
+	for i, x := range xs {
+		out[i] = db.Lease(x)
+	}
+	return out
 }
 
 func dbListUsernameKeysRowSlice(xs []pg.ListUsernameKeysRow) []db.ListUsernameKeysRow {
