@@ -96,6 +96,12 @@ func problemFor(err error) (p Problem, header http.Header) {
 		p = Problem{Status: http.StatusServiceUnavailable, Code: codeStorageUnavailable,
 			Detail: "the server cannot store data right now; retry shortly"}
 		header = http.Header{"Retry-After": {storageRetryAfter}}
+	case db.IsSerializationFailure(err):
+		// The store already ran the transaction again a few times: the
+		// rows it needs are that contended, and a retry shortly will do.
+		p = Problem{Status: http.StatusServiceUnavailable, Code: "contended",
+			Detail: "other requests are changing the same data; retry shortly"}
+		header = http.Header{"Retry-After": {"1"}}
 	case errors.As(err, &ve):
 		p = Problem{Status: http.StatusUnprocessableEntity, Code: ve.Code, Detail: ve.Error()}
 		for _, fe := range ve.Errors {
