@@ -37,6 +37,11 @@ var PostgresOnly = map[string]string{
 	// SQLite's TxNoSync sets a pragma on its writer connection around the
 	// transaction; PostgreSQL sets the same thing inside it.
 	"SetLocalSynchronousCommitOff": "TxNoSync's commit without waiting for the disk, local to the transaction",
+	// The session cache's invalidation channel (migration 00055); SQLite's
+	// cache watches its -shm file instead (WALFile).
+	"ListenSessionChanges":   "subscribes the session cache's listener to other replicas' changes",
+	"CurrentSchema":          "the schema that the listener's notifications name",
+	"NotifySessionHeartbeat": "the listener's heartbeat to itself",
 }
 
 // Baseline is the version of sql/postgres/schema's first migration: it

@@ -9,6 +9,43 @@ import (
 	"context"
 )
 
+const currentSchema = `-- name: CurrentSchema :one
+SELECT CAST(current_schema() AS TEXT)
+`
+
+// CurrentSchema is the schema the connection's tables resolve to, the first
+// word of each roster_sessions payload about them.
+func (q *Queries) CurrentSchema(ctx context.Context) (string, error) {
+	row := q.db.QueryRow(ctx, currentSchema)
+	var column_1 string
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const listenSessionChanges = `-- name: ListenSessionChanges :exec
+LISTEN roster_sessions
+`
+
+// ListenSessionChanges subscribes the connection to the notifications of
+// migration 00055's triggers: sessions and accounts that changed.
+func (q *Queries) ListenSessionChanges(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, listenSessionChanges)
+	return err
+}
+
+const notifySessionHeartbeat = `-- name: NotifySessionHeartbeat :exec
+SELECT pg_notify('roster_sessions', CAST(current_schema() AS TEXT) || ' h')
+`
+
+// NotifySessionHeartbeat is the session cache listener's heartbeat: a
+// notification it sends to itself on its own connection. Notifications
+// arrive in commit order, so when it comes back every change committed
+// before it has been heard of.
+func (q *Queries) NotifySessionHeartbeat(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, notifySessionHeartbeat)
+	return err
+}
+
 const setLocalSynchronousCommitOff = `-- name: SetLocalSynchronousCommitOff :exec
 SELECT set_config('synchronous_commit', 'off', true)
 `

@@ -60,6 +60,9 @@ type Querier interface {
 	CreateUser(ctx context.Context, arg CreateUserParams) (User, error)
 	// CreateUserToken stores a new single-use token under its hash.
 	CreateUserToken(ctx context.Context, arg CreateUserTokenParams) error
+	// CurrentSchema is the schema the connection's tables resolve to, the first
+	// word of each roster_sessions payload about them.
+	CurrentSchema(ctx context.Context) (string, error)
 	// DeleteExcessLoginDevices keeps only an account's most recently used devices.
 	DeleteExcessLoginDevices(ctx context.Context, arg DeleteExcessLoginDevicesParams) error
 	// DeleteExpiredSessions removes at most @batch sessions past their absolute
@@ -159,6 +162,9 @@ type Querier interface {
 	// ListUsersBefore is ListUsers backwards, for the previous page: up to @lim
 	// matching accounts with id below @before, highest id first.
 	ListUsersBefore(ctx context.Context, arg ListUsersBeforeParams) ([]User, error)
+	// ListenSessionChanges subscribes the connection to the notifications of
+	// migration 00055's triggers: sessions and accounts that changed.
+	ListenSessionChanges(ctx context.Context) error
 	// MarkOutboxSent, RetryOutboxMessage and FailOutboxMessage record the
 	// outcome of the attempt that ClaimDueOutboxMessage counted as @attempts.
 	// That count is a fence: once a lease runs out and another worker claims the
@@ -166,6 +172,11 @@ type Querier interface {
 	// the statement reports 0 rows.
 	// MarkOutboxSent records a delivery and erases the body.
 	MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) (int64, error)
+	// NotifySessionHeartbeat is the session cache listener's heartbeat: a
+	// notification it sends to itself on its own connection. Notifications
+	// arrive in commit order, so when it comes back every change committed
+	// before it has been heard of.
+	NotifySessionHeartbeat(ctx context.Context) error
 	// PurgeExpiredUserTokens deletes at most @batch tokens of any account that
 	// expired at or before @now, for the housekeeping job.
 	PurgeExpiredUserTokens(ctx context.Context, arg PurgeExpiredUserTokensParams) (int64, error)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,7 +32,16 @@ type Store struct {
 	pool       *pgxpool.Pool
 	sqlDB      *sql.DB         // the pool through database/sql, for goose
 	migrations *goose.Provider // without the lock: Ready only reads the version table
-	q          *Queries
+	q          *Queries        // for reading
+	w          *Queries        // for writing outside a transaction: forgets the session cache
+
+	// The session cache and its listener (sessioncache.go).
+	sessions      sessionCache
+	listenConfig  *pgx.ConnConfig
+	startListener sync.Once
+	listenerDone  chan struct{} // closed when the listener has stopped, if it started
+	closing       context.Context
+	close         context.CancelFunc
 }
 
 // maxTxAttempts bounds how often Tx runs a transaction that keeps failing
@@ -61,7 +71,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
-	s := &Store{pool: pool, sqlDB: stdlib.OpenDBFromPool(pool), q: New(pool)}
+	s := &Store{pool: pool, sqlDB: stdlib.OpenDBFromPool(pool), q: New(pool),
+		listenConfig: cfg.ConnConfig, listenerDone: make(chan struct{})}
+	s.closing, s.close = context.WithCancel(context.Background())
+	s.w = New(writer{pool, &s.sessions})
 	if err := s.migrate(ctx, cfg.ConnConfig.RuntimeParams["search_path"]); err != nil {
 		s.Close()
 		return nil, err
@@ -95,8 +108,9 @@ func (s *Store) migrate(ctx context.Context, searchPath string) error {
 	return nil
 }
 
-// Queriers implements db.Engine: every querier runs on the pool.
-func (s *Store) Queriers() (read, write, stats db.Querier) { return s.q, s.q, s.q }
+// Queriers implements db.Engine: every querier runs on the pool; Write's
+// statements empty this replica's session cache.
+func (s *Store) Queriers() (read, write, stats db.Querier) { return s.q, s.w, s.q }
 
 // Tx runs fn in one SERIALIZABLE transaction and commits if fn returns nil.
 // A transaction that fails to serialize (or is chosen to break a deadlock)
@@ -154,6 +168,7 @@ func (s *Store) tx1(ctx context.Context, noSync bool, fn func(q db.Querier) erro
 	if err := fn(New(tx)); err != nil {
 		return errors.Join(err, tx.Rollback(context.WithoutCancel(ctx)))
 	}
+	defer s.sessions.forget() // after the commit, whether or not it reports success
 	return tx.Commit(ctx)
 }
 
@@ -166,13 +181,6 @@ func (s *Store) ReadTx(ctx context.Context, fn func(q db.Querier) error) error {
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	return fn(New(tx))
-}
-
-// SessionWithUser implements db.Engine with no cache: PostgreSQL has no
-// cheap signal that nothing committed (SQLite's -shm header), and another
-// replica may have committed.
-func (s *Store) SessionWithUser(ctx context.Context, tokenHash []byte) (db.GetSessionWithUserRow, error) {
-	return s.q.GetSessionWithUser(ctx, tokenHash)
 }
 
 // Ping checks that the server answers.
@@ -209,8 +217,11 @@ func (s *Store) Writable(ctx context.Context) error {
 	return err
 }
 
-// Close closes the pool.
+// Close stops the session cache's listener and closes the pool.
 func (s *Store) Close() error {
+	s.close()
+	s.startListener.Do(func() { close(s.listenerDone) }) // never started: nothing to wait for
+	<-s.listenerDone
 	err := s.sqlDB.Close()
 	s.pool.Close()
 	return err

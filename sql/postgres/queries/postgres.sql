@@ -4,3 +4,20 @@
 -- the third argument true making it local to the transaction): the store's
 -- TxNoSync.
 SELECT set_config('synchronous_commit', 'off', true);
+
+-- name: ListenSessionChanges :exec
+-- ListenSessionChanges subscribes the connection to the notifications of
+-- migration 00055's triggers: sessions and accounts that changed.
+LISTEN roster_sessions;
+
+-- name: CurrentSchema :one
+-- CurrentSchema is the schema the connection's tables resolve to, the first
+-- word of each roster_sessions payload about them.
+SELECT CAST(current_schema() AS TEXT);
+
+-- name: NotifySessionHeartbeat :exec
+-- NotifySessionHeartbeat is the session cache listener's heartbeat: a
+-- notification it sends to itself on its own connection. Notifications
+-- arrive in commit order, so when it comes back every change committed
+-- before it has been heard of.
+SELECT pg_notify('roster_sessions', CAST(current_schema() AS TEXT) || ' h');
