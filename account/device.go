@@ -90,35 +90,38 @@ func (s *Service) issueDevice(ctx context.Context, q db.Querier, userID int64, p
 // that has no token. It returns ErrNotFound, ErrNoEmail or ErrDisabled when
 // there is no account, address or point to it.
 func (s *Service) SendSignInCode(ctx context.Context, actor Actor, id int64) error {
-	return s.mailTx(ctx, func(q db.Querier) error {
-		user, err := getUser(ctx, q, id)
-		switch {
-		case err != nil:
-			return err
-		case user.Email == nil:
-			return ErrNoEmail
-		case user.Status != StatusActive:
-			return ErrDisabled
-		}
-		if err := q.DeleteUserSignInCodes(ctx, id); err != nil {
-			return err
-		}
-		code, hash := newToken(SignInCodePrefix)
-		now := s.now()
-		expires := now.Add(SignInCodeTTL)
-		if err := q.CreateSignInCode(ctx, db.CreateSignInCodeParams{TokenHash: hash, UserID: id,
-			CreatedAt: now, ExpiresAt: &expires}); err != nil {
-			return err
-		}
-		err = s.enqueue(ctx, q, user, kindSignInCode, "Your sign-in code", fmt.Sprintf(
-			"someone, hopefully you, asked for a code to sign in to your account %s from a new device. "+
-				"Within 15 minutes, sign in there with your password and this code:\n\n%s\n\n"+
-				"The code works for one sign-in, and only the newest one you asked for. It is no "+
-				"password: without yours it opens nothing. If you did not ask, ignore this mail.\n",
-			user.Username, code))
-		if err != nil {
-			return err
-		}
-		return s.audit(ctx, q, actor, id, ActionSignInCodeRequest, "")
-	})
+	return s.mailTx(ctx, func(q db.Querier) error { return s.sendSignInCode(ctx, q, actor, id) })
+}
+
+// sendSignInCode is SendSignInCode in transaction q.
+func (s *Service) sendSignInCode(ctx context.Context, q db.Querier, actor Actor, id int64) error {
+	user, err := getUser(ctx, q, id)
+	switch {
+	case err != nil:
+		return err
+	case user.Email == nil:
+		return ErrNoEmail
+	case user.Status != StatusActive:
+		return ErrDisabled
+	}
+	if err := q.DeleteUserSignInCodes(ctx, id); err != nil {
+		return err
+	}
+	code, hash := newToken(SignInCodePrefix)
+	now := s.now()
+	expires := now.Add(SignInCodeTTL)
+	if err := q.CreateSignInCode(ctx, db.CreateSignInCodeParams{TokenHash: hash, UserID: id,
+		CreatedAt: now, ExpiresAt: &expires}); err != nil {
+		return err
+	}
+	err = s.enqueue(ctx, q, user, kindSignInCode, "Your sign-in code", fmt.Sprintf(
+		"someone, hopefully you, asked for a code to sign in to your account %s from a new device. "+
+			"Within 15 minutes, sign in there with your password and this code:\n\n%s\n\n"+
+			"The code works for one sign-in, and only the newest one you asked for. It is no "+
+			"password: without yours it opens nothing. If you did not ask, ignore this mail.\n",
+		user.Username, code))
+	if err != nil {
+		return err
+	}
+	return s.audit(ctx, q, actor, id, ActionSignInCodeRequest, "")
 }

@@ -194,34 +194,37 @@ func EmailChanges(user db.User, raw string) bool {
 // reset tokens mailed before. It returns ErrNotFound, ErrNoEmail or
 // ErrDisabled when there is no account, address or point to it.
 func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id int64) error {
-	return s.mailTx(ctx, func(q db.Querier) error {
-		user, err := getUser(ctx, q, id)
-		switch {
-		case err != nil:
-			return err
-		case user.Email == nil:
-			return ErrNoEmail
-		case user.Status != StatusActive:
-			return ErrDisabled
-		}
-		if err := s.voidTokens(ctx, q, id, kindReset); err != nil {
-			return err
-		}
-		token, err := s.issueToken(ctx, q, user, kindReset, ResetTokenPrefix, ResetTTL)
-		if err != nil {
-			return err
-		}
-		err = s.enqueue(ctx, q, user, kindReset, "Reset your password", fmt.Sprintf(
-			"someone, hopefully you, asked to reset the password of your account %s. "+
-				"To choose a new one, within 30 minutes open this page\n\n%s\n\nand enter your reset code:\n\n%s\n\n"+
-				"The code works once, and only the newest one you asked for. If you did not ask, "+
-				"ignore this mail: your password stays as it is.\n",
-			user.Username, s.link(resetConfirmPath), token))
-		if err != nil {
-			return err
-		}
-		return s.audit(ctx, q, actor, id, ActionPasswordResetRequest, "")
-	})
+	return s.mailTx(ctx, func(q db.Querier) error { return s.sendPasswordReset(ctx, q, actor, id) })
+}
+
+// sendPasswordReset is SendPasswordReset in transaction q.
+func (s *Service) sendPasswordReset(ctx context.Context, q db.Querier, actor Actor, id int64) error {
+	user, err := getUser(ctx, q, id)
+	switch {
+	case err != nil:
+		return err
+	case user.Email == nil:
+		return ErrNoEmail
+	case user.Status != StatusActive:
+		return ErrDisabled
+	}
+	if err := s.voidTokens(ctx, q, id, kindReset); err != nil {
+		return err
+	}
+	token, err := s.issueToken(ctx, q, user, kindReset, ResetTokenPrefix, ResetTTL)
+	if err != nil {
+		return err
+	}
+	err = s.enqueue(ctx, q, user, kindReset, "Reset your password", fmt.Sprintf(
+		"someone, hopefully you, asked to reset the password of your account %s. "+
+			"To choose a new one, within 30 minutes open this page\n\n%s\n\nand enter your reset code:\n\n%s\n\n"+
+			"The code works once, and only the newest one you asked for. If you did not ask, "+
+			"ignore this mail: your password stays as it is.\n",
+		user.Username, s.link(resetConfirmPath), token))
+	if err != nil {
+		return err
+	}
+	return s.audit(ctx, q, actor, id, ActionPasswordResetRequest, "")
 }
 
 // ConfirmPasswordReset consumes a reset token and sets the password of its
@@ -397,41 +400,57 @@ type Limit struct {
 }
 
 // ResetQueue takes password-reset and sign-in code requests off the request
-// path: Submit and SubmitSignInCode return at once and the same way whether
-// or not the account exists, and Run does the lookup and queues the mail in
-// the background. The queue is
-// bounded; when it is full a request is dropped and logged, never waited on.
+// path. Submit and SubmitSignInCode store the request (a row of
+// mail_requests) and return, the same way whether or not the account exists;
+// Run does the lookup and queues the mail in the background. A stored
+// request survives a crash, and workers on several replicas share the table:
+// a worker takes a request with a lease (ClaimDueMailRequest), and deletes it
+// in the transaction that queues its mail, fenced by its take's count, so
+// that each request is served once even when a stalled worker's lease ran
+// out and another took it again.
 //
-// Run starts on a request only Delay (plus up to Delay more, at random)
-// after it was submitted. Serving a request costs more for a real account
-// (a write transaction and a wait for the disk) than for an unknown one; begun
-// at once, that work competed with the request's own answer for the CPU and
+// A request is served only Delay (plus up to Delay more, at random) after it
+// was submitted. Serving a request costs more for a real account (a write
+// transaction and a wait for the disk) than for an unknown one; begun at
+// once, that work competed with the request's own answer for the CPU and
 // made real accounts answer measurably slower. Delayed, it falls on whatever
 // the server does later, for real and unknown names alike.
 type ResetQueue struct {
 	// Delay is the least time between Submit and the start of serving the
 	// request, DefaultResetDelay unless changed before Run.
-	Delay    time.Duration
-	svc      *Service
-	log      *slog.Logger
-	perUser  Limit
-	requests chan resetRequest
+	Delay   time.Duration
+	svc     *Service
+	log     *slog.Logger
+	perUser Limit
+	wake    chan struct{}
 }
 
-// DefaultResetDelay is a ResetQueue's Delay: long enough for the answer
-// to a reset request to be on its way, short beside a mail's delivery.
-const DefaultResetDelay = 50 * time.Millisecond
+const (
+	// DefaultResetDelay is a ResetQueue's Delay: long enough for the answer
+	// to a reset request to be on its way, short beside a mail's delivery.
+	DefaultResetDelay = 50 * time.Millisecond
+	// resetPoll is how often Run looks for requests that no Submit of this
+	// process announced: another replica's, or one left by a crash.
+	resetPoll = time.Second
+	// resetLease is how long a worker may take to serve a request before
+	// another may take it again.
+	resetLease = 30 * time.Second
+	// resetAttempts is how many takes a request gets before it is dropped.
+	resetAttempts = 5
+)
 
-type resetRequest struct {
-	login  string
-	actor  Actor
-	at     time.Time // submitted
-	signIn bool      // a sign-in code, not a reset
-}
+// Kinds of a mail request (mail_requests.kind).
+const (
+	requestPasswordReset = "password_reset"
+	requestSignInCode    = "sign_in_code"
+)
 
-// NewResetQueue returns a queue of at most size waiting requests that mails
-// one account at most perUser.N reset codes, and as many sign-in codes, per
-// perUser.Per.
+// errLeaseLost rolls back a request's mail: another worker took the request
+// again after this one's lease ran out, and serves it.
+var errLeaseLost = errors.New("account: the mail request was taken again by another worker")
+
+// NewResetQueue returns a queue that mails one account at most perUser.N
+// reset codes, and as many sign-in codes, per perUser.Per.
 //
 // The per-account cap is here, after the lookup, because only here is the
 // account known: a request may name it by username or by address, and the
@@ -439,102 +458,151 @@ type resetRequest struct {
 // "alice" and "alice@example.com" have a budget each there. Keying that
 // limit by account instead would need the lookup on the request path, where
 // its answer or its latency would tell existing accounts from unknown ones.
-func NewResetQueue(svc *Service, log *slog.Logger, size int, perUser Limit) *ResetQueue {
+func NewResetQueue(svc *Service, log *slog.Logger, perUser Limit) *ResetQueue {
 	return &ResetQueue{Delay: DefaultResetDelay, svc: svc, log: log, perUser: perUser,
-		requests: make(chan resetRequest, size)}
+		wake: make(chan struct{}, 1)}
 }
 
-// Submit queues a reset for the account named by login (a username or an
-// email address), asked for by actor. It never blocks.
-func (q *ResetQueue) Submit(login string, actor Actor) {
-	select {
-	case q.requests <- resetRequest{login: login, actor: actor, at: time.Now()}:
-	default:
-		q.log.Warn("password reset queue full; request dropped", slog.String("ip", actor.IP))
-	}
+// Submit stores a reset request for the account named by login (a username
+// or an email address), asked for by actor. It returns once the request is
+// committed; an error means it was not stored.
+func (q *ResetQueue) Submit(ctx context.Context, login string, actor Actor) error {
+	return q.submit(ctx, requestPasswordReset, login, actor)
 }
 
-// SubmitSignInCode queues a sign-in code (see Service.SendSignInCode) for the
-// account named by login, asked for by actor. It never blocks.
-func (q *ResetQueue) SubmitSignInCode(login string, actor Actor) {
-	select {
-	case q.requests <- resetRequest{login: login, actor: actor, signIn: true}:
-	default:
-		q.log.Warn("password reset queue full; sign-in code request dropped", slog.String("ip", actor.IP))
-	}
+// SubmitSignInCode stores a request for a sign-in code (see
+// Service.SendSignInCode) for the account named by login, asked for by actor.
+func (q *ResetQueue) SubmitSignInCode(ctx context.Context, login string, actor Actor) error {
+	return q.submit(ctx, requestSignInCode, login, actor)
 }
 
-// Run serves submitted requests until ctx is done and none is left queued.
-// Stop submitting first (shut the HTTP server down), then cancel ctx: the
-// requests left are then served without their delay.
-func (q *ResetQueue) Run(ctx context.Context) {
-	work := context.WithoutCancel(ctx) // a queued request is served even during shutdown
-	for {
+func (q *ResetQueue) submit(ctx context.Context, kind, login string, actor Actor) error {
+	err := q.svc.Store.Write.CreateMailRequest(ctx, db.CreateMailRequestParams{Kind: kind, Login: login,
+		Ip: actor.IP, DueAt: db.Now(time.Now())})
+	if err == nil {
 		select {
-		case r := <-q.requests:
-			q.serve(ctx, work, r)
-			continue
+		case q.wake <- struct{}{}:
 		default:
 		}
+	}
+	return err
+}
+
+// Run serves stored requests until ctx is done: those this process
+// submitted Delay (plus up to Delay, at random) after Submit woke it, and
+// any others (another replica's, or one left by a crash) once they are a
+// second old, at its poll every resetPoll. When ctx is done it serves every
+// request submitted until then and returns; stop submitting first (shut the
+// HTTP server down). A request it cannot finish stays stored for the next
+// start or another replica. The queue keeps wall-clock time, not the
+// service's clock: times are stored in whole seconds (db.Now), which is why
+// the delay is kept here rather than in due_at.
+func (q *ResetQueue) Run(ctx context.Context) {
+	work := context.WithoutCancel(ctx)
+	poll := time.NewTicker(resetPoll)
+	defer poll.Stop()
+	for {
 		select {
-		case r := <-q.requests:
-			q.serve(ctx, work, r)
 		case <-ctx.Done():
+			q.serveDue(work, time.Now())
+			return
+		case <-poll.C:
+			q.serveDue(work, time.Now().Add(-time.Second))
+		case <-q.wake:
+			delay := q.Delay
+			if delay > 0 {
+				delay += rand.N(delay)
+			}
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+			q.serveDue(work, time.Now())
+		}
+	}
+}
+
+// serveDue serves the requests due at now, one after another.
+func (q *ResetQueue) serveDue(ctx context.Context, now time.Time) {
+	for {
+		r, err := q.svc.Store.Write.ClaimDueMailRequest(ctx, db.ClaimDueMailRequestParams{
+			LeaseUntil: db.Now(time.Now().Add(resetLease)), Now: db.Now(now)})
+		if errors.Is(err, sql.ErrNoRows) {
 			return
 		}
-	}
-}
-
-// serve handles r once its delay has passed, or at once when ctx is done.
-func (q *ResetQueue) serve(ctx, work context.Context, r resetRequest) {
-	delay := q.Delay
-	if delay > 0 {
-		delay += rand.N(delay)
-	}
-	if wait := time.Until(r.at.Add(delay)); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if err != nil {
+			q.log.ErrorContext(ctx, "password reset queue: taking a request failed", slog.Any("error", err))
+			return
 		}
+		q.handle(ctx, r)
 	}
-	q.handle(work, r)
 }
 
-// handle mails a reset token if login names an active account with an
-// address; anything else is silently nothing.
-func (q *ResetQueue) handle(ctx context.Context, r resetRequest) {
-	user, _, found, err := q.svc.lookup(ctx, r.login)
+// handle mails the reset or sign-in code r asks for if its login names an
+// active account with an address; anything else is silently nothing. The
+// request is deleted once served, or after resetAttempts failed takes.
+func (q *ResetQueue) handle(ctx context.Context, r db.MailRequest) {
+	user, _, found, err := q.svc.lookup(ctx, r.Login)
 	if err == nil && found {
 		err = q.send(ctx, r, user.ID)
 	}
-	if err != nil && !errors.Is(err, ErrNoEmail) && !errors.Is(err, ErrDisabled) && !errors.Is(err, ErrNotFound) {
-		q.log.ErrorContext(ctx, "password reset request failed", slog.Any("error", err))
+	switch {
+	case errors.Is(err, errLeaseLost):
+		return
+	case err == nil && found:
+		return // deleted with its mail
+	case err == nil, errors.Is(err, ErrNoEmail), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotFound):
+		err = nil // nothing to send
+	case r.Attempts < resetAttempts:
+		q.log.ErrorContext(ctx, "password reset request failed; will retry", slog.Any("error", err))
+		return
+	default:
+		q.log.ErrorContext(ctx, "password reset request failed; dropped", slog.Any("error", err),
+			slog.Int64("attempts", r.Attempts))
+	}
+	if _, err := q.svc.Store.Write.DeleteMailRequest(ctx, db.DeleteMailRequestParams{ID: r.ID, Attempts: r.Attempts}); err != nil {
+		q.log.ErrorContext(ctx, "password reset queue: deleting a request failed", slog.Any("error", err))
 	}
 }
 
-// send mails account id the reset or sign-in code r asks for unless the
-// account has had its perUser share of that kind already, counted from the
-// audit log's requests (which include the CLI's and survive a restart). Only
-// handle, one request at a time, sends, so the count and the send do not
-// race each other.
-func (q *ResetQueue) send(ctx context.Context, r resetRequest, id int64) error {
-	action, send := ActionPasswordResetRequest, q.svc.SendPasswordReset
-	if r.signIn {
-		action, send = ActionSignInCodeRequest, q.svc.SendSignInCode
+// send mails account id the reset or sign-in code r asks for, and deletes
+// r, in one transaction, unless the account has had its perUser share of
+// that kind already, counted from the audit log's requests (which include
+// the CLI's and every replica's): then it only deletes r. The count and the
+// mail are in the one serializable transaction, so workers on several
+// replicas cannot both pass the cap's last slot.
+func (q *ResetQueue) send(ctx context.Context, r db.MailRequest, id int64) error {
+	action, send := ActionPasswordResetRequest, q.svc.sendPasswordReset
+	if r.Kind == requestSignInCode {
+		action, send = ActionSignInCodeRequest, q.svc.sendSignInCode
 	}
-	if q.perUser.N > 0 {
-		n, err := q.svc.Store.Read.CountAuditEventsAfter(ctx, db.CountAuditEventsAfterParams{
-			TargetID: &id, Action: action, After: q.svc.now().Add(-q.perUser.Per)})
+	var over bool
+	err := q.svc.mailTx(ctx, func(tx db.Querier) error {
+		over = false
+		n, err := tx.DeleteMailRequest(ctx, db.DeleteMailRequestParams{ID: r.ID, Attempts: r.Attempts})
 		if err != nil {
 			return err
 		}
-		if n >= int64(q.perUser.N) {
-			q.log.InfoContext(ctx, "mail request over the account's limit; dropped",
-				slog.String("action", action), slog.Int64("user_id", id))
-			return nil
+		if n == 0 {
+			return errLeaseLost
 		}
+		if q.perUser.N > 0 {
+			sent, err := tx.CountAuditEventsAfter(ctx, db.CountAuditEventsAfterParams{
+				TargetID: &id, Action: action, After: q.svc.now().Add(-q.perUser.Per)})
+			if err != nil {
+				return err
+			}
+			if over = sent >= int64(q.perUser.N); over {
+				return nil
+			}
+		}
+		return send(ctx, tx, Actor{IP: r.Ip}, id)
+	})
+	if err == nil && over {
+		q.log.InfoContext(ctx, "mail request over the account's limit; dropped",
+			slog.String("action", action), slog.Int64("user_id", id))
 	}
-	return send(ctx, r.actor, id)
+	return err
 }

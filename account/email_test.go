@@ -365,9 +365,11 @@ func testResetQueue(t *testing.T, eng accounttest.Engine) {
 	ctx := context.Background()
 	svc, _ := newMailService(t, eng)
 	svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "eve", Email: "eve@example.com", Password: goodPassword})
-	q := account.NewResetQueue(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), 8, account.Limit{})
+	q := account.NewResetQueue(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), account.Limit{})
 	for _, login := range []string{"eve", "EVE@example.com", "nobody", "nobody@example.com", "not a name"} {
-		q.Submit(login, account.Actor{IP: "192.0.2.1"})
+		if err := q.Submit(ctx, login, account.Actor{IP: "192.0.2.1"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Run serves what is queued even when asked to stop at once.
 	runCtx, cancel := context.WithCancel(ctx)
@@ -396,10 +398,12 @@ func testResetQueuePerAccountLimit(t *testing.T, eng accounttest.Engine) {
 	if _, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "eve", Email: "eve@example.com", Password: goodPassword}); err != nil {
 		t.Fatal(err)
 	}
-	q := account.NewResetQueue(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), 8, account.Limit{N: 2, Per: time.Hour})
+	q := account.NewResetQueue(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), account.Limit{N: 2, Per: time.Hour})
 	serve := func(logins ...string) {
 		for _, login := range logins {
-			q.Submit(login, account.Actor{IP: "192.0.2.1"})
+			if err := q.Submit(ctx, login, account.Actor{IP: "192.0.2.1"}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		runCtx, cancel := context.WithCancel(ctx)
 		cancel()

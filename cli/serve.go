@@ -141,7 +141,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	accounts.Mail.Notify = worker.Notify
-	resets := account.NewResetQueue(accounts, log, resetQueueSize,
+	resets := account.NewResetQueue(accounts, log,
 		account.Limit{N: cfg.http.MailTargetRate.Requests, Per: cfg.http.MailTargetRate.Per})
 	background, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -301,9 +301,6 @@ func memoryLimit(concurrency int, p account.Params) int64 {
 // mailPoll is how often the outbox worker looks for due mail that no Notify
 // announced: retries, and mail queued by the CLI.
 const mailPoll = 5 * time.Second
-
-// resetQueueSize bounds the password-reset requests waiting for the background.
-const resetQueueSize = 256
 
 // openAccounts opens the database and builds the account service on it.
 func openAccounts(ctx context.Context, dbc dbConfig, ac account.Config) (*account.Service, error) {

@@ -27,6 +27,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.auditImportedUsersStmt, err = db.PrepareContext(ctx, auditImportedUsers); err != nil {
 		return nil, fmt.Errorf("error preparing query AuditImportedUsers: %w", err)
 	}
+	if q.claimDueMailRequestStmt, err = db.PrepareContext(ctx, claimDueMailRequest); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimDueMailRequest: %w", err)
+	}
 	if q.claimDueOutboxMessageStmt, err = db.PrepareContext(ctx, claimDueOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query ClaimDueOutboxMessage: %w", err)
 	}
@@ -45,6 +48,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countLiveSessionsStmt, err = db.PrepareContext(ctx, countLiveSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query CountLiveSessions: %w", err)
 	}
+	if q.countMailRequestsStmt, err = db.PrepareContext(ctx, countMailRequests); err != nil {
+		return nil, fmt.Errorf("error preparing query CountMailRequests: %w", err)
+	}
 	if q.countUsersStmt, err = db.PrepareContext(ctx, countUsers); err != nil {
 		return nil, fmt.Errorf("error preparing query CountUsers: %w", err)
 	}
@@ -56,6 +62,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.createLoginDeviceStmt, err = db.PrepareContext(ctx, createLoginDevice); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateLoginDevice: %w", err)
+	}
+	if q.createMailRequestStmt, err = db.PrepareContext(ctx, createMailRequest); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateMailRequest: %w", err)
 	}
 	if q.createOutboxMessageStmt, err = db.PrepareContext(ctx, createOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOutboxMessage: %w", err)
@@ -83,6 +92,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteLoginPairStmt, err = db.PrepareContext(ctx, deleteLoginPair); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteLoginPair: %w", err)
+	}
+	if q.deleteMailRequestStmt, err = db.PrepareContext(ctx, deleteMailRequest); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteMailRequest: %w", err)
 	}
 	if q.deleteSentOutboxMessagesStmt, err = db.PrepareContext(ctx, deleteSentOutboxMessages); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteSentOutboxMessages: %w", err)
@@ -250,6 +262,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing auditImportedUsersStmt: %w", cerr)
 		}
 	}
+	if q.claimDueMailRequestStmt != nil {
+		if cerr := q.claimDueMailRequestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimDueMailRequestStmt: %w", cerr)
+		}
+	}
 	if q.claimDueOutboxMessageStmt != nil {
 		if cerr := q.claimDueOutboxMessageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing claimDueOutboxMessageStmt: %w", cerr)
@@ -280,6 +297,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countLiveSessionsStmt: %w", cerr)
 		}
 	}
+	if q.countMailRequestsStmt != nil {
+		if cerr := q.countMailRequestsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countMailRequestsStmt: %w", cerr)
+		}
+	}
 	if q.countUsersStmt != nil {
 		if cerr := q.countUsersStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countUsersStmt: %w", cerr)
@@ -298,6 +320,11 @@ func (q *Queries) Close() error {
 	if q.createLoginDeviceStmt != nil {
 		if cerr := q.createLoginDeviceStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createLoginDeviceStmt: %w", cerr)
+		}
+	}
+	if q.createMailRequestStmt != nil {
+		if cerr := q.createMailRequestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createMailRequestStmt: %w", cerr)
 		}
 	}
 	if q.createOutboxMessageStmt != nil {
@@ -343,6 +370,11 @@ func (q *Queries) Close() error {
 	if q.deleteLoginPairStmt != nil {
 		if cerr := q.deleteLoginPairStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteLoginPairStmt: %w", cerr)
+		}
+	}
+	if q.deleteMailRequestStmt != nil {
+		if cerr := q.deleteMailRequestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteMailRequestStmt: %w", cerr)
 		}
 	}
 	if q.deleteSentOutboxMessagesStmt != nil {
@@ -645,16 +677,19 @@ type Queries struct {
 	db                           DBTX
 	tx                           *sql.Tx
 	auditImportedUsersStmt       *sql.Stmt
+	claimDueMailRequestStmt      *sql.Stmt
 	claimDueOutboxMessageStmt    *sql.Stmt
 	clearUsernameSkeletonsStmt   *sql.Stmt
 	consumeUserTokenStmt         *sql.Stmt
 	countActiveAdminsStmt        *sql.Stmt
 	countAuditEventsAfterStmt    *sql.Stmt
 	countLiveSessionsStmt        *sql.Stmt
+	countMailRequestsStmt        *sql.Stmt
 	countUsersStmt               *sql.Stmt
 	createAuditEventStmt         *sql.Stmt
 	createLeaseStmt              *sql.Stmt
 	createLoginDeviceStmt        *sql.Stmt
+	createMailRequestStmt        *sql.Stmt
 	createOutboxMessageStmt      *sql.Stmt
 	createSessionStmt            *sql.Stmt
 	createSignInCodeStmt         *sql.Stmt
@@ -664,6 +699,7 @@ type Queries struct {
 	deleteExpiredSessionsStmt    *sql.Stmt
 	deleteExpiredUserTokensStmt  *sql.Stmt
 	deleteLoginPairStmt          *sql.Stmt
+	deleteMailRequestStmt        *sql.Stmt
 	deleteSentOutboxMessagesStmt *sql.Stmt
 	deleteSessionStmt            *sql.Stmt
 	deleteSignInCodeStmt         *sql.Stmt
@@ -723,16 +759,19 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		db:                           tx,
 		tx:                           tx,
 		auditImportedUsersStmt:       q.auditImportedUsersStmt,
+		claimDueMailRequestStmt:      q.claimDueMailRequestStmt,
 		claimDueOutboxMessageStmt:    q.claimDueOutboxMessageStmt,
 		clearUsernameSkeletonsStmt:   q.clearUsernameSkeletonsStmt,
 		consumeUserTokenStmt:         q.consumeUserTokenStmt,
 		countActiveAdminsStmt:        q.countActiveAdminsStmt,
 		countAuditEventsAfterStmt:    q.countAuditEventsAfterStmt,
 		countLiveSessionsStmt:        q.countLiveSessionsStmt,
+		countMailRequestsStmt:        q.countMailRequestsStmt,
 		countUsersStmt:               q.countUsersStmt,
 		createAuditEventStmt:         q.createAuditEventStmt,
 		createLeaseStmt:              q.createLeaseStmt,
 		createLoginDeviceStmt:        q.createLoginDeviceStmt,
+		createMailRequestStmt:        q.createMailRequestStmt,
 		createOutboxMessageStmt:      q.createOutboxMessageStmt,
 		createSessionStmt:            q.createSessionStmt,
 		createSignInCodeStmt:         q.createSignInCodeStmt,
@@ -742,6 +781,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteExpiredSessionsStmt:    q.deleteExpiredSessionsStmt,
 		deleteExpiredUserTokensStmt:  q.deleteExpiredUserTokensStmt,
 		deleteLoginPairStmt:          q.deleteLoginPairStmt,
+		deleteMailRequestStmt:        q.deleteMailRequestStmt,
 		deleteSentOutboxMessagesStmt: q.deleteSentOutboxMessagesStmt,
 		deleteSessionStmt:            q.deleteSessionStmt,
 		deleteSignInCodeStmt:         q.deleteSignInCodeStmt,

@@ -16,6 +16,11 @@ type Querier interface {
 	// names one account: no other transaction can have inserted it). The event's
 	// time is the account's updated_at, which the import sets to its own time.
 	AuditImportedUsers(ctx context.Context, arg AuditImportedUsersParams) (int64, error)
+	// ClaimDueMailRequest takes the request due longest at @now, counting the
+	// take and leasing the request until @lease_until, after which another
+	// worker may take it again. No row means nothing is due. (PostgreSQL's twin
+	// skips rows other workers have locked.)
+	ClaimDueMailRequest(ctx context.Context, arg ClaimDueMailRequestParams) (MailRequest, error)
 	// ClaimDueOutboxMessage takes the pending message due longest at @now: it
 	// counts an attempt and pushes next_attempt_at to @lease_until, so that a
 	// message whose sender died mid-delivery is retried once the lease runs out.
@@ -35,6 +40,8 @@ type Querier interface {
 	CountAuditEventsAfter(ctx context.Context, arg CountAuditEventsAfterParams) (int64, error)
 	// CountLiveSessions counts sessions neither expired nor idle at @now.
 	CountLiveSessions(ctx context.Context, arg CountLiveSessionsParams) (int64, error)
+	// CountMailRequests counts the requests not yet served, for metrics and tests.
+	CountMailRequests(ctx context.Context) (int64, error)
 	// CountUsers returns the number of accounts.
 	CountUsers(ctx context.Context) (int64, error)
 	// CreateAuditEvent records one change; call it in the change's transaction.
@@ -44,6 +51,9 @@ type Querier interface {
 	CreateLease(ctx context.Context, arg CreateLeaseParams) error
 	// CreateLoginDevice records a device token issued on a successful login.
 	CreateLoginDevice(ctx context.Context, arg CreateLoginDeviceParams) error
+	// CreateMailRequest stores an accepted reset or sign-in code request, to be
+	// served from @due_at.
+	CreateMailRequest(ctx context.Context, arg CreateMailRequestParams) error
 	// CreateOutboxMessage queues a mail; call it in the transaction of the change
 	// that causes the mail.
 	CreateOutboxMessage(ctx context.Context, arg CreateOutboxMessageParams) error
@@ -68,6 +78,10 @@ type Querier interface {
 	DeleteExpiredUserTokens(ctx context.Context, arg DeleteExpiredUserTokensParams) error
 	// DeleteLoginPair forgets a pair's failures after a successful login.
 	DeleteLoginPair(ctx context.Context, arg DeleteLoginPairParams) error
+	// DeleteMailRequest removes a served request, if the take counted as
+	// @attempts is still the latest: 0 rows means another worker took it again
+	// after this one's lease ran out, and that worker serves it.
+	DeleteMailRequest(ctx context.Context, arg DeleteMailRequestParams) (int64, error)
 	// DeleteSentOutboxMessages removes delivered messages finished before @before;
 	// failed ones are kept.
 	DeleteSentOutboxMessages(ctx context.Context, before *time.Time) (int64, error)

@@ -99,7 +99,7 @@ func ExampleClient() {
 		SessionTTL: account.DefaultSessionTTL, IdleTTL: account.DefaultIdleTTL, Now: time.Now}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(rosterhttp.NewServer(accounts, log,
-		rosterhttp.Config{Resets: account.NewResetQueue(accounts, log, 1, account.Limit{})}))
+		rosterhttp.Config{Resets: account.NewResetQueue(accounts, log, account.Limit{})}))
 	defer srv.Close()
 
 	ctx := context.Background()

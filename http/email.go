@@ -92,8 +92,7 @@ func (s *Server) queueReset(w http.ResponseWriter, r *http.Request, field, login
 	if s.limitTarget(w, r, "reset", login) {
 		return true, nil
 	}
-	s.cfg.Resets.Submit(login, account.Actor{IP: clientIP(r)})
-	return false, nil
+	return false, s.cfg.Resets.Submit(r.Context(), login, account.Actor{IP: clientIP(r)})
 }
 
 func resetLoginInvalid(field, message string) error {

@@ -46,7 +46,7 @@ func newTestServerConfig(t testing.TB, accounts *account.Service, cfg rosterhttp
 	t.Helper()
 	log := discardLog()
 	if cfg.Resets == nil {
-		cfg.Resets = account.NewResetQueue(accounts, log, 64,
+		cfg.Resets = account.NewResetQueue(accounts, log,
 			account.Limit{N: cfg.MailTargetRate.Requests, Per: cfg.MailTargetRate.Per})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})

@@ -149,7 +149,10 @@ func (s *Server) handleSignInCodeCreate(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, resetLoginInvalid(field, "must be a username or an email address"))
 	case s.limitTarget(w, r, "signin", login):
 	default:
-		s.cfg.Resets.SubmitSignInCode(login, account.Actor{IP: clientIP(r)})
+		if err := s.cfg.Resets.SubmitSignInCode(r.Context(), login, account.Actor{IP: clientIP(r)}); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		encode(w, http.StatusAccepted, signInCodeAccepted)
 	}
 }

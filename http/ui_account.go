@@ -150,7 +150,12 @@ func (s *Server) handleUISignInCodePost(w http.ResponseWriter, r *http.Request) 
 		s.uiFail(w, r, "sign-in-code.html", page, resetLoginInvalid("login", "must be a username or an email address"))
 	case s.limitTarget(w, r, "signin", login):
 	default:
-		s.cfg.Resets.SubmitSignInCode(login, account.Actor{IP: clientIP(r)})
+		if err := s.cfg.Resets.SubmitSignInCode(r.Context(), login, account.Actor{IP: clientIP(r)}); err != nil {
+			page := s.page(r, "Sign-in code")
+			page.Form = form
+			s.uiFail(w, r, "sign-in-code.html", page, err)
+			return
+		}
 		redirect(w, r, "/ui/sign-in", "code-sent")
 	}
 }

@@ -51,6 +51,15 @@ type LoginPair struct {
 	UpdatedAt    time.Time
 }
 
+type MailRequest struct {
+	ID       int64
+	Kind     string
+	Login    string
+	Ip       string
+	DueAt    time.Time
+	Attempts int64
+}
+
 type Outbox struct {
 	ID            int64
 	MessageID     string

@@ -14,16 +14,19 @@ import (
 // what both engines run, with package db's types.
 type Querier interface {
 	AuditImportedUsers(ctx context.Context, arg db.AuditImportedUsersParams) (int64, error)
+	ClaimDueMailRequest(ctx context.Context, arg db.ClaimDueMailRequestParams) (db.MailRequest, error)
 	ClaimDueOutboxMessage(ctx context.Context, arg db.ClaimDueOutboxMessageParams) (db.Outbox, error)
 	ClearUsernameSkeletons(ctx context.Context) error
 	ConsumeUserToken(ctx context.Context, arg db.ConsumeUserTokenParams) (db.ConsumeUserTokenRow, error)
 	CountActiveAdmins(ctx context.Context) (int64, error)
 	CountAuditEventsAfter(ctx context.Context, arg db.CountAuditEventsAfterParams) (int64, error)
 	CountLiveSessions(ctx context.Context, arg db.CountLiveSessionsParams) (int64, error)
+	CountMailRequests(ctx context.Context) (int64, error)
 	CountUsers(ctx context.Context) (int64, error)
 	CreateAuditEvent(ctx context.Context, arg db.CreateAuditEventParams) error
 	CreateLease(ctx context.Context, arg db.CreateLeaseParams) error
 	CreateLoginDevice(ctx context.Context, arg db.CreateLoginDeviceParams) error
+	CreateMailRequest(ctx context.Context, arg db.CreateMailRequestParams) error
 	CreateOutboxMessage(ctx context.Context, arg db.CreateOutboxMessageParams) error
 	CreateSession(ctx context.Context, arg db.CreateSessionParams) error
 	CreateSignInCode(ctx context.Context, arg db.CreateSignInCodeParams) error
@@ -33,6 +36,7 @@ type Querier interface {
 	DeleteExpiredSessions(ctx context.Context, arg db.DeleteExpiredSessionsParams) (int64, error)
 	DeleteExpiredUserTokens(ctx context.Context, arg db.DeleteExpiredUserTokensParams) error
 	DeleteLoginPair(ctx context.Context, arg db.DeleteLoginPairParams) error
+	DeleteMailRequest(ctx context.Context, arg db.DeleteMailRequestParams) (int64, error)
 	DeleteSentOutboxMessages(ctx context.Context, before *time.Time) (int64, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) (int64, error)
 	DeleteSignInCode(ctx context.Context, arg db.DeleteSignInCodeParams) error
@@ -97,6 +101,7 @@ var (
 	_ = db.LoginDevice(pg.LoginDevice{})
 	_ = db.LoginKnownIp(pg.LoginKnownIp{})
 	_ = db.LoginPair(pg.LoginPair{})
+	_ = db.MailRequest(pg.MailRequest{})
 	_ = db.Outbox(pg.Outbox{})
 	_ = db.Session(pg.Session{})
 	_ = db.StorageProbe(pg.StorageProbe{})
@@ -107,6 +112,12 @@ var (
 // AuditImportedUsers runs pg.Queries.AuditImportedUsers.
 func (q *Queries) AuditImportedUsers(ctx context.Context, arg db.AuditImportedUsersParams) (int64, error) {
 	return q.q.AuditImportedUsers(ctx, pg.AuditImportedUsersParams(arg))
+}
+
+// ClaimDueMailRequest runs pg.Queries.ClaimDueMailRequest.
+func (q *Queries) ClaimDueMailRequest(ctx context.Context, arg db.ClaimDueMailRequestParams) (db.MailRequest, error) {
+	r, err := q.q.ClaimDueMailRequest(ctx, pg.ClaimDueMailRequestParams(arg))
+	return db.MailRequest(r), err
 }
 
 // ClaimDueOutboxMessage runs pg.Queries.ClaimDueOutboxMessage.
@@ -141,6 +152,11 @@ func (q *Queries) CountLiveSessions(ctx context.Context, arg db.CountLiveSession
 	return q.q.CountLiveSessions(ctx, pg.CountLiveSessionsParams(arg))
 }
 
+// CountMailRequests runs pg.Queries.CountMailRequests.
+func (q *Queries) CountMailRequests(ctx context.Context) (int64, error) {
+	return q.q.CountMailRequests(ctx)
+}
+
 // CountUsers runs pg.Queries.CountUsers.
 func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 	return q.q.CountUsers(ctx)
@@ -159,6 +175,11 @@ func (q *Queries) CreateLease(ctx context.Context, arg db.CreateLeaseParams) err
 // CreateLoginDevice runs pg.Queries.CreateLoginDevice.
 func (q *Queries) CreateLoginDevice(ctx context.Context, arg db.CreateLoginDeviceParams) error {
 	return q.q.CreateLoginDevice(ctx, pg.CreateLoginDeviceParams(arg))
+}
+
+// CreateMailRequest runs pg.Queries.CreateMailRequest.
+func (q *Queries) CreateMailRequest(ctx context.Context, arg db.CreateMailRequestParams) error {
+	return q.q.CreateMailRequest(ctx, pg.CreateMailRequestParams(arg))
 }
 
 // CreateOutboxMessage runs pg.Queries.CreateOutboxMessage.
@@ -205,6 +226,11 @@ func (q *Queries) DeleteExpiredUserTokens(ctx context.Context, arg db.DeleteExpi
 // DeleteLoginPair runs pg.Queries.DeleteLoginPair.
 func (q *Queries) DeleteLoginPair(ctx context.Context, arg db.DeleteLoginPairParams) error {
 	return q.q.DeleteLoginPair(ctx, pg.DeleteLoginPairParams(arg))
+}
+
+// DeleteMailRequest runs pg.Queries.DeleteMailRequest.
+func (q *Queries) DeleteMailRequest(ctx context.Context, arg db.DeleteMailRequestParams) (int64, error) {
+	return q.q.DeleteMailRequest(ctx, pg.DeleteMailRequestParams(arg))
 }
 
 // DeleteSentOutboxMessages runs pg.Queries.DeleteSentOutboxMessages.

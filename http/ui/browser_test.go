@@ -77,7 +77,7 @@ func newConsole(t *testing.T) *console {
 		t.Fatal(err)
 	}
 	accounts.Mail.Notify = worker.Notify
-	resets := account.NewResetQueue(accounts, log, 16, account.Limit{})
+	resets := account.NewResetQueue(accounts, log, account.Limit{})
 	ts := httptest.NewUnstartedServer(rosterhttp.NewServer(accounts, log, rosterhttp.Config{UI: true, Resets: resets}))
 	accounts.Mail.PublicURL = "http://" + ts.Listener.Addr().String() // the links in mail open this server's pages
 	ctx, cancel := context.WithCancel(context.Background())
