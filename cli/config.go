@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"roster/account"
@@ -126,14 +127,57 @@ func (c *logFlags) logger(w io.Writer) *slog.Logger {
 }
 
 // dbConfig is the database location, shared by every command that opens it:
-// a SQLite file's path or a PostgreSQL URL (db.Open).
+// a SQLite file's path or a PostgreSQL URL (db.Open); and for serve, the
+// size of a PostgreSQL connection pool.
 type dbConfig struct {
-	path string
+	path               string
+	maxConns, minConns int // 0: the URL's pool_max_conns / pool_min_conns, else pgx's default
 }
 
 func (c *dbConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.path, "db", "roster.db",
 		"SQLite database file, or a postgres:// (or postgresql://) URL of a PostgreSQL database")
+}
+
+// registerPool binds serve's pool flags.
+func (c *dbConfig) registerPool(fs *flag.FlagSet) {
+	fs.IntVar(&c.maxConns, "db-max-conns", 0,
+		"PostgreSQL only: most connections this process opens (pool_max_conns); 0: the URL's, else the larger of 4 and the number of CPUs")
+	fs.IntVar(&c.minConns, "db-min-conns", 0,
+		"PostgreSQL only: connections kept open while idle (pool_min_conns); 0: the URL's, else none")
+}
+
+func (c dbConfig) validate() error {
+	switch {
+	case c.maxConns < 0 || c.minConns < 0:
+		return usageError{"-db-max-conns and -db-min-conns must not be negative"}
+	case (c.maxConns > 0 || c.minConns > 0) && !db.IsPostgresURL(c.path):
+		return usageError{"-db-max-conns and -db-min-conns size a PostgreSQL pool; -db names a SQLite file"}
+	case c.maxConns > 0 && c.minConns > c.maxConns:
+		return usageError{"-db-min-conns must not exceed -db-max-conns"}
+	}
+	return nil
+}
+
+// dsn is the location db.Open takes: the path, or the URL with the pool
+// flags set as its pool_max_conns and pool_min_conns.
+func (c dbConfig) dsn() string {
+	if c.maxConns == 0 && c.minConns == 0 {
+		return c.path
+	}
+	u, err := url.Parse(c.path)
+	if err != nil {
+		return c.path // db.Open reports it
+	}
+	q := u.Query()
+	if c.maxConns > 0 {
+		q.Set("pool_max_conns", strconv.Itoa(c.maxConns))
+	}
+	if c.minConns > 0 {
+		q.Set("pool_min_conns", strconv.Itoa(c.minConns))
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // String is the location with any password in a URL masked, for logs and

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -116,6 +117,8 @@ func TestBadConfigurationIsOneLine(t *testing.T) {
 		{[]string{"-shutdown-timeout", "0s"}, nil, "-shutdown-timeout and -housekeeping-interval must be positive"},
 		{[]string{"-no-such-flag"}, nil, "flag provided but not defined: -no-such-flag"},
 		{[]string{"-hash-concurrency", "0"}, nil, "-hash-concurrency must be at least 1"},
+		{[]string{"-db-max-conns", "8"}, nil, "-db-max-conns and -db-min-conns size a PostgreSQL pool; -db names a SQLite file"},
+		{[]string{"-db-min-conns", "-1"}, nil, "-db-max-conns and -db-min-conns must not be negative"},
 	}
 	for _, tt := range tests {
 		var stderr bytes.Buffer
@@ -358,5 +361,31 @@ func TestUIFlag(t *testing.T) {
 		if res.StatusCode != tt.pageStatus {
 			t.Errorf("env %v: GET /ui/sign-in: status = %d, want %d", tt.env, res.StatusCode, tt.pageStatus)
 		}
+	}
+}
+
+// The pool flags become the URL's pool parameters, over any the URL sets,
+// keeping the rest of it (password included) as it was.
+func TestPoolFlagsSetTheURL(t *testing.T) {
+	c := dbConfig{path: "postgres://roster:s3cret@db.internal:5432/roster?sslmode=require&pool_max_conns=2", maxConns: 12, minConns: 3}
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(c.dsn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if q.Get("pool_max_conns") != "12" || q.Get("pool_min_conns") != "3" || q.Get("sslmode") != "require" {
+		t.Errorf("dsn() query = %v, want pool_max_conns=12, pool_min_conns=3, sslmode kept", q)
+	}
+	if pw, _ := u.User.Password(); pw != "s3cret" || u.Host != "db.internal:5432" || u.Path != "/roster" {
+		t.Errorf("dsn() = %s, want the same server, user and database", u.Redacted())
+	}
+	if c := (dbConfig{path: "roster.db"}); c.dsn() != "roster.db" || c.validate() != nil {
+		t.Errorf("without pool flags a SQLite path stays as it is")
+	}
+	if err := (dbConfig{path: c.path, maxConns: 2, minConns: 3}).validate(); err == nil {
+		t.Error("-db-min-conns above -db-max-conns accepted")
 	}
 }

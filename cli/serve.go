@@ -52,6 +52,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	c.log.register(fs)
 	registerHTTP(fs, &c.http)
 	c.db.register(fs)
+	c.db.registerPool(fs)
 	registerAccount(fs, &c.account)
 	registerMail(fs, &c.mail)
 	return c
@@ -63,6 +64,9 @@ func (c *serveConfig) validate() error {
 	}
 	if c.pprofAddr != "" && !isLoopback(c.pprofAddr) {
 		return usageError{"-pprof-addr must be a loopback address such as 127.0.0.1:6060: profiles expose internals"}
+	}
+	if err := c.db.validate(); err != nil {
+		return err
 	}
 	return validated(errors.Join(c.log.validate(), c.http.Validate(), c.account.Validate(), c.mail.Validate()))
 }
@@ -304,7 +308,7 @@ const mailPoll = 5 * time.Second
 
 // openAccounts opens the database and builds the account service on it.
 func openAccounts(ctx context.Context, dbc dbConfig, ac account.Config) (*account.Service, error) {
-	store, err := db.Open(ctx, dbc.path)
+	store, err := db.Open(ctx, dbc.dsn())
 	if err != nil {
 		return nil, err
 	}
