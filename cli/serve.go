@@ -274,6 +274,7 @@ func housekeep(ctx context.Context, accounts *account.Service, worker *outbox.Wo
 		for _, job := range jobs {
 			ok, err := accounts.TakeLease(ctx, job.lease, holder, job.every)
 			if err == nil && ok {
+				log.Debug("housekeeping job ran", "job", job.lease, "holder", holder)
 				err = job.run()
 			}
 			if err != nil && ctx.Err() == nil {

@@ -18,6 +18,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"roster/db/pgtest"
 	rosterhttp "roster/http"
 )
 
@@ -42,14 +43,28 @@ func (l *ledger) set(m map[string]string, name, pw string) {
 
 // TestCrashLosesNothingAcknowledged SIGKILLs the server at a random moment
 // under concurrent sign-ups and password changes, then checks the database
-// file and that every acknowledged user logs in with the last acknowledged
-// password. 3 rounds by default, 20 with ROSTER_SOAK set (as .ci/run does).
+// (SQLite's file checks) and that every acknowledged user logs in with the
+// last acknowledged password. 3 rounds by default, 20 with ROSTER_SOAK set
+// (as .ci/run does); on a SQLite file and on a PostgreSQL schema.
 func TestCrashLosesNothingAcknowledged(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "roster.db")
+		crashRounds(t, path, func(round int) { checkFile(t, path, round) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		crashRounds(t, pgtest.SchemaURL(t), func(int) {})
+	})
+}
+
+// crashRounds kills and restarts the server on the database dbPath names,
+// calling check after each kill.
+func crashRounds(t *testing.T, dbPath string, check func(round int)) {
 	rounds := 3
 	if os.Getenv("ROSTER_SOAK") != "" {
 		rounds = 20
 	}
-	dbPath := filepath.Join(t.TempDir(), "roster.db")
 	l := &ledger{acked: map[string]string{}, inFlight: map[string]string{}}
 	totals := struct{ signups, changes, unanswered int }{}
 
@@ -80,7 +95,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		srv.kill()
 		cancel()
 		wg.Wait()
-		checkFile(t, dbPath, round)
+		check(round)
 	}
 	srv := start(t, dbPath)
 	checkLedger(t, srv, l, rounds)

@@ -70,6 +70,16 @@ func startEnv(t testing.TB, env []string, dbPath string, args ...string) *server
 // answer 503.
 func launch(t testing.TB, env []string, dbPath string, args ...string) *server {
 	t.Helper()
+	s, addr := spawn(t, env, dbPath, args...)
+	s.await(t, addr)
+	return s
+}
+
+// spawn starts the process and returns at once, with a channel that gets
+// the address it listens on; await waits for it. Several servers spawned
+// one after the other start at the same moment.
+func spawn(t testing.TB, env []string, dbPath string, args ...string) (*server, <-chan string) {
+	t.Helper()
 	// Every request comes from one loopback address: lift the per-IP rate
 	// limits, which these tests are not about (http/abuse_test.go is).
 	base := []string{"serve", "-addr", "127.0.0.1:0", "-db", dbPath,
@@ -106,7 +116,11 @@ func launch(t testing.TB, env []string, dbPath string, args ...string) *server {
 		close(s.done)
 	}()
 	t.Cleanup(func() { s.kill() })
+	return s, addr
+}
 
+func (s *server) await(t testing.TB, addr <-chan string) {
+	t.Helper()
 	select {
 	case a := <-addr:
 		s.URL = "http://" + a
@@ -115,7 +129,6 @@ func launch(t testing.TB, env []string, dbPath string, args ...string) *server {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("roster did not listen within 60 s:\n%s", s.log())
 	}
-	return s
 }
 
 // waitReady waits up to 30 s for /readyz to answer 200.
