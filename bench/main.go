@@ -36,6 +36,8 @@ import (
 
 	"roster/account"
 	"roster/db"
+	_ "roster/db/pgstore" // db.Open's PostgreSQL engine, for -db
+	"roster/db/pgtest"
 	"roster/internal/procstat"
 )
 
@@ -56,6 +58,8 @@ type config struct {
 	readme      bool
 	only        *regexp.Regexp
 	bare        string
+	db          string // a PostgreSQL server's URL: run there instead of on SQLite files
+	compare     bool   // with db: GET /v1/me and login on both engines, and on two replicas
 }
 
 func run() error {
@@ -68,6 +72,8 @@ func run() error {
 	flag.BoolVar(&cfg.million, "million", false, "also compare GET /v1/me and login with 1,000,000 users")
 	flag.BoolVar(&cfg.readme, "readme", false, "write the table into "+performanceDoc+" between its bench markers")
 	flag.StringVar(&cfg.bare, "serve-bare", "", "internal: serve the bare reference handler on this address")
+	flag.StringVar(&cfg.db, "db", "", "a postgres:// URL: run the scenarios on PostgreSQL (a fresh schema per database, dropped after) instead of SQLite files")
+	flag.BoolVar(&cfg.compare, "compare", false, "with -db: measure GET /v1/me and login on SQLite and PostgreSQL in alternating runs, then on two PostgreSQL replicas at once")
 	only := flag.String("run", "", "run only the roster scenarios whose names match this regular expression (not with -readme or -million)")
 	flag.Parse()
 	if cfg.rounds < 1 {
@@ -84,6 +90,9 @@ func run() error {
 	}
 	if cfg.bare != "" {
 		return serveBare(cfg.bare)
+	}
+	if cfg.compare && (cfg.db == "" || cfg.million || cfg.only != nil) {
+		return errors.New("-compare needs -db, and goes without -million and -run")
 	}
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return errors.New("wrk not found: install it with `apt-get install wrk` (Debian) and run again")
@@ -113,6 +122,18 @@ func run() error {
 	}
 	defer bare.stop()
 
+	if cfg.compare {
+		table, err := compareEngines(cfg, dir, binary, script)
+		if err != nil {
+			return err
+		}
+		fmt.Print(table)
+		if cfg.readme {
+			return updateTable(performanceDoc, comparisonBegin, comparisonEnd, table)
+		}
+		return nil
+	}
+
 	hashTime := medianHashTime(31)
 	ceiling := float64(runtime.GOMAXPROCS(0)) / hashTime.Seconds()
 	parallel := parallelHashRate(5 * time.Second)
@@ -134,7 +155,7 @@ func run() error {
 	table := render(cfg, rows, hashTime, ceiling, parallel)
 	fmt.Print(table)
 	if cfg.readme {
-		return updateTable(performanceDoc, table)
+		return updateTable(performanceDoc, beginMarker, endMarker, table)
 	}
 	return nil
 }
@@ -169,11 +190,11 @@ const (
 // it (see hashRefs).
 func measureRoster(cfg config, dir, binary, script string, users int, bare *process, include func(name string) bool) ([]row, baseline, error) {
 	var base baseline
-	srv, token, err := startRoster(dir, binary, users)
+	srv, token, stop, err := startRoster(dir, binary, users, cfg.db)
 	if err != nil {
 		return nil, base, err
 	}
-	defer srv.stop()
+	defer stop()
 
 	type scenario struct {
 		name, method, path, body, ctype, auth string
@@ -321,42 +342,87 @@ const benchPassword = "correct horse battery staple"
 
 // startRoster seeds a fresh database with users bench0…bench<n-1> sharing one
 // argon2id hash, starts roster on it and returns a session token for bench0.
-func startRoster(dir, binary string, n int) (*process, string, error) {
-	path := filepath.Join(dir, fmt.Sprintf("roster-%d.db", n))
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		os.Remove(path + suffix)
+func startRoster(dir, binary string, n int, pgServer string) (*process, string, func(), error) {
+	dsn, drop, err := freshDatabase(dir, pgServer, n)
+	if err != nil {
+		return nil, "", nil, err
 	}
-	if err := seed(path, n); err != nil {
-		return nil, "", err
+	srv, token, err := serveRoster(binary, dsn)
+	if err != nil {
+		drop()
+		return nil, "", nil, err
 	}
+	return srv, token, func() { srv.stop(); drop() }, nil
+}
+
+// freshDatabase creates a database of n seeded users: a SQLite file in dir,
+// or, when pgServer names a PostgreSQL server, a new schema there. drop
+// removes the schema (the file goes with dir).
+func freshDatabase(dir, pgServer string, n int) (dsn string, drop func(), err error) {
+	drop = func() {}
+	if pgServer == "" {
+		dsn = filepath.Join(dir, fmt.Sprintf("roster-%d.db", n))
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(dsn + suffix)
+		}
+	} else {
+		ctx := context.Background()
+		name, dropSchema, err := pgtest.NewSchema(ctx, pgServer)
+		if err != nil {
+			return "", nil, err
+		}
+		drop = func() { dropSchema(ctx) }
+		if dsn, err = pgtest.WithSearchPath(pgServer, name); err != nil {
+			drop()
+			return "", nil, err
+		}
+	}
+	if err := seed(dsn, n); err != nil {
+		drop()
+		return "", nil, err
+	}
+	return dsn, drop, nil
+}
+
+// serveRoster starts roster on the database dsn and logs in as bench0,
+// returning the session token.
+func serveRoster(binary, dsn string) (*process, string, error) {
 	// All load comes from one loopback address: lift the per-IP rate limits,
 	// or the runs would measure 429s instead of the handlers.
 	// As many hashing slots as GOMAXPROCS, stated so that the environment's
 	// ROSTER_HASH_CONCURRENCY cannot change what hashLoad counts on.
-	srv, err := startProcess(binary, "serve", "-addr", "127.0.0.1:0", "-db", path,
+	srv, err := startProcess(binary, "serve", "-addr", "127.0.0.1:0", "-db", dsn,
 		"-login-rate", "1000000000/1s", "-signup-rate", "1000000000/1s",
 		"-hash-concurrency", strconv.Itoa(runtime.GOMAXPROCS(0)), "-metrics-token", benchMetricsToken)
 	if err != nil {
 		return nil, "", err
 	}
-	body := `{"username":"bench0","password":"` + benchPassword + `"}`
-	res, err := http.Post(srv.url+"/v1/sessions", "application/json", strings.NewReader(body))
+	token, err := login(srv)
 	if err != nil {
 		srv.stop()
 		return nil, "", err
 	}
+	return srv, token, nil
+}
+
+// login logs in as bench0 on srv and returns the session token.
+func login(srv *process) (string, error) {
+	body := `{"username":"bench0","password":"` + benchPassword + `"}`
+	res, err := http.Post(srv.url+"/v1/sessions", "application/json", strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
 	defer res.Body.Close()
 	var s struct{ Token string }
 	if err := json.NewDecoder(res.Body).Decode(&s); err != nil || s.Token == "" {
-		srv.stop()
-		return nil, "", fmt.Errorf("log in as bench0: status %d, %v", res.StatusCode, err)
+		return "", fmt.Errorf("log in as bench0: status %d, %v", res.StatusCode, err)
 	}
-	return srv, s.Token, nil
+	return s.Token, nil
 }
 
-func seed(path string, n int) error {
+func seed(dsn string, n int) error {
 	ctx := context.Background()
-	store, err := db.Open(ctx, path)
+	store, err := db.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
@@ -697,19 +763,22 @@ const (
 	performanceDoc = "docs/performance.md"
 	beginMarker    = "<!-- bench:begin -->"
 	endMarker      = "<!-- bench:end -->"
+	// The -compare table's markers.
+	comparisonBegin = "<!-- bench-postgres:begin -->"
+	comparisonEnd   = "<!-- bench-postgres:end -->"
 )
 
-// updateTable replaces the text between the bench markers of the file at path.
-func updateTable(path, table string) error {
+// updateTable replaces the text between the markers begin and end of the file at path.
+func updateTable(path, begin, end, table string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	s := string(b)
-	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		return fmt.Errorf("%s has no %s … %s section", path, beginMarker, endMarker)
+		return fmt.Errorf("%s has no %s … %s section", path, begin, end)
 	}
-	s = s[:i+len(beginMarker)] + "\n" + table + s[j:]
+	s = s[:i+len(begin)] + "\n" + table + s[j:]
 	return os.WriteFile(path, []byte(s), 0o644)
 }

@@ -134,7 +134,7 @@ func TestUpdateTableInPerformanceDoc(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := updateTable(path, "| new table |\n"); err != nil {
+	if err := updateTable(path, beginMarker, endMarker, "| new table |\n"); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)

@@ -8,7 +8,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/url"
+	"fmt"
+	neturl "net/url"
 	"os"
 	"testing"
 	"time"
@@ -44,14 +45,11 @@ func URL(tb testing.TB) string {
 func SchemaURL(tb testing.TB) string {
 	tb.Helper()
 	name := createSchema(tb)
-	u, err := url.Parse(URL(tb))
+	u, err := WithSearchPath(URL(tb), name)
 	if err != nil {
 		tb.Fatalf("%s: %v", Env, err)
 	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return u
 }
 
 // Open creates a schema with a fresh name on the test server, applies the
@@ -90,25 +88,51 @@ func Open(tb testing.TB) *pgxpool.Pool {
 // test ends, and returns its name.
 func createSchema(tb testing.TB) string {
 	tb.Helper()
-	url := URL(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, url)
+	name, drop, err := NewSchema(ctx, URL(tb))
 	if err != nil {
-		tb.Fatalf("%s: cannot reach PostgreSQL: %v", Env, err)
-	}
-	tb.Cleanup(func() { admin.Close(context.Background()) })
-	name := "roster_test_" + randomName()
-	schema := pgx.Identifier{name}.Sanitize()
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema %s: %v", name, err)
+		tb.Fatalf("%s: %v", Env, err)
 	}
 	tb.Cleanup(func() {
-		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if err := drop(context.Background()); err != nil {
 			tb.Errorf("drop schema %s: %v", name, err)
 		}
 	})
 	return name
+}
+
+// NewSchema creates an empty schema with a fresh name on the server url
+// names, and returns its name and a function that drops it with everything
+// in it. The load harness uses it too, for a fresh database per run.
+func NewSchema(ctx context.Context, url string) (name string, drop func(context.Context) error, err error) {
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return "", nil, fmt.Errorf("cannot reach PostgreSQL: %w", err)
+	}
+	name = "roster_test_" + randomName()
+	schema := pgx.Identifier{name}.Sanitize()
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close(context.Background())
+		return "", nil, fmt.Errorf("create schema %s: %w", name, err)
+	}
+	return name, func(ctx context.Context) error {
+		defer admin.Close(context.Background())
+		_, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+		return err
+	}, nil
+}
+
+// WithSearchPath is url with its connections working in schema.
+func WithSearchPath(url, schema string) (string, error) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // randomName is a lower-case suffix for names that must not collide between
