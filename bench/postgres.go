@@ -91,8 +91,12 @@ func compareEngines(cfg config, dir, binary, script string) (string, error) {
 			var errA, errB error
 			var wg sync.WaitGroup
 			half := max(1, cfg.connections/2)
-			wg.Go(func() { p.a, errA = wrk(cfg, script, pg, half, sc.method, sc.path, sc.body, sc.ctype, sc.auth[1], users) })
-			wg.Go(func() { p.b, errB = wrk(cfg, script, second, half, sc.method, sc.path, sc.body, sc.ctype, sc.auth[1], users) })
+			wg.Go(func() {
+				p.a, errA = wrk(cfg, script, pg, half, sc.method, sc.path, sc.body, sc.ctype, sc.auth[1], users)
+			})
+			wg.Go(func() {
+				p.b, errB = wrk(cfg, script, second, half, sc.method, sc.path, sc.body, sc.ctype, sc.auth[1], users)
+			})
 			wg.Wait()
 			if err := cmp.Or(errA, errB); err != nil {
 				return "", err
