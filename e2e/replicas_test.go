@@ -368,7 +368,9 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 			})
 		}
 		var importOut, importErr string
-		wg.Go(func() { importOut, importErr, code = cli(t, []string{"ROSTER_DB=" + c.dsn}, "", "import", "-batch", "7", file) })
+		wg.Go(func() {
+			importOut, importErr, code = cli(t, []string{"ROSTER_DB=" + c.dsn}, "", "import", "-batch", "7", file)
+		})
 		wg.Wait()
 		var imported, refused int
 		if _, err := fmt.Sscanf(importOut[strings.Index(importOut, "imported"):], "imported %d users", &imported); err != nil {
