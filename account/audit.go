@@ -58,6 +58,12 @@ const (
 	// ActionSignInCodeRequest records a sign-in code mail queued for the
 	// account (see SendSignInCode).
 	ActionSignInCodeRequest = "login.code_request"
+	// Second factors (mfa.go); the detail names the factor.
+	ActionMFAEnable        = "mfa.enable"
+	ActionMFADisable       = "mfa.disable"
+	ActionMFARecoveryCodes = "mfa.recovery_codes"
+	ActionMFAVerify        = "mfa.verify"
+	ActionMFAReset         = "mfa.reset"
 )
 
 // Actions lists every audit action: filters are validated against it, and
@@ -68,6 +74,7 @@ var Actions = []string{
 	ActionPasswordChange, ActionPasswordSet, ActionUserCreate, ActionUserUpdate, ActionUserRole,
 	ActionUserDisable, ActionUserEnable, ActionUserDelete, ActionEmailVerify, ActionEmailVerifyRequest,
 	ActionPasswordResetRequest, ActionPasswordReset, ActionSignUpAttempt, ActionSignInCodeRequest,
+	ActionMFAEnable, ActionMFADisable, ActionMFARecoveryCodes, ActionMFAVerify, ActionMFAReset,
 }
 
 // ValidAction reports whether a is an audit action.

@@ -23,6 +23,8 @@ type Config struct {
 	IdleTTL              time.Duration // -session-idle-ttl: a session unused this long is dead
 	PublicURL            string        // -public-url: base of the links in mail
 	RequireVerifiedEmail bool          // -require-verified-email (see Service)
+	StepUpWindow         time.Duration // -step-up-window (see Service.CheckStepUp)
+	MFAKeys              *MFAKeys      // from -mfa-key or its key file; nil: no second factors
 }
 
 // DefaultConfig returns the defaults: OWASP's argon2id minimum with one
@@ -37,6 +39,7 @@ func DefaultConfig() Config {
 		SessionTTL:      DefaultSessionTTL,
 		IdleTTL:         DefaultIdleTTL,
 		PublicURL:       "http://localhost:8080",
+		StepUpWindow:    DefaultStepUpWindow,
 	}
 }
 
@@ -48,6 +51,9 @@ func (c Config) Validate() error {
 	}
 	if c.HashWait < 0 {
 		errs = append(errs, errors.New("-hash-wait must not be negative"))
+	}
+	if c.StepUpWindow <= 0 {
+		errs = append(errs, errors.New("-step-up-window must be positive"))
 	}
 	if _, err := NewPolicy(c.MinPasswordLen); err != nil {
 		errs = append(errs, fmt.Errorf("-min-password-length: %w", err))
@@ -81,5 +87,6 @@ func New(store *db.Store, c Config) (*Service, error) {
 	}
 	return &Service{Store: store, Hasher: hasher, Policy: policy,
 		SessionTTL: c.SessionTTL, IdleTTL: c.IdleTTL, Now: time.Now,
-		Mail: MailSettings{PublicURL: c.PublicURL}, RequireVerifiedEmail: c.RequireVerifiedEmail}, nil
+		Mail: MailSettings{PublicURL: c.PublicURL}, RequireVerifiedEmail: c.RequireVerifiedEmail,
+		StepUpWindow: c.StepUpWindow, MFAKeys: c.MFAKeys}, nil
 }

@@ -30,6 +30,7 @@ const (
 	kindEmailChanged    = "email_changed"
 	kindSignUpAttempt   = "signup_attempt"
 	kindSignInCode      = "sign_in_code"
+	kindMFAChange       = "mfa_changed"
 )
 
 // signUpNoticeEvery bounds the notices of sign-up attempts one account gets.

@@ -35,6 +35,12 @@ type Service struct {
 	// refuse, with ErrEmailUnverified, an account whose address is not
 	// verified (or that has none).
 	RequireVerifiedEmail bool
+	// MFAKeys seal TOTP secrets; nil leaves second factors unavailable
+	// (ErrMFAUnavailable).
+	MFAKeys *MFAKeys
+	// StepUpWindow is how recent a session's second-factor check must be
+	// for a sensitive change; 0 means DefaultStepUpWindow.
+	StepUpWindow time.Duration
 }
 
 func (s *Service) now() time.Time { return db.Now(s.Now()) }
@@ -159,7 +165,18 @@ func Conflict(ctx context.Context, q db.Querier, usernameKey string) error {
 // without a session, for the tutorial's POST /login. It throttles, refuses,
 // audits and requires a verified address exactly as Login does (see signIn).
 func (s *Service) LoginWithoutSession(ctx context.Context, login, password, ip string) (db.User, error) {
-	return s.signIn(ctx, login, password, ClientInfo{IP: ip}, nil)
+	var mfa bool
+	user, err := s.signIn(ctx, login, password, ClientInfo{IP: ip}, func(q db.Querier, user db.User) (string, error) {
+		m, err := mfaStatus(ctx, q, user.ID)
+		if mfa = m.Enabled(); mfa {
+			return "no session: second factor required", err
+		}
+		return "no session", err
+	})
+	if err == nil && mfa {
+		return db.User{}, ErrMFARequired
+	}
+	return user, err
 }
 
 // Reasons a login failed, kept in the audit log and never sent to the client.
@@ -410,6 +427,10 @@ type LoginResult struct {
 	Session     db.Session
 	User        db.User
 	DeviceToken string
+	// MFA, for an account with a second factor, is the challenge that
+	// CompleteMFALogin finishes; Token, Session and DeviceToken are then
+	// empty: there is no session yet.
+	MFA *MFAChallenge
 }
 
 // maxUserAgentLen bounds what a client can make roster store per session.
@@ -445,22 +466,34 @@ func (s *Service) LoginDevice(ctx context.Context, login, password string, clien
 	ua := storedUserAgent(client.UserAgent)
 	res := LoginResult{Token: token}
 	user, err := s.signIn(ctx, login, password, client, func(q db.Querier, user db.User) (string, error) {
+		res.MFA = nil // fn may run again (db.Engine.Tx)
+		m, err := mfaStatus(ctx, q, user.ID)
+		if err != nil {
+			return "", err
+		}
+		if m.Enabled() {
+			res.MFA, err = s.mfaChallenge(ctx, q, user)
+			return "second factor required", err
+		}
 		now := s.now()
-		var err error
 		if res.DeviceToken, err = s.issueDevice(ctx, q, user.ID, client.DeviceToken); err != nil {
 			return "", err
 		}
 		res.Session = db.Session{TokenHash: hash, ID: newSessionID(), UserID: user.ID, CreatedAt: now,
-			ExpiresAt: now.Add(s.SessionTTL), LastSeenAt: now, UserAgent: ua, Ip: client.IP}
+			ExpiresAt: now.Add(s.SessionTTL), LastSeenAt: now, UserAgent: ua, Ip: client.IP,
+			Aal: AAL1, Methods: MethodPassword}
 		return "session " + res.Session.ID, q.CreateSession(ctx, db.CreateSessionParams{
 			TokenHash: hash, ID: res.Session.ID, UserID: user.ID, CreatedAt: now, ExpiresAt: res.Session.ExpiresAt,
-			UserAgent: ua, Ip: client.IP,
+			UserAgent: ua, Ip: client.IP, Aal: AAL1, Methods: MethodPassword,
 		})
 	})
 	if err != nil {
 		return LoginResult{}, err
 	}
 	res.User = user
+	if res.MFA != nil {
+		res.Token = ""
+	}
 	return res, nil
 }
 

@@ -16,6 +16,7 @@ const (
 	ResetTokenPrefix        = "rpr_" // password reset
 	DeviceTokenPrefix       = "rdv_" // device (see device.go)
 	SignInCodePrefix        = "rsc_" // mailed sign-in code (see device.go)
+	MFATokenPrefix          = "rmf_" // a login's second step (see mfa.go)
 )
 
 // NewToken returns a fresh session token and the SHA-256 hash that is stored

@@ -51,6 +51,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countMailRequestsStmt, err = db.PrepareContext(ctx, countMailRequests); err != nil {
 		return nil, fmt.Errorf("error preparing query CountMailRequests: %w", err)
 	}
+	if q.countRecoveryCodesStmt, err = db.PrepareContext(ctx, countRecoveryCodes); err != nil {
+		return nil, fmt.Errorf("error preparing query CountRecoveryCodes: %w", err)
+	}
 	if q.countUsersStmt, err = db.PrepareContext(ctx, countUsers); err != nil {
 		return nil, fmt.Errorf("error preparing query CountUsers: %w", err)
 	}
@@ -63,11 +66,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createLoginDeviceStmt, err = db.PrepareContext(ctx, createLoginDevice); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateLoginDevice: %w", err)
 	}
+	if q.createMFAChallengeStmt, err = db.PrepareContext(ctx, createMFAChallenge); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateMFAChallenge: %w", err)
+	}
 	if q.createMailRequestStmt, err = db.PrepareContext(ctx, createMailRequest); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateMailRequest: %w", err)
 	}
 	if q.createOutboxMessageStmt, err = db.PrepareContext(ctx, createOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOutboxMessage: %w", err)
+	}
+	if q.createRecoveryCodeStmt, err = db.PrepareContext(ctx, createRecoveryCode); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateRecoveryCode: %w", err)
 	}
 	if q.createSessionStmt, err = db.PrepareContext(ctx, createSession); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateSession: %w", err)
@@ -84,6 +93,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteExcessLoginDevicesStmt, err = db.PrepareContext(ctx, deleteExcessLoginDevices); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExcessLoginDevices: %w", err)
 	}
+	if q.deleteExpiredMFAChallengesStmt, err = db.PrepareContext(ctx, deleteExpiredMFAChallenges); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExpiredMFAChallenges: %w", err)
+	}
 	if q.deleteExpiredSessionsStmt, err = db.PrepareContext(ctx, deleteExpiredSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExpiredSessions: %w", err)
 	}
@@ -93,8 +105,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteLoginPairStmt, err = db.PrepareContext(ctx, deleteLoginPair); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteLoginPair: %w", err)
 	}
+	if q.deleteMFAChallengeStmt, err = db.PrepareContext(ctx, deleteMFAChallenge); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteMFAChallenge: %w", err)
+	}
 	if q.deleteMailRequestStmt, err = db.PrepareContext(ctx, deleteMailRequest); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteMailRequest: %w", err)
+	}
+	if q.deleteRecoveryCodesStmt, err = db.PrepareContext(ctx, deleteRecoveryCodes); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteRecoveryCodes: %w", err)
 	}
 	if q.deleteSentOutboxMessagesStmt, err = db.PrepareContext(ctx, deleteSentOutboxMessages); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteSentOutboxMessages: %w", err)
@@ -113,6 +131,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteStaleLoginPairsStmt, err = db.PrepareContext(ctx, deleteStaleLoginPairs); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteStaleLoginPairs: %w", err)
+	}
+	if q.deleteTOTPStmt, err = db.PrepareContext(ctx, deleteTOTP); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteTOTP: %w", err)
 	}
 	if q.deleteUserStmt, err = db.PrepareContext(ctx, deleteUser); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteUser: %w", err)
@@ -143,6 +164,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getSessionWithUserStmt, err = db.PrepareContext(ctx, getSessionWithUser); err != nil {
 		return nil, fmt.Errorf("error preparing query GetSessionWithUser: %w", err)
+	}
+	if q.getTOTPStmt, err = db.PrepareContext(ctx, getTOTP); err != nil {
+		return nil, fmt.Errorf("error preparing query GetTOTP: %w", err)
 	}
 	if q.getUserStmt, err = db.PrepareContext(ctx, getUser); err != nil {
 		return nil, fmt.Errorf("error preparing query GetUser: %w", err)
@@ -198,6 +222,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.purgeExpiredUserTokensStmt, err = db.PrepareContext(ctx, purgeExpiredUserTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query PurgeExpiredUserTokens: %w", err)
 	}
+	if q.putPendingTOTPStmt, err = db.PrepareContext(ctx, putPendingTOTP); err != nil {
+		return nil, fmt.Errorf("error preparing query PutPendingTOTP: %w", err)
+	}
 	if q.rehashUserPasswordStmt, err = db.PrepareContext(ctx, rehashUserPassword); err != nil {
 		return nil, fmt.Errorf("error preparing query RehashUserPassword: %w", err)
 	}
@@ -207,11 +234,20 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.sQLiteVersionStmt, err = db.PrepareContext(ctx, sQLiteVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query SQLiteVersion: %w", err)
 	}
+	if q.setSessionMFAStmt, err = db.PrepareContext(ctx, setSessionMFA); err != nil {
+		return nil, fmt.Errorf("error preparing query SetSessionMFA: %w", err)
+	}
+	if q.setTOTPSecretStmt, err = db.PrepareContext(ctx, setTOTPSecret); err != nil {
+		return nil, fmt.Errorf("error preparing query SetTOTPSecret: %w", err)
+	}
 	if q.setUserEmailVerifiedStmt, err = db.PrepareContext(ctx, setUserEmailVerified); err != nil {
 		return nil, fmt.Errorf("error preparing query SetUserEmailVerified: %w", err)
 	}
 	if q.setUsernameSkeletonStmt, err = db.PrepareContext(ctx, setUsernameSkeleton); err != nil {
 		return nil, fmt.Errorf("error preparing query SetUsernameSkeleton: %w", err)
+	}
+	if q.spendMFAChallengeAttemptStmt, err = db.PrepareContext(ctx, spendMFAChallengeAttempt); err != nil {
+		return nil, fmt.Errorf("error preparing query SpendMFAChallengeAttempt: %w", err)
 	}
 	if q.takeLeaseStmt, err = db.PrepareContext(ctx, takeLease); err != nil {
 		return nil, fmt.Errorf("error preparing query TakeLease: %w", err)
@@ -239,6 +275,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.upsertLoginPairStmt, err = db.PrepareContext(ctx, upsertLoginPair); err != nil {
 		return nil, fmt.Errorf("error preparing query UpsertLoginPair: %w", err)
+	}
+	if q.useRecoveryCodeStmt, err = db.PrepareContext(ctx, useRecoveryCode); err != nil {
+		return nil, fmt.Errorf("error preparing query UseRecoveryCode: %w", err)
+	}
+	if q.useTOTPStepStmt, err = db.PrepareContext(ctx, useTOTPStep); err != nil {
+		return nil, fmt.Errorf("error preparing query UseTOTPStep: %w", err)
 	}
 	if q.usernameKeyExistsStmt, err = db.PrepareContext(ctx, usernameKeyExists); err != nil {
 		return nil, fmt.Errorf("error preparing query UsernameKeyExists: %w", err)
@@ -302,6 +344,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countMailRequestsStmt: %w", cerr)
 		}
 	}
+	if q.countRecoveryCodesStmt != nil {
+		if cerr := q.countRecoveryCodesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countRecoveryCodesStmt: %w", cerr)
+		}
+	}
 	if q.countUsersStmt != nil {
 		if cerr := q.countUsersStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countUsersStmt: %w", cerr)
@@ -322,6 +369,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createLoginDeviceStmt: %w", cerr)
 		}
 	}
+	if q.createMFAChallengeStmt != nil {
+		if cerr := q.createMFAChallengeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createMFAChallengeStmt: %w", cerr)
+		}
+	}
 	if q.createMailRequestStmt != nil {
 		if cerr := q.createMailRequestStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createMailRequestStmt: %w", cerr)
@@ -330,6 +382,11 @@ func (q *Queries) Close() error {
 	if q.createOutboxMessageStmt != nil {
 		if cerr := q.createOutboxMessageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createOutboxMessageStmt: %w", cerr)
+		}
+	}
+	if q.createRecoveryCodeStmt != nil {
+		if cerr := q.createRecoveryCodeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createRecoveryCodeStmt: %w", cerr)
 		}
 	}
 	if q.createSessionStmt != nil {
@@ -357,6 +414,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteExcessLoginDevicesStmt: %w", cerr)
 		}
 	}
+	if q.deleteExpiredMFAChallengesStmt != nil {
+		if cerr := q.deleteExpiredMFAChallengesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExpiredMFAChallengesStmt: %w", cerr)
+		}
+	}
 	if q.deleteExpiredSessionsStmt != nil {
 		if cerr := q.deleteExpiredSessionsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteExpiredSessionsStmt: %w", cerr)
@@ -372,9 +434,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteLoginPairStmt: %w", cerr)
 		}
 	}
+	if q.deleteMFAChallengeStmt != nil {
+		if cerr := q.deleteMFAChallengeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteMFAChallengeStmt: %w", cerr)
+		}
+	}
 	if q.deleteMailRequestStmt != nil {
 		if cerr := q.deleteMailRequestStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteMailRequestStmt: %w", cerr)
+		}
+	}
+	if q.deleteRecoveryCodesStmt != nil {
+		if cerr := q.deleteRecoveryCodesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteRecoveryCodesStmt: %w", cerr)
 		}
 	}
 	if q.deleteSentOutboxMessagesStmt != nil {
@@ -405,6 +477,11 @@ func (q *Queries) Close() error {
 	if q.deleteStaleLoginPairsStmt != nil {
 		if cerr := q.deleteStaleLoginPairsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteStaleLoginPairsStmt: %w", cerr)
+		}
+	}
+	if q.deleteTOTPStmt != nil {
+		if cerr := q.deleteTOTPStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteTOTPStmt: %w", cerr)
 		}
 	}
 	if q.deleteUserStmt != nil {
@@ -455,6 +532,11 @@ func (q *Queries) Close() error {
 	if q.getSessionWithUserStmt != nil {
 		if cerr := q.getSessionWithUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getSessionWithUserStmt: %w", cerr)
+		}
+	}
+	if q.getTOTPStmt != nil {
+		if cerr := q.getTOTPStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getTOTPStmt: %w", cerr)
 		}
 	}
 	if q.getUserStmt != nil {
@@ -547,6 +629,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing purgeExpiredUserTokensStmt: %w", cerr)
 		}
 	}
+	if q.putPendingTOTPStmt != nil {
+		if cerr := q.putPendingTOTPStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing putPendingTOTPStmt: %w", cerr)
+		}
+	}
 	if q.rehashUserPasswordStmt != nil {
 		if cerr := q.rehashUserPasswordStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing rehashUserPasswordStmt: %w", cerr)
@@ -562,6 +649,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing sQLiteVersionStmt: %w", cerr)
 		}
 	}
+	if q.setSessionMFAStmt != nil {
+		if cerr := q.setSessionMFAStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setSessionMFAStmt: %w", cerr)
+		}
+	}
+	if q.setTOTPSecretStmt != nil {
+		if cerr := q.setTOTPSecretStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setTOTPSecretStmt: %w", cerr)
+		}
+	}
 	if q.setUserEmailVerifiedStmt != nil {
 		if cerr := q.setUserEmailVerifiedStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setUserEmailVerifiedStmt: %w", cerr)
@@ -570,6 +667,11 @@ func (q *Queries) Close() error {
 	if q.setUsernameSkeletonStmt != nil {
 		if cerr := q.setUsernameSkeletonStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setUsernameSkeletonStmt: %w", cerr)
+		}
+	}
+	if q.spendMFAChallengeAttemptStmt != nil {
+		if cerr := q.spendMFAChallengeAttemptStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing spendMFAChallengeAttemptStmt: %w", cerr)
 		}
 	}
 	if q.takeLeaseStmt != nil {
@@ -615,6 +717,16 @@ func (q *Queries) Close() error {
 	if q.upsertLoginPairStmt != nil {
 		if cerr := q.upsertLoginPairStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing upsertLoginPairStmt: %w", cerr)
+		}
+	}
+	if q.useRecoveryCodeStmt != nil {
+		if cerr := q.useRecoveryCodeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing useRecoveryCodeStmt: %w", cerr)
+		}
+	}
+	if q.useTOTPStepStmt != nil {
+		if cerr := q.useTOTPStepStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing useTOTPStepStmt: %w", cerr)
 		}
 	}
 	if q.usernameKeyExistsStmt != nil {
@@ -674,165 +786,193 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                           DBTX
-	tx                           *sql.Tx
-	auditImportedUsersStmt       *sql.Stmt
-	claimDueMailRequestStmt      *sql.Stmt
-	claimDueOutboxMessageStmt    *sql.Stmt
-	clearUsernameSkeletonsStmt   *sql.Stmt
-	consumeUserTokenStmt         *sql.Stmt
-	countActiveAdminsStmt        *sql.Stmt
-	countAuditEventsAfterStmt    *sql.Stmt
-	countLiveSessionsStmt        *sql.Stmt
-	countMailRequestsStmt        *sql.Stmt
-	countUsersStmt               *sql.Stmt
-	createAuditEventStmt         *sql.Stmt
-	createLeaseStmt              *sql.Stmt
-	createLoginDeviceStmt        *sql.Stmt
-	createMailRequestStmt        *sql.Stmt
-	createOutboxMessageStmt      *sql.Stmt
-	createSessionStmt            *sql.Stmt
-	createSignInCodeStmt         *sql.Stmt
-	createUserStmt               *sql.Stmt
-	createUserTokenStmt          *sql.Stmt
-	deleteExcessLoginDevicesStmt *sql.Stmt
-	deleteExpiredSessionsStmt    *sql.Stmt
-	deleteExpiredUserTokensStmt  *sql.Stmt
-	deleteLoginPairStmt          *sql.Stmt
-	deleteMailRequestStmt        *sql.Stmt
-	deleteSentOutboxMessagesStmt *sql.Stmt
-	deleteSessionStmt            *sql.Stmt
-	deleteSignInCodeStmt         *sql.Stmt
-	deleteStaleLoginAccountsStmt *sql.Stmt
-	deleteStaleLoginDevicesStmt  *sql.Stmt
-	deleteStaleLoginPairsStmt    *sql.Stmt
-	deleteUserStmt               *sql.Stmt
-	deleteUserSessionStmt        *sql.Stmt
-	deleteUserSessionsStmt       *sql.Stmt
-	deleteUserSessionsExceptStmt *sql.Stmt
-	deleteUserSignInCodesStmt    *sql.Stmt
-	failOutboxMessageStmt        *sql.Stmt
-	getLoginAccountPaidUntilStmt *sql.Stmt
-	getLoginDeviceUserStmt       *sql.Stmt
-	getLoginPairStmt             *sql.Stmt
-	getSessionWithUserStmt       *sql.Stmt
-	getUserStmt                  *sql.Stmt
-	getUserByEmailKeyStmt        *sql.Stmt
-	getUserByLiveTokenStmt       *sql.Stmt
-	getUserByUsernameKeyStmt     *sql.Stmt
-	importUserStmt               *sql.Stmt
-	integrityCheckStmt           *sql.Stmt
-	knownLoginIPExistsStmt       *sql.Stmt
-	listAuditEventsStmt          *sql.Stmt
-	listAuditEventsAfterStmt     *sql.Stmt
-	listLeasesStmt               *sql.Stmt
-	listOutboxMessagesStmt       *sql.Stmt
-	listPasswordHashKindsStmt    *sql.Stmt
-	listUserSessionsStmt         *sql.Stmt
-	listUsernameKeysStmt         *sql.Stmt
-	listUsersStmt                *sql.Stmt
-	listUsersBeforeStmt          *sql.Stmt
-	markOutboxSentStmt           *sql.Stmt
-	purgeExpiredUserTokensStmt   *sql.Stmt
-	rehashUserPasswordStmt       *sql.Stmt
-	retryOutboxMessageStmt       *sql.Stmt
-	sQLiteVersionStmt            *sql.Stmt
-	setUserEmailVerifiedStmt     *sql.Stmt
-	setUsernameSkeletonStmt      *sql.Stmt
-	takeLeaseStmt                *sql.Stmt
-	touchLoginDeviceStmt         *sql.Stmt
-	touchSessionStmt             *sql.Stmt
-	updateStorageProbeStmt       *sql.Stmt
-	updateUserStmt               *sql.Stmt
-	updateUserPasswordHashStmt   *sql.Stmt
-	upsertKnownLoginIPStmt       *sql.Stmt
-	upsertLoginAccountStmt       *sql.Stmt
-	upsertLoginPairStmt          *sql.Stmt
-	usernameKeyExistsStmt        *sql.Stmt
-	usernameSkeletonExistsStmt   *sql.Stmt
-	voidUserTokensStmt           *sql.Stmt
-	wALFileStmt                  *sql.Stmt
+	db                             DBTX
+	tx                             *sql.Tx
+	auditImportedUsersStmt         *sql.Stmt
+	claimDueMailRequestStmt        *sql.Stmt
+	claimDueOutboxMessageStmt      *sql.Stmt
+	clearUsernameSkeletonsStmt     *sql.Stmt
+	consumeUserTokenStmt           *sql.Stmt
+	countActiveAdminsStmt          *sql.Stmt
+	countAuditEventsAfterStmt      *sql.Stmt
+	countLiveSessionsStmt          *sql.Stmt
+	countMailRequestsStmt          *sql.Stmt
+	countRecoveryCodesStmt         *sql.Stmt
+	countUsersStmt                 *sql.Stmt
+	createAuditEventStmt           *sql.Stmt
+	createLeaseStmt                *sql.Stmt
+	createLoginDeviceStmt          *sql.Stmt
+	createMFAChallengeStmt         *sql.Stmt
+	createMailRequestStmt          *sql.Stmt
+	createOutboxMessageStmt        *sql.Stmt
+	createRecoveryCodeStmt         *sql.Stmt
+	createSessionStmt              *sql.Stmt
+	createSignInCodeStmt           *sql.Stmt
+	createUserStmt                 *sql.Stmt
+	createUserTokenStmt            *sql.Stmt
+	deleteExcessLoginDevicesStmt   *sql.Stmt
+	deleteExpiredMFAChallengesStmt *sql.Stmt
+	deleteExpiredSessionsStmt      *sql.Stmt
+	deleteExpiredUserTokensStmt    *sql.Stmt
+	deleteLoginPairStmt            *sql.Stmt
+	deleteMFAChallengeStmt         *sql.Stmt
+	deleteMailRequestStmt          *sql.Stmt
+	deleteRecoveryCodesStmt        *sql.Stmt
+	deleteSentOutboxMessagesStmt   *sql.Stmt
+	deleteSessionStmt              *sql.Stmt
+	deleteSignInCodeStmt           *sql.Stmt
+	deleteStaleLoginAccountsStmt   *sql.Stmt
+	deleteStaleLoginDevicesStmt    *sql.Stmt
+	deleteStaleLoginPairsStmt      *sql.Stmt
+	deleteTOTPStmt                 *sql.Stmt
+	deleteUserStmt                 *sql.Stmt
+	deleteUserSessionStmt          *sql.Stmt
+	deleteUserSessionsStmt         *sql.Stmt
+	deleteUserSessionsExceptStmt   *sql.Stmt
+	deleteUserSignInCodesStmt      *sql.Stmt
+	failOutboxMessageStmt          *sql.Stmt
+	getLoginAccountPaidUntilStmt   *sql.Stmt
+	getLoginDeviceUserStmt         *sql.Stmt
+	getLoginPairStmt               *sql.Stmt
+	getSessionWithUserStmt         *sql.Stmt
+	getTOTPStmt                    *sql.Stmt
+	getUserStmt                    *sql.Stmt
+	getUserByEmailKeyStmt          *sql.Stmt
+	getUserByLiveTokenStmt         *sql.Stmt
+	getUserByUsernameKeyStmt       *sql.Stmt
+	importUserStmt                 *sql.Stmt
+	integrityCheckStmt             *sql.Stmt
+	knownLoginIPExistsStmt         *sql.Stmt
+	listAuditEventsStmt            *sql.Stmt
+	listAuditEventsAfterStmt       *sql.Stmt
+	listLeasesStmt                 *sql.Stmt
+	listOutboxMessagesStmt         *sql.Stmt
+	listPasswordHashKindsStmt      *sql.Stmt
+	listUserSessionsStmt           *sql.Stmt
+	listUsernameKeysStmt           *sql.Stmt
+	listUsersStmt                  *sql.Stmt
+	listUsersBeforeStmt            *sql.Stmt
+	markOutboxSentStmt             *sql.Stmt
+	purgeExpiredUserTokensStmt     *sql.Stmt
+	putPendingTOTPStmt             *sql.Stmt
+	rehashUserPasswordStmt         *sql.Stmt
+	retryOutboxMessageStmt         *sql.Stmt
+	sQLiteVersionStmt              *sql.Stmt
+	setSessionMFAStmt              *sql.Stmt
+	setTOTPSecretStmt              *sql.Stmt
+	setUserEmailVerifiedStmt       *sql.Stmt
+	setUsernameSkeletonStmt        *sql.Stmt
+	spendMFAChallengeAttemptStmt   *sql.Stmt
+	takeLeaseStmt                  *sql.Stmt
+	touchLoginDeviceStmt           *sql.Stmt
+	touchSessionStmt               *sql.Stmt
+	updateStorageProbeStmt         *sql.Stmt
+	updateUserStmt                 *sql.Stmt
+	updateUserPasswordHashStmt     *sql.Stmt
+	upsertKnownLoginIPStmt         *sql.Stmt
+	upsertLoginAccountStmt         *sql.Stmt
+	upsertLoginPairStmt            *sql.Stmt
+	useRecoveryCodeStmt            *sql.Stmt
+	useTOTPStepStmt                *sql.Stmt
+	usernameKeyExistsStmt          *sql.Stmt
+	usernameSkeletonExistsStmt     *sql.Stmt
+	voidUserTokensStmt             *sql.Stmt
+	wALFileStmt                    *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                           tx,
-		tx:                           tx,
-		auditImportedUsersStmt:       q.auditImportedUsersStmt,
-		claimDueMailRequestStmt:      q.claimDueMailRequestStmt,
-		claimDueOutboxMessageStmt:    q.claimDueOutboxMessageStmt,
-		clearUsernameSkeletonsStmt:   q.clearUsernameSkeletonsStmt,
-		consumeUserTokenStmt:         q.consumeUserTokenStmt,
-		countActiveAdminsStmt:        q.countActiveAdminsStmt,
-		countAuditEventsAfterStmt:    q.countAuditEventsAfterStmt,
-		countLiveSessionsStmt:        q.countLiveSessionsStmt,
-		countMailRequestsStmt:        q.countMailRequestsStmt,
-		countUsersStmt:               q.countUsersStmt,
-		createAuditEventStmt:         q.createAuditEventStmt,
-		createLeaseStmt:              q.createLeaseStmt,
-		createLoginDeviceStmt:        q.createLoginDeviceStmt,
-		createMailRequestStmt:        q.createMailRequestStmt,
-		createOutboxMessageStmt:      q.createOutboxMessageStmt,
-		createSessionStmt:            q.createSessionStmt,
-		createSignInCodeStmt:         q.createSignInCodeStmt,
-		createUserStmt:               q.createUserStmt,
-		createUserTokenStmt:          q.createUserTokenStmt,
-		deleteExcessLoginDevicesStmt: q.deleteExcessLoginDevicesStmt,
-		deleteExpiredSessionsStmt:    q.deleteExpiredSessionsStmt,
-		deleteExpiredUserTokensStmt:  q.deleteExpiredUserTokensStmt,
-		deleteLoginPairStmt:          q.deleteLoginPairStmt,
-		deleteMailRequestStmt:        q.deleteMailRequestStmt,
-		deleteSentOutboxMessagesStmt: q.deleteSentOutboxMessagesStmt,
-		deleteSessionStmt:            q.deleteSessionStmt,
-		deleteSignInCodeStmt:         q.deleteSignInCodeStmt,
-		deleteStaleLoginAccountsStmt: q.deleteStaleLoginAccountsStmt,
-		deleteStaleLoginDevicesStmt:  q.deleteStaleLoginDevicesStmt,
-		deleteStaleLoginPairsStmt:    q.deleteStaleLoginPairsStmt,
-		deleteUserStmt:               q.deleteUserStmt,
-		deleteUserSessionStmt:        q.deleteUserSessionStmt,
-		deleteUserSessionsStmt:       q.deleteUserSessionsStmt,
-		deleteUserSessionsExceptStmt: q.deleteUserSessionsExceptStmt,
-		deleteUserSignInCodesStmt:    q.deleteUserSignInCodesStmt,
-		failOutboxMessageStmt:        q.failOutboxMessageStmt,
-		getLoginAccountPaidUntilStmt: q.getLoginAccountPaidUntilStmt,
-		getLoginDeviceUserStmt:       q.getLoginDeviceUserStmt,
-		getLoginPairStmt:             q.getLoginPairStmt,
-		getSessionWithUserStmt:       q.getSessionWithUserStmt,
-		getUserStmt:                  q.getUserStmt,
-		getUserByEmailKeyStmt:        q.getUserByEmailKeyStmt,
-		getUserByLiveTokenStmt:       q.getUserByLiveTokenStmt,
-		getUserByUsernameKeyStmt:     q.getUserByUsernameKeyStmt,
-		importUserStmt:               q.importUserStmt,
-		integrityCheckStmt:           q.integrityCheckStmt,
-		knownLoginIPExistsStmt:       q.knownLoginIPExistsStmt,
-		listAuditEventsStmt:          q.listAuditEventsStmt,
-		listAuditEventsAfterStmt:     q.listAuditEventsAfterStmt,
-		listLeasesStmt:               q.listLeasesStmt,
-		listOutboxMessagesStmt:       q.listOutboxMessagesStmt,
-		listPasswordHashKindsStmt:    q.listPasswordHashKindsStmt,
-		listUserSessionsStmt:         q.listUserSessionsStmt,
-		listUsernameKeysStmt:         q.listUsernameKeysStmt,
-		listUsersStmt:                q.listUsersStmt,
-		listUsersBeforeStmt:          q.listUsersBeforeStmt,
-		markOutboxSentStmt:           q.markOutboxSentStmt,
-		purgeExpiredUserTokensStmt:   q.purgeExpiredUserTokensStmt,
-		rehashUserPasswordStmt:       q.rehashUserPasswordStmt,
-		retryOutboxMessageStmt:       q.retryOutboxMessageStmt,
-		sQLiteVersionStmt:            q.sQLiteVersionStmt,
-		setUserEmailVerifiedStmt:     q.setUserEmailVerifiedStmt,
-		setUsernameSkeletonStmt:      q.setUsernameSkeletonStmt,
-		takeLeaseStmt:                q.takeLeaseStmt,
-		touchLoginDeviceStmt:         q.touchLoginDeviceStmt,
-		touchSessionStmt:             q.touchSessionStmt,
-		updateStorageProbeStmt:       q.updateStorageProbeStmt,
-		updateUserStmt:               q.updateUserStmt,
-		updateUserPasswordHashStmt:   q.updateUserPasswordHashStmt,
-		upsertKnownLoginIPStmt:       q.upsertKnownLoginIPStmt,
-		upsertLoginAccountStmt:       q.upsertLoginAccountStmt,
-		upsertLoginPairStmt:          q.upsertLoginPairStmt,
-		usernameKeyExistsStmt:        q.usernameKeyExistsStmt,
-		usernameSkeletonExistsStmt:   q.usernameSkeletonExistsStmt,
-		voidUserTokensStmt:           q.voidUserTokensStmt,
-		wALFileStmt:                  q.wALFileStmt,
+		db:                             tx,
+		tx:                             tx,
+		auditImportedUsersStmt:         q.auditImportedUsersStmt,
+		claimDueMailRequestStmt:        q.claimDueMailRequestStmt,
+		claimDueOutboxMessageStmt:      q.claimDueOutboxMessageStmt,
+		clearUsernameSkeletonsStmt:     q.clearUsernameSkeletonsStmt,
+		consumeUserTokenStmt:           q.consumeUserTokenStmt,
+		countActiveAdminsStmt:          q.countActiveAdminsStmt,
+		countAuditEventsAfterStmt:      q.countAuditEventsAfterStmt,
+		countLiveSessionsStmt:          q.countLiveSessionsStmt,
+		countMailRequestsStmt:          q.countMailRequestsStmt,
+		countRecoveryCodesStmt:         q.countRecoveryCodesStmt,
+		countUsersStmt:                 q.countUsersStmt,
+		createAuditEventStmt:           q.createAuditEventStmt,
+		createLeaseStmt:                q.createLeaseStmt,
+		createLoginDeviceStmt:          q.createLoginDeviceStmt,
+		createMFAChallengeStmt:         q.createMFAChallengeStmt,
+		createMailRequestStmt:          q.createMailRequestStmt,
+		createOutboxMessageStmt:        q.createOutboxMessageStmt,
+		createRecoveryCodeStmt:         q.createRecoveryCodeStmt,
+		createSessionStmt:              q.createSessionStmt,
+		createSignInCodeStmt:           q.createSignInCodeStmt,
+		createUserStmt:                 q.createUserStmt,
+		createUserTokenStmt:            q.createUserTokenStmt,
+		deleteExcessLoginDevicesStmt:   q.deleteExcessLoginDevicesStmt,
+		deleteExpiredMFAChallengesStmt: q.deleteExpiredMFAChallengesStmt,
+		deleteExpiredSessionsStmt:      q.deleteExpiredSessionsStmt,
+		deleteExpiredUserTokensStmt:    q.deleteExpiredUserTokensStmt,
+		deleteLoginPairStmt:            q.deleteLoginPairStmt,
+		deleteMFAChallengeStmt:         q.deleteMFAChallengeStmt,
+		deleteMailRequestStmt:          q.deleteMailRequestStmt,
+		deleteRecoveryCodesStmt:        q.deleteRecoveryCodesStmt,
+		deleteSentOutboxMessagesStmt:   q.deleteSentOutboxMessagesStmt,
+		deleteSessionStmt:              q.deleteSessionStmt,
+		deleteSignInCodeStmt:           q.deleteSignInCodeStmt,
+		deleteStaleLoginAccountsStmt:   q.deleteStaleLoginAccountsStmt,
+		deleteStaleLoginDevicesStmt:    q.deleteStaleLoginDevicesStmt,
+		deleteStaleLoginPairsStmt:      q.deleteStaleLoginPairsStmt,
+		deleteTOTPStmt:                 q.deleteTOTPStmt,
+		deleteUserStmt:                 q.deleteUserStmt,
+		deleteUserSessionStmt:          q.deleteUserSessionStmt,
+		deleteUserSessionsStmt:         q.deleteUserSessionsStmt,
+		deleteUserSessionsExceptStmt:   q.deleteUserSessionsExceptStmt,
+		deleteUserSignInCodesStmt:      q.deleteUserSignInCodesStmt,
+		failOutboxMessageStmt:          q.failOutboxMessageStmt,
+		getLoginAccountPaidUntilStmt:   q.getLoginAccountPaidUntilStmt,
+		getLoginDeviceUserStmt:         q.getLoginDeviceUserStmt,
+		getLoginPairStmt:               q.getLoginPairStmt,
+		getSessionWithUserStmt:         q.getSessionWithUserStmt,
+		getTOTPStmt:                    q.getTOTPStmt,
+		getUserStmt:                    q.getUserStmt,
+		getUserByEmailKeyStmt:          q.getUserByEmailKeyStmt,
+		getUserByLiveTokenStmt:         q.getUserByLiveTokenStmt,
+		getUserByUsernameKeyStmt:       q.getUserByUsernameKeyStmt,
+		importUserStmt:                 q.importUserStmt,
+		integrityCheckStmt:             q.integrityCheckStmt,
+		knownLoginIPExistsStmt:         q.knownLoginIPExistsStmt,
+		listAuditEventsStmt:            q.listAuditEventsStmt,
+		listAuditEventsAfterStmt:       q.listAuditEventsAfterStmt,
+		listLeasesStmt:                 q.listLeasesStmt,
+		listOutboxMessagesStmt:         q.listOutboxMessagesStmt,
+		listPasswordHashKindsStmt:      q.listPasswordHashKindsStmt,
+		listUserSessionsStmt:           q.listUserSessionsStmt,
+		listUsernameKeysStmt:           q.listUsernameKeysStmt,
+		listUsersStmt:                  q.listUsersStmt,
+		listUsersBeforeStmt:            q.listUsersBeforeStmt,
+		markOutboxSentStmt:             q.markOutboxSentStmt,
+		purgeExpiredUserTokensStmt:     q.purgeExpiredUserTokensStmt,
+		putPendingTOTPStmt:             q.putPendingTOTPStmt,
+		rehashUserPasswordStmt:         q.rehashUserPasswordStmt,
+		retryOutboxMessageStmt:         q.retryOutboxMessageStmt,
+		sQLiteVersionStmt:              q.sQLiteVersionStmt,
+		setSessionMFAStmt:              q.setSessionMFAStmt,
+		setTOTPSecretStmt:              q.setTOTPSecretStmt,
+		setUserEmailVerifiedStmt:       q.setUserEmailVerifiedStmt,
+		setUsernameSkeletonStmt:        q.setUsernameSkeletonStmt,
+		spendMFAChallengeAttemptStmt:   q.spendMFAChallengeAttemptStmt,
+		takeLeaseStmt:                  q.takeLeaseStmt,
+		touchLoginDeviceStmt:           q.touchLoginDeviceStmt,
+		touchSessionStmt:               q.touchSessionStmt,
+		updateStorageProbeStmt:         q.updateStorageProbeStmt,
+		updateUserStmt:                 q.updateUserStmt,
+		updateUserPasswordHashStmt:     q.updateUserPasswordHashStmt,
+		upsertKnownLoginIPStmt:         q.upsertKnownLoginIPStmt,
+		upsertLoginAccountStmt:         q.upsertLoginAccountStmt,
+		upsertLoginPairStmt:            q.upsertLoginPairStmt,
+		useRecoveryCodeStmt:            q.useRecoveryCodeStmt,
+		useTOTPStepStmt:                q.useTOTPStepStmt,
+		usernameKeyExistsStmt:          q.usernameKeyExistsStmt,
+		usernameSkeletonExistsStmt:     q.usernameSkeletonExistsStmt,
+		voidUserTokensStmt:             q.voidUserTokensStmt,
+		wALFileStmt:                    q.wALFileStmt,
 	}
 }

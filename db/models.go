@@ -60,6 +60,29 @@ type MailRequest struct {
 	Attempts int64
 }
 
+type MfaChallenge struct {
+	TokenHash    []byte
+	UserID       int64
+	PasswordHash string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	Attempts     int64
+}
+
+type MfaRecoveryCode struct {
+	UserID   int64
+	CodeHash []byte
+	UsedAt   *time.Time
+}
+
+type MfaTotp struct {
+	UserID      int64
+	Secret      []byte
+	ConfirmedAt *time.Time
+	LastStep    int64
+	CreatedAt   time.Time
+}
+
 type Outbox struct {
 	ID            int64
 	MessageID     string
@@ -85,6 +108,9 @@ type Session struct {
 	UserAgent  string
 	Ip         string
 	ID         string
+	Aal        string
+	Methods    string
+	MfaAt      *time.Time
 }
 
 type StorageProbe struct {

@@ -42,6 +42,8 @@ type Querier interface {
 	CountLiveSessions(ctx context.Context, arg CountLiveSessionsParams) (int64, error)
 	// CountMailRequests counts the requests not yet served, for metrics and tests.
 	CountMailRequests(ctx context.Context) (int64, error)
+	// CountRecoveryCodes counts an account's unused recovery codes.
+	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
 	// CountUsers returns the number of accounts.
 	CountUsers(ctx context.Context) (int64, error)
 	// CreateAuditEvent records one change; call it in the change's transaction.
@@ -51,14 +53,19 @@ type Querier interface {
 	CreateLease(ctx context.Context, arg CreateLeaseParams) error
 	// CreateLoginDevice records a device token issued on a successful login.
 	CreateLoginDevice(ctx context.Context, arg CreateLoginDeviceParams) error
+	// CreateMFAChallenge stores a login's second step.
+	CreateMFAChallenge(ctx context.Context, arg CreateMFAChallengeParams) error
 	// CreateMailRequest stores an accepted reset or sign-in code request, to be
 	// served from @due_at.
 	CreateMailRequest(ctx context.Context, arg CreateMailRequestParams) error
 	// CreateOutboxMessage queues a mail; call it in the transaction of the change
 	// that causes the mail.
 	CreateOutboxMessage(ctx context.Context, arg CreateOutboxMessageParams) error
+	// CreateRecoveryCode stores one recovery code's hash.
+	CreateRecoveryCode(ctx context.Context, arg CreateRecoveryCodeParams) error
 	// CreateSession stores a new login under the hash of its token; id is the
-	// session's public name.
+	// session's public name; aal and methods say how it signed in, mfa_at when
+	// it proved a second factor (NULL for a password alone).
 	CreateSession(ctx context.Context, arg CreateSessionParams) error
 	// CreateSignInCode records a sign-in code mailed to an account.
 	CreateSignInCode(ctx context.Context, arg CreateSignInCodeParams) error
@@ -70,6 +77,8 @@ type Querier interface {
 	CreateUserToken(ctx context.Context, arg CreateUserTokenParams) error
 	// DeleteExcessLoginDevices keeps only an account's most recently used devices.
 	DeleteExcessLoginDevices(ctx context.Context, arg DeleteExcessLoginDevicesParams) error
+	// DeleteExpiredMFAChallenges removes challenges past their expiry (housekeeping).
+	DeleteExpiredMFAChallenges(ctx context.Context, now time.Time) (int64, error)
 	// DeleteExpiredSessions removes at most @batch sessions past their absolute
 	// expiry or idle for longer than the idle lifetime, so one call holds the
 	// writer only briefly.
@@ -78,10 +87,15 @@ type Querier interface {
 	DeleteExpiredUserTokens(ctx context.Context, arg DeleteExpiredUserTokensParams) error
 	// DeleteLoginPair forgets a pair's failures after a successful login.
 	DeleteLoginPair(ctx context.Context, arg DeleteLoginPairParams) error
+	// DeleteMFAChallenge ends a challenge once its login succeeded; 0 rows means
+	// another request used it first.
+	DeleteMFAChallenge(ctx context.Context, tokenHash []byte) (int64, error)
 	// DeleteMailRequest removes a served request, if the take counted as
 	// @attempts is still the latest: 0 rows means another worker took it again
 	// after this one's lease ran out, and that worker serves it.
 	DeleteMailRequest(ctx context.Context, arg DeleteMailRequestParams) (int64, error)
+	// DeleteRecoveryCodes removes an account's recovery codes, used or not.
+	DeleteRecoveryCodes(ctx context.Context, userID int64) error
 	// DeleteSentOutboxMessages removes delivered messages finished before @before;
 	// failed ones are kept.
 	DeleteSentOutboxMessages(ctx context.Context, before *time.Time) (int64, error)
@@ -96,6 +110,8 @@ type Querier interface {
 	DeleteStaleLoginDevices(ctx context.Context, arg DeleteStaleLoginDevicesParams) (int64, error)
 	// DeleteStaleLoginPairs forgets pairs with no attempt since the cutoff.
 	DeleteStaleLoginPairs(ctx context.Context, cutoff time.Time) error
+	// DeleteTOTP removes an account's TOTP, confirmed or pending.
+	DeleteTOTP(ctx context.Context, userID int64) (int64, error)
 	// DeleteUser removes an account; its sessions go with it (ON DELETE CASCADE).
 	DeleteUser(ctx context.Context, id int64) (int64, error)
 	// DeleteUserSession ends the session with the given public id if it belongs
@@ -122,6 +138,8 @@ type Querier interface {
 	// GetSessionWithUser loads a session and its account in one lookup; expiry is
 	// judged by the caller against its clock.
 	GetSessionWithUser(ctx context.Context, tokenHash []byte) (GetSessionWithUserRow, error)
+	// GetTOTP returns an account's TOTP row, confirmed or pending.
+	GetTOTP(ctx context.Context, userID int64) (MfaTotp, error)
 	// GetUser returns the account with the given id.
 	GetUser(ctx context.Context, id int64) (User, error)
 	// GetUserByEmailKey returns the account whose normalized email matches.
@@ -184,6 +202,9 @@ type Querier interface {
 	// PurgeExpiredUserTokens deletes at most @batch tokens of any account that
 	// expired at or before @now, for the housekeeping job.
 	PurgeExpiredUserTokens(ctx context.Context, arg PurgeExpiredUserTokensParams) (int64, error)
+	// PutPendingTOTP starts (or restarts) an enrollment with a new secret; the
+	// caller has checked that no confirmed secret exists.
+	PutPendingTOTP(ctx context.Context, arg PutPendingTOTPParams) error
 	// RehashUserPassword replaces the hash @old_hash with @password_hash, a hash of
 	// the same password with current parameters; zero rows means the account is
 	// gone or its password has changed since @old_hash was read, and stays as is.
@@ -192,6 +213,11 @@ type Querier interface {
 	RetryOutboxMessage(ctx context.Context, arg RetryOutboxMessageParams) (int64, error)
 	// SQLiteVersion is the version of the SQLite library roster runs on.
 	SQLiteVersion(ctx context.Context) (string, error)
+	// SetSessionMFA records that a session proved a second factor at @mfa_at
+	// (a step-up, or the enrollment that turned MFA on): it is aal2 from then on.
+	SetSessionMFA(ctx context.Context, arg SetSessionMFAParams) (int64, error)
+	// SetTOTPSecret stores a secret sealed again under the current key.
+	SetTOTPSecret(ctx context.Context, arg SetTOTPSecretParams) error
 	// SetUserEmailVerified records that the account receives mail at @email_key,
 	// keeping an earlier verification time; zero rows means the account is gone
 	// or its address has changed since.
@@ -199,6 +225,10 @@ type Querier interface {
 	// SetUsernameSkeleton stores an account's skeleton unless another account
 	// holds it already; zero rows means one does, and the account keeps NULL.
 	SetUsernameSkeleton(ctx context.Context, arg SetUsernameSkeletonParams) (int64, error)
+	// SpendMFAChallengeAttempt counts one attempt at a live challenge with
+	// attempts left and returns it; no row means it is unknown, expired, used up
+	// or spent.
+	SpendMFAChallengeAttempt(ctx context.Context, arg SpendMFAChallengeAttemptParams) (MfaChallenge, error)
 	// TakeLease gives the lease @name to @holder until @expires_at if it expired
 	// by @now: 1 row means taken, 0 that another holder's lease runs on (or that
 	// CreateLease has not run). One statement, so of several replicas trying at
@@ -227,6 +257,13 @@ type Querier interface {
 	UpsertLoginAccount(ctx context.Context, arg UpsertLoginAccountParams) error
 	// UpsertLoginPair stores the failure count of one pair.
 	UpsertLoginPair(ctx context.Context, arg UpsertLoginPairParams) error
+	// UseRecoveryCode spends one unused code; 0 rows means no such unused code.
+	UseRecoveryCode(ctx context.Context, arg UseRecoveryCodeParams) (int64, error)
+	// UseTOTPStep accepts a code of time step @step: it confirms a pending
+	// enrollment (@confirm) or needs a confirmed one, and moves last_step
+	// forward. 0 rows means the step, or a later one, was used already (a
+	// replay), or the row is gone or in the other state.
+	UseTOTPStep(ctx context.Context, arg UseTOTPStepParams) (int64, error)
 	// UsernameKeyExists reports whether a normalized username is taken.
 	UsernameKeyExists(ctx context.Context, usernameKey string) (bool, error)
 	// UsernameSkeletonExists reports whether an account's name has this skeleton.

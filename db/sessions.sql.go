@@ -28,8 +28,8 @@ func (q *Queries) CountLiveSessions(ctx context.Context, arg CountLiveSessionsPa
 }
 
 const createSession = `-- name: CreateSession :exec
-INSERT INTO sessions (token_hash, id, user_id, created_at, expires_at, last_seen_at, user_agent, ip)
-VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7)
+INSERT INTO sessions (token_hash, id, user_id, created_at, expires_at, last_seen_at, user_agent, ip, aal, methods, mfa_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?8, ?9, ?10)
 `
 
 type CreateSessionParams struct {
@@ -40,10 +40,14 @@ type CreateSessionParams struct {
 	ExpiresAt time.Time
 	UserAgent string
 	Ip        string
+	Aal       string
+	Methods   string
+	MfaAt     *time.Time
 }
 
 // CreateSession stores a new login under the hash of its token; id is the
-// session's public name.
+// session's public name; aal and methods say how it signed in, mfa_at when
+// it proved a second factor (NULL for a password alone).
 func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) error {
 	_, err := q.exec(ctx, q.createSessionStmt, createSession,
 		arg.TokenHash,
@@ -53,6 +57,9 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) er
 		arg.ExpiresAt,
 		arg.UserAgent,
 		arg.Ip,
+		arg.Aal,
+		arg.Methods,
+		arg.MfaAt,
 	)
 	return err
 }
@@ -147,7 +154,7 @@ func (q *Queries) DeleteUserSessionsExcept(ctx context.Context, arg DeleteUserSe
 }
 
 const getSessionWithUser = `-- name: GetSessionWithUser :one
-SELECT sessions.token_hash, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.last_seen_at, sessions.user_agent, sessions.ip, sessions.id, users.id, users.username, users.username_key, users.email, users.email_key, users.password_hash, users.created_at, users.updated_at, users.status, users.role, users.email_verified_at, users.username_skeleton
+SELECT sessions.token_hash, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.last_seen_at, sessions.user_agent, sessions.ip, sessions.id, sessions.aal, sessions.methods, sessions.mfa_at, users.id, users.username, users.username_key, users.email, users.email_key, users.password_hash, users.created_at, users.updated_at, users.status, users.role, users.email_verified_at, users.username_skeleton
 FROM sessions JOIN users ON users.id = sessions.user_id
 WHERE sessions.token_hash = ?1
 `
@@ -171,6 +178,9 @@ func (q *Queries) GetSessionWithUser(ctx context.Context, tokenHash []byte) (Get
 		&i.Session.UserAgent,
 		&i.Session.Ip,
 		&i.Session.ID,
+		&i.Session.Aal,
+		&i.Session.Methods,
+		&i.Session.MfaAt,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.UsernameKey,
@@ -188,7 +198,7 @@ func (q *Queries) GetSessionWithUser(ctx context.Context, tokenHash []byte) (Get
 }
 
 const listUserSessions = `-- name: ListUserSessions :many
-SELECT token_hash, user_id, created_at, expires_at, last_seen_at, user_agent, ip, id FROM sessions
+SELECT token_hash, user_id, created_at, expires_at, last_seen_at, user_agent, ip, id, aal, methods, mfa_at FROM sessions
 WHERE user_id = ?1 AND expires_at > ?2 AND last_seen_at > ?3
 ORDER BY created_at, id
 `
@@ -219,6 +229,9 @@ func (q *Queries) ListUserSessions(ctx context.Context, arg ListUserSessionsPara
 			&i.UserAgent,
 			&i.Ip,
 			&i.ID,
+			&i.Aal,
+			&i.Methods,
+			&i.MfaAt,
 		); err != nil {
 			return nil, err
 		}
@@ -231,6 +244,26 @@ func (q *Queries) ListUserSessions(ctx context.Context, arg ListUserSessionsPara
 		return nil, err
 	}
 	return items, nil
+}
+
+const setSessionMFA = `-- name: SetSessionMFA :execrows
+UPDATE sessions SET aal = 'aal2', methods = ?1, mfa_at = ?2 WHERE token_hash = ?3
+`
+
+type SetSessionMFAParams struct {
+	Methods   string
+	MfaAt     *time.Time
+	TokenHash []byte
+}
+
+// SetSessionMFA records that a session proved a second factor at @mfa_at
+// (a step-up, or the enrollment that turned MFA on): it is aal2 from then on.
+func (q *Queries) SetSessionMFA(ctx context.Context, arg SetSessionMFAParams) (int64, error) {
+	result, err := q.exec(ctx, q.setSessionMFAStmt, setSessionMFA, arg.Methods, arg.MfaAt, arg.TokenHash)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }
 
 const touchSession = `-- name: TouchSession :exec

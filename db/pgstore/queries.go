@@ -22,27 +22,34 @@ type Querier interface {
 	CountAuditEventsAfter(ctx context.Context, arg db.CountAuditEventsAfterParams) (int64, error)
 	CountLiveSessions(ctx context.Context, arg db.CountLiveSessionsParams) (int64, error)
 	CountMailRequests(ctx context.Context) (int64, error)
+	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
 	CountUsers(ctx context.Context) (int64, error)
 	CreateAuditEvent(ctx context.Context, arg db.CreateAuditEventParams) error
 	CreateLease(ctx context.Context, arg db.CreateLeaseParams) error
 	CreateLoginDevice(ctx context.Context, arg db.CreateLoginDeviceParams) error
+	CreateMFAChallenge(ctx context.Context, arg db.CreateMFAChallengeParams) error
 	CreateMailRequest(ctx context.Context, arg db.CreateMailRequestParams) error
 	CreateOutboxMessage(ctx context.Context, arg db.CreateOutboxMessageParams) error
+	CreateRecoveryCode(ctx context.Context, arg db.CreateRecoveryCodeParams) error
 	CreateSession(ctx context.Context, arg db.CreateSessionParams) error
 	CreateSignInCode(ctx context.Context, arg db.CreateSignInCodeParams) error
 	CreateUser(ctx context.Context, arg db.CreateUserParams) (db.User, error)
 	CreateUserToken(ctx context.Context, arg db.CreateUserTokenParams) error
 	DeleteExcessLoginDevices(ctx context.Context, arg db.DeleteExcessLoginDevicesParams) error
+	DeleteExpiredMFAChallenges(ctx context.Context, now time.Time) (int64, error)
 	DeleteExpiredSessions(ctx context.Context, arg db.DeleteExpiredSessionsParams) (int64, error)
 	DeleteExpiredUserTokens(ctx context.Context, arg db.DeleteExpiredUserTokensParams) error
 	DeleteLoginPair(ctx context.Context, arg db.DeleteLoginPairParams) error
+	DeleteMFAChallenge(ctx context.Context, tokenHash []byte) (int64, error)
 	DeleteMailRequest(ctx context.Context, arg db.DeleteMailRequestParams) (int64, error)
+	DeleteRecoveryCodes(ctx context.Context, userID int64) error
 	DeleteSentOutboxMessages(ctx context.Context, before *time.Time) (int64, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) (int64, error)
 	DeleteSignInCode(ctx context.Context, arg db.DeleteSignInCodeParams) error
 	DeleteStaleLoginAccounts(ctx context.Context, cutoff time.Time) error
 	DeleteStaleLoginDevices(ctx context.Context, arg db.DeleteStaleLoginDevicesParams) (int64, error)
 	DeleteStaleLoginPairs(ctx context.Context, cutoff time.Time) error
+	DeleteTOTP(ctx context.Context, userID int64) (int64, error)
 	DeleteUser(ctx context.Context, id int64) (int64, error)
 	DeleteUserSession(ctx context.Context, arg db.DeleteUserSessionParams) (int64, error)
 	DeleteUserSessions(ctx context.Context, userID int64) (int64, error)
@@ -53,6 +60,7 @@ type Querier interface {
 	GetLoginDeviceUser(ctx context.Context, arg db.GetLoginDeviceUserParams) (int64, error)
 	GetLoginPair(ctx context.Context, arg db.GetLoginPairParams) (db.LoginPair, error)
 	GetSessionWithUser(ctx context.Context, tokenHash []byte) (db.GetSessionWithUserRow, error)
+	GetTOTP(ctx context.Context, userID int64) (db.MfaTotp, error)
 	GetUser(ctx context.Context, id int64) (db.User, error)
 	GetUserByEmailKey(ctx context.Context, emailKey *string) (db.User, error)
 	GetUserByLiveToken(ctx context.Context, arg db.GetUserByLiveTokenParams) (db.GetUserByLiveTokenRow, error)
@@ -70,10 +78,14 @@ type Querier interface {
 	ListUsersBefore(ctx context.Context, arg db.ListUsersBeforeParams) ([]db.User, error)
 	MarkOutboxSent(ctx context.Context, arg db.MarkOutboxSentParams) (int64, error)
 	PurgeExpiredUserTokens(ctx context.Context, arg db.PurgeExpiredUserTokensParams) (int64, error)
+	PutPendingTOTP(ctx context.Context, arg db.PutPendingTOTPParams) error
 	RehashUserPassword(ctx context.Context, arg db.RehashUserPasswordParams) (int64, error)
 	RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMessageParams) (int64, error)
+	SetSessionMFA(ctx context.Context, arg db.SetSessionMFAParams) (int64, error)
+	SetTOTPSecret(ctx context.Context, arg db.SetTOTPSecretParams) error
 	SetUserEmailVerified(ctx context.Context, arg db.SetUserEmailVerifiedParams) (int64, error)
 	SetUsernameSkeleton(ctx context.Context, arg db.SetUsernameSkeletonParams) (int64, error)
+	SpendMFAChallengeAttempt(ctx context.Context, arg db.SpendMFAChallengeAttemptParams) (db.MfaChallenge, error)
 	TakeLease(ctx context.Context, arg db.TakeLeaseParams) (int64, error)
 	TouchLoginDevice(ctx context.Context, arg db.TouchLoginDeviceParams) (int64, error)
 	TouchSession(ctx context.Context, arg db.TouchSessionParams) error
@@ -83,6 +95,8 @@ type Querier interface {
 	UpsertKnownLoginIP(ctx context.Context, arg db.UpsertKnownLoginIPParams) error
 	UpsertLoginAccount(ctx context.Context, arg db.UpsertLoginAccountParams) error
 	UpsertLoginPair(ctx context.Context, arg db.UpsertLoginPairParams) error
+	UseRecoveryCode(ctx context.Context, arg db.UseRecoveryCodeParams) (int64, error)
+	UseTOTPStep(ctx context.Context, arg db.UseTOTPStepParams) (int64, error)
 	UsernameKeyExists(ctx context.Context, usernameKey string) (bool, error)
 	UsernameSkeletonExists(ctx context.Context, usernameSkeleton *string) (bool, error)
 	VoidUserTokens(ctx context.Context, arg db.VoidUserTokensParams) (int64, error)
@@ -102,6 +116,9 @@ var (
 	_ = db.LoginKnownIp(pg.LoginKnownIp{})
 	_ = db.LoginPair(pg.LoginPair{})
 	_ = db.MailRequest(pg.MailRequest{})
+	_ = db.MfaChallenge(pg.MfaChallenge{})
+	_ = db.MfaRecoveryCode(pg.MfaRecoveryCode{})
+	_ = db.MfaTotp(pg.MfaTotp{})
 	_ = db.Outbox(pg.Outbox{})
 	_ = db.Session(pg.Session{})
 	_ = db.StorageProbe(pg.StorageProbe{})
@@ -157,6 +174,11 @@ func (q *Queries) CountMailRequests(ctx context.Context) (int64, error) {
 	return q.q.CountMailRequests(ctx)
 }
 
+// CountRecoveryCodes runs pg.Queries.CountRecoveryCodes.
+func (q *Queries) CountRecoveryCodes(ctx context.Context, userID int64) (int64, error) {
+	return q.q.CountRecoveryCodes(ctx, userID)
+}
+
 // CountUsers runs pg.Queries.CountUsers.
 func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 	return q.q.CountUsers(ctx)
@@ -177,6 +199,11 @@ func (q *Queries) CreateLoginDevice(ctx context.Context, arg db.CreateLoginDevic
 	return q.q.CreateLoginDevice(ctx, pg.CreateLoginDeviceParams(arg))
 }
 
+// CreateMFAChallenge runs pg.Queries.CreateMFAChallenge.
+func (q *Queries) CreateMFAChallenge(ctx context.Context, arg db.CreateMFAChallengeParams) error {
+	return q.q.CreateMFAChallenge(ctx, pg.CreateMFAChallengeParams(arg))
+}
+
 // CreateMailRequest runs pg.Queries.CreateMailRequest.
 func (q *Queries) CreateMailRequest(ctx context.Context, arg db.CreateMailRequestParams) error {
 	return q.q.CreateMailRequest(ctx, pg.CreateMailRequestParams(arg))
@@ -185,6 +212,11 @@ func (q *Queries) CreateMailRequest(ctx context.Context, arg db.CreateMailReques
 // CreateOutboxMessage runs pg.Queries.CreateOutboxMessage.
 func (q *Queries) CreateOutboxMessage(ctx context.Context, arg db.CreateOutboxMessageParams) error {
 	return q.q.CreateOutboxMessage(ctx, pg.CreateOutboxMessageParams(arg))
+}
+
+// CreateRecoveryCode runs pg.Queries.CreateRecoveryCode.
+func (q *Queries) CreateRecoveryCode(ctx context.Context, arg db.CreateRecoveryCodeParams) error {
+	return q.q.CreateRecoveryCode(ctx, pg.CreateRecoveryCodeParams(arg))
 }
 
 // CreateSession runs pg.Queries.CreateSession.
@@ -213,6 +245,11 @@ func (q *Queries) DeleteExcessLoginDevices(ctx context.Context, arg db.DeleteExc
 	return q.q.DeleteExcessLoginDevices(ctx, pg.DeleteExcessLoginDevicesParams(arg))
 }
 
+// DeleteExpiredMFAChallenges runs pg.Queries.DeleteExpiredMFAChallenges.
+func (q *Queries) DeleteExpiredMFAChallenges(ctx context.Context, now time.Time) (int64, error) {
+	return q.q.DeleteExpiredMFAChallenges(ctx, now)
+}
+
 // DeleteExpiredSessions runs pg.Queries.DeleteExpiredSessions.
 func (q *Queries) DeleteExpiredSessions(ctx context.Context, arg db.DeleteExpiredSessionsParams) (int64, error) {
 	return q.q.DeleteExpiredSessions(ctx, pg.DeleteExpiredSessionsParams(arg))
@@ -228,9 +265,19 @@ func (q *Queries) DeleteLoginPair(ctx context.Context, arg db.DeleteLoginPairPar
 	return q.q.DeleteLoginPair(ctx, pg.DeleteLoginPairParams(arg))
 }
 
+// DeleteMFAChallenge runs pg.Queries.DeleteMFAChallenge.
+func (q *Queries) DeleteMFAChallenge(ctx context.Context, tokenHash []byte) (int64, error) {
+	return q.q.DeleteMFAChallenge(ctx, tokenHash)
+}
+
 // DeleteMailRequest runs pg.Queries.DeleteMailRequest.
 func (q *Queries) DeleteMailRequest(ctx context.Context, arg db.DeleteMailRequestParams) (int64, error) {
 	return q.q.DeleteMailRequest(ctx, pg.DeleteMailRequestParams(arg))
+}
+
+// DeleteRecoveryCodes runs pg.Queries.DeleteRecoveryCodes.
+func (q *Queries) DeleteRecoveryCodes(ctx context.Context, userID int64) error {
+	return q.q.DeleteRecoveryCodes(ctx, userID)
 }
 
 // DeleteSentOutboxMessages runs pg.Queries.DeleteSentOutboxMessages.
@@ -261,6 +308,11 @@ func (q *Queries) DeleteStaleLoginDevices(ctx context.Context, arg db.DeleteStal
 // DeleteStaleLoginPairs runs pg.Queries.DeleteStaleLoginPairs.
 func (q *Queries) DeleteStaleLoginPairs(ctx context.Context, cutoff time.Time) error {
 	return q.q.DeleteStaleLoginPairs(ctx, cutoff)
+}
+
+// DeleteTOTP runs pg.Queries.DeleteTOTP.
+func (q *Queries) DeleteTOTP(ctx context.Context, userID int64) (int64, error) {
+	return q.q.DeleteTOTP(ctx, userID)
 }
 
 // DeleteUser runs pg.Queries.DeleteUser.
@@ -313,6 +365,12 @@ func (q *Queries) GetLoginPair(ctx context.Context, arg db.GetLoginPairParams) (
 func (q *Queries) GetSessionWithUser(ctx context.Context, tokenHash []byte) (db.GetSessionWithUserRow, error) {
 	r, err := q.q.GetSessionWithUser(ctx, tokenHash)
 	return dbGetSessionWithUserRow(r), err
+}
+
+// GetTOTP runs pg.Queries.GetTOTP.
+func (q *Queries) GetTOTP(ctx context.Context, userID int64) (db.MfaTotp, error) {
+	r, err := q.q.GetTOTP(ctx, userID)
+	return db.MfaTotp(r), err
 }
 
 // GetUser runs pg.Queries.GetUser.
@@ -412,6 +470,11 @@ func (q *Queries) PurgeExpiredUserTokens(ctx context.Context, arg db.PurgeExpire
 	return q.q.PurgeExpiredUserTokens(ctx, pg.PurgeExpiredUserTokensParams(arg))
 }
 
+// PutPendingTOTP runs pg.Queries.PutPendingTOTP.
+func (q *Queries) PutPendingTOTP(ctx context.Context, arg db.PutPendingTOTPParams) error {
+	return q.q.PutPendingTOTP(ctx, pg.PutPendingTOTPParams(arg))
+}
+
 // RehashUserPassword runs pg.Queries.RehashUserPassword.
 func (q *Queries) RehashUserPassword(ctx context.Context, arg db.RehashUserPasswordParams) (int64, error) {
 	return q.q.RehashUserPassword(ctx, pg.RehashUserPasswordParams(arg))
@@ -422,6 +485,16 @@ func (q *Queries) RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMess
 	return q.q.RetryOutboxMessage(ctx, pg.RetryOutboxMessageParams(arg))
 }
 
+// SetSessionMFA runs pg.Queries.SetSessionMFA.
+func (q *Queries) SetSessionMFA(ctx context.Context, arg db.SetSessionMFAParams) (int64, error) {
+	return q.q.SetSessionMFA(ctx, pg.SetSessionMFAParams(arg))
+}
+
+// SetTOTPSecret runs pg.Queries.SetTOTPSecret.
+func (q *Queries) SetTOTPSecret(ctx context.Context, arg db.SetTOTPSecretParams) error {
+	return q.q.SetTOTPSecret(ctx, pg.SetTOTPSecretParams(arg))
+}
+
 // SetUserEmailVerified runs pg.Queries.SetUserEmailVerified.
 func (q *Queries) SetUserEmailVerified(ctx context.Context, arg db.SetUserEmailVerifiedParams) (int64, error) {
 	return q.q.SetUserEmailVerified(ctx, pg.SetUserEmailVerifiedParams(arg))
@@ -430,6 +503,12 @@ func (q *Queries) SetUserEmailVerified(ctx context.Context, arg db.SetUserEmailV
 // SetUsernameSkeleton runs pg.Queries.SetUsernameSkeleton.
 func (q *Queries) SetUsernameSkeleton(ctx context.Context, arg db.SetUsernameSkeletonParams) (int64, error) {
 	return q.q.SetUsernameSkeleton(ctx, pg.SetUsernameSkeletonParams(arg))
+}
+
+// SpendMFAChallengeAttempt runs pg.Queries.SpendMFAChallengeAttempt.
+func (q *Queries) SpendMFAChallengeAttempt(ctx context.Context, arg db.SpendMFAChallengeAttemptParams) (db.MfaChallenge, error) {
+	r, err := q.q.SpendMFAChallengeAttempt(ctx, pg.SpendMFAChallengeAttemptParams(arg))
+	return db.MfaChallenge(r), err
 }
 
 // TakeLease runs pg.Queries.TakeLease.
@@ -476,6 +555,16 @@ func (q *Queries) UpsertLoginAccount(ctx context.Context, arg db.UpsertLoginAcco
 // UpsertLoginPair runs pg.Queries.UpsertLoginPair.
 func (q *Queries) UpsertLoginPair(ctx context.Context, arg db.UpsertLoginPairParams) error {
 	return q.q.UpsertLoginPair(ctx, pg.UpsertLoginPairParams(arg))
+}
+
+// UseRecoveryCode runs pg.Queries.UseRecoveryCode.
+func (q *Queries) UseRecoveryCode(ctx context.Context, arg db.UseRecoveryCodeParams) (int64, error) {
+	return q.q.UseRecoveryCode(ctx, pg.UseRecoveryCodeParams(arg))
+}
+
+// UseTOTPStep runs pg.Queries.UseTOTPStep.
+func (q *Queries) UseTOTPStep(ctx context.Context, arg db.UseTOTPStepParams) (int64, error) {
+	return q.q.UseTOTPStep(ctx, pg.UseTOTPStepParams(arg))
 }
 
 // UsernameKeyExists runs pg.Queries.UsernameKeyExists.

@@ -1,8 +1,14 @@
 -- name: CreateSession :exec
 -- CreateSession stores a new login under the hash of its token; id is the
--- session's public name.
-INSERT INTO sessions (token_hash, id, user_id, created_at, expires_at, last_seen_at, user_agent, ip)
-VALUES (@token_hash, @id, @user_id, @created_at, @expires_at, @created_at, @user_agent, @ip);
+-- session's public name; aal and methods say how it signed in, mfa_at when
+-- it proved a second factor (NULL for a password alone).
+INSERT INTO sessions (token_hash, id, user_id, created_at, expires_at, last_seen_at, user_agent, ip, aal, methods, mfa_at)
+VALUES (@token_hash, @id, @user_id, @created_at, @expires_at, @created_at, @user_agent, @ip, @aal, @methods, @mfa_at);
+
+-- name: SetSessionMFA :execrows
+-- SetSessionMFA records that a session proved a second factor at @mfa_at
+-- (a step-up, or the enrollment that turned MFA on): it is aal2 from then on.
+UPDATE sessions SET aal = 'aal2', methods = @methods, mfa_at = @mfa_at WHERE token_hash = @token_hash;
 
 -- name: GetSessionWithUser :one
 -- GetSessionWithUser loads a session and its account in one lookup; expiry is
