@@ -35,6 +35,7 @@ type serveConfig struct {
 	db              dbConfig
 	account         account.Config
 	mail            outbox.Config
+	mfaKey          mfaKeyFlags
 }
 
 // serveFlags registers serve's flags on fs, each defaulting to its package's
@@ -55,6 +56,11 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	c.db.registerPool(fs)
 	registerAccount(fs, &c.account)
 	registerMail(fs, &c.mail)
+	c.mfaKey.register(fs)
+	fs.DurationVar(&c.account.StepUpWindow, "step-up-window", c.account.StepUpWindow,
+		"how recent a session's second-factor check must be for sensitive changes and admin routes, on accounts with a second factor")
+	fs.BoolVar(&c.http.RequireMFAForAdmins, "require-mfa-for-admins", false,
+		"refuse the admin routes (403 mfa_required) to admins without a second factor")
 	return c
 }
 
@@ -122,6 +128,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	mfaKeys, err := cfg.mfaKey.load(cfg.db, log)
+	if err != nil {
+		return err
+	}
+	cfg.account.MFAKeys = mfaKeys
 	accounts, err := openAccounts(ctx, cfg.db, cfg.account)
 	if err != nil {
 		return err

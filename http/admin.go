@@ -107,7 +107,15 @@ func (s *Server) handleAdminUserGet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	encode(w, http.StatusOK, newUser(user))
+	m, err := s.accounts.MFA(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u := newUser(user)
+	enabled := m.Enabled()
+	u.MFAEnabled = &enabled
+	encode(w, http.StatusOK, u)
 }
 
 // AdminUserUpdate is the body of PATCH /v1/admin/users/{id}; absent fields stay.

@@ -54,6 +54,9 @@ type Config struct {
 	MetricsToken string
 	// UI serves the web console under /ui/, where GET / redirects.
 	UI bool
+	// RequireMFAForAdmins refuses the admin routes (403 mfa_required) to
+	// admins without a second factor.
+	RequireMFAForAdmins bool
 	// AccessLog receives the line written for each request; nil means the
 	// server's log.
 	AccessLog *slog.Logger

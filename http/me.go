@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -22,6 +23,11 @@ type SessionInfo struct {
 	UserAgent  string    `json:"user_agent"`
 	IP         string    `json:"ip"`
 	Current    bool      `json:"current"`
+	// AAL is the session's assurance level: aal1 (a password) or aal2 (and
+	// a second factor); Methods how it signed in (pwd, totp,
+	// recovery_code).
+	AAL     string   `json:"aal"`
+	Methods []string `json:"methods"`
 }
 
 // SessionList is the answer of GET /v1/me/sessions.
@@ -40,7 +46,8 @@ func (s *Server) handleMeSessionList(w http.ResponseWriter, r *http.Request) {
 	resp := SessionList{Sessions: make([]SessionInfo, len(sessions))}
 	for i, sess := range sessions {
 		resp.Sessions[i] = SessionInfo{ID: sess.ID, CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt,
-			ExpiresAt: sess.ExpiresAt, UserAgent: sess.UserAgent, IP: sess.Ip, Current: sess.ID == a.session.ID}
+			ExpiresAt: sess.ExpiresAt, UserAgent: sess.UserAgent, IP: sess.Ip, Current: sess.ID == a.session.ID,
+			AAL: sess.Aal, Methods: strings.Split(sess.Methods, ",")}
 	}
 	encode(w, http.StatusOK, resp)
 }

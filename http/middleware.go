@@ -96,9 +96,21 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 // account is loaded afresh on every request, so a demotion takes effect at once.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if auth(r).user.Role != account.RoleAdmin {
+		a := auth(r)
+		if a.user.Role != account.RoleAdmin {
 			s.writeError(w, r, errForbidden)
 			return
+		}
+		if s.cfg.RequireMFAForAdmins {
+			m, err := s.accounts.MFA(r.Context(), a.user.ID)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if !m.Enabled() {
+				s.writeError(w, r, errAdminNeedsMFA)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

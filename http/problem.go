@@ -61,6 +61,10 @@ var (
 		detail: "too many password checks for this account; retry later"}
 	errCrossOrigin = &problemError{status: http.StatusForbidden, code: "cross_origin",
 		detail: "cross-origin requests may not use the session cookie"}
+	// errAdminNeedsMFA refuses the admin routes, with -require-mfa-for-admins,
+	// to an admin without a second factor.
+	errAdminNeedsMFA = &problemError{status: http.StatusForbidden, code: "mfa_required",
+		detail: "admins must turn on two-factor authentication (POST /v1/me/mfa/totp) before using the admin routes"}
 )
 
 // codeStorageUnavailable answers any request whose write the database
@@ -140,6 +144,20 @@ func problemFor(err error) (p Problem, header http.Header) {
 		p = Problem{Status: http.StatusConflict, Code: "email_already_verified", Detail: err.Error()}
 	case errors.Is(err, account.ErrLastAdmin):
 		p = Problem{Status: http.StatusConflict, Code: "last_admin", Detail: err.Error()}
+	case errors.Is(err, account.ErrInvalidCode):
+		p = Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_code", Detail: err.Error()}
+	case errors.Is(err, account.ErrStepUpRequired):
+		p = Problem{Status: http.StatusForbidden, Code: "step_up_required", Detail: err.Error()}
+	case errors.Is(err, account.ErrMFARequired):
+		p = Problem{Status: http.StatusForbidden, Code: "mfa_required", Detail: err.Error()}
+	case errors.Is(err, account.ErrMFAAlreadyOn):
+		p = Problem{Status: http.StatusConflict, Code: "mfa_already_on", Detail: err.Error()}
+	case errors.Is(err, account.ErrMFAOff):
+		p = Problem{Status: http.StatusConflict, Code: "mfa_off", Detail: err.Error()}
+	case errors.Is(err, account.ErrNoEnrollment):
+		p = Problem{Status: http.StatusConflict, Code: "no_enrollment", Detail: err.Error()}
+	case errors.Is(err, account.ErrMFAUnavailable):
+		p = Problem{Status: http.StatusNotImplemented, Code: "mfa_unavailable", Detail: err.Error()}
 	case errors.Is(err, account.ErrAccountBusy):
 		p = Problem{Status: http.StatusTooManyRequests, Code: "account_busy", Detail: err.Error() + "; retry shortly"}
 		header = http.Header{"Retry-After": {"1"}}

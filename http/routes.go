@@ -34,6 +34,7 @@ func (s *Server) routes() chi.Router {
 	r.Route("/v1", func(r chi.Router) {
 		r.With(signupLimit).Post("/users", s.handleUserCreate)
 		r.With(loginLimit).Post("/sessions", s.handleSessionCreate)
+		r.With(loginLimit).Post("/sessions/mfa", s.handleSessionMFA)
 		r.With(mailLimit).Post("/sessions/codes", s.handleSignInCodeCreate)
 		r.With(mailLimit).Post("/password-resets", s.handlePasswordResetCreate)
 		r.Post("/password-resets/confirm", s.handlePasswordResetConfirm)
@@ -41,10 +42,16 @@ func (s *Server) routes() chi.Router {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireSession)
 			r.Get("/me", s.handleMe)
-			r.With(mailLimit, reauthLimit).Patch("/me", s.handleMeUpdate)
+			r.With(mailLimit, reauthLimit, s.requireStepUp).Patch("/me", s.handleMeUpdate)
 			r.With(mailLimit).Post("/me/email-verification", s.handleMeEmailVerificationResend)
-			r.With(reauthLimit).Delete("/me", s.handleMeDelete)
-			r.With(reauthLimit).Put("/me/password", s.handleMePasswordChange)
+			r.With(reauthLimit, s.requireStepUp).Delete("/me", s.handleMeDelete)
+			r.With(reauthLimit, s.requireStepUp).Put("/me/password", s.handleMePasswordChange)
+			r.Get("/me/mfa", s.handleMFAGet)
+			r.With(reauthLimit).Post("/me/mfa/totp", s.handleTOTPEnroll)
+			r.With(reauthLimit).Post("/me/mfa/totp/confirm", s.handleTOTPConfirm)
+			r.With(s.requireStepUp).Delete("/me/mfa/totp", s.handleTOTPDelete)
+			r.With(s.requireStepUp).Post("/me/mfa/recovery-codes", s.handleRecoveryCodesCreate)
+			r.With(reauthLimit).Post("/me/mfa/verify", s.handleMFAVerify)
 			r.Get("/me/sessions", s.handleMeSessionList)
 			r.Delete("/me/sessions", s.handleMeSessionsDelete)
 			r.Delete("/me/sessions/{id}", s.handleMeSessionDelete)
@@ -52,13 +59,14 @@ func (s *Server) routes() chi.Router {
 
 			// Admin API: 401 without a session, 403 for a non-admin.
 			r.Route("/admin", func(r chi.Router) {
-				r.Use(s.requireAdmin)
+				r.Use(s.requireAdmin, s.requireStepUp)
 				r.Get("/users", s.handleAdminUserList)
 				r.Post("/users", s.handleAdminUserCreate)
 				r.Get("/users/{id}", s.handleAdminUserGet)
 				r.Patch("/users/{id}", s.handleAdminUserUpdate)
 				r.Delete("/users/{id}", s.handleAdminUserDelete)
 				r.Delete("/users/{id}/sessions", s.handleAdminUserSessionsDelete)
+				r.Delete("/users/{id}/mfa", s.handleAdminUserMFADelete)
 				r.Get("/audit", s.handleAdminAuditList)
 				r.Get("/outbox", s.handleAdminOutboxList)
 			})
@@ -101,7 +109,7 @@ func (s *Server) uiRoutes(r chi.Router, signupLimit, loginLimit, mailLimit, reau
 			r.Post("/account/sessions/{id}/revoke", s.handleUISessionRevoke)
 			r.Post("/account/sessions/revoke-others", s.handleUISessionsRevoke)
 			r.Route("/admin", func(r chi.Router) {
-				r.Use(s.requireAdmin)
+				r.Use(s.requireAdmin, s.requireStepUp)
 				r.Get("/", redirectTo("/ui/admin/users"))
 				r.Get("/users", s.handleUIAdminUsers)
 				r.Get("/users/{id}", s.handleUIAdminUser)

@@ -66,9 +66,20 @@ func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if login.MFA != nil {
+		encode(w, http.StatusOK, MFARequired{MFARequired: true, MFAToken: login.MFA.Token,
+			Methods: login.MFA.Methods, ExpiresAt: login.MFA.ExpiresAt})
+		return
+	}
+	s.writeLogin(w, login, req.Cookie)
+}
+
+// writeLogin answers a finished login: 201 with the session token and the
+// client's device token, or, with cookie, both in cookies instead.
+func (s *Server) writeLogin(w http.ResponseWriter, login account.LoginResult, cookie bool) {
 	res := Session{Token: login.Token, ExpiresAt: login.Session.ExpiresAt, User: newUser(login.User),
 		DeviceToken: login.DeviceToken}
-	if req.Cookie {
+	if cookie {
 		setSessionCookie(w, login.Token, login.Session.ExpiresAt)
 		setDeviceCookie(w, login.DeviceToken)
 		res.Token, res.DeviceToken = "", ""

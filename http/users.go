@@ -20,6 +20,9 @@ type User struct {
 	EmailVerifiedAt *time.Time `json:"email_verified_at"`
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
+	// MFAEnabled, in the admin's view of one account only, says whether it
+	// has a second factor.
+	MFAEnabled *bool `json:"mfa_enabled,omitempty"`
 }
 
 func newUser(u db.User) User {
