@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -160,11 +161,28 @@ func cmdLogin(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if cmd.passwordStdin {
+		stdin = bufio.NewReader(stdin) // the password's line, then the code's
+	}
 	password, err := readPassword(stdin, stderr, cmd.passwordStdin, "Password: ")
 	if err != nil {
 		return err
 	}
-	s, err := rosterhttp.NewClient(server, nil).Login(ctx, pos[0], password)
+	c := rosterhttp.NewClient(server, nil)
+	s, err := c.Login(ctx, pos[0], password)
+	var challenge *rosterhttp.MFAChallengeError
+	if errors.As(err, &challenge) {
+		code, rerr := readPassword(stdin, stderr, cmd.passwordStdin, "Authenticator code (or a recovery code): ")
+		if rerr != nil {
+			return rerr
+		}
+		code = strings.TrimSpace(code)
+		if len(code) == 6 && strings.Trim(code, "0123456789") == "" {
+			s, err = c.CompleteLogin(ctx, challenge.Challenge.MFAToken, code, "")
+		} else {
+			s, err = c.CompleteLogin(ctx, challenge.Challenge.MFAToken, "", code)
+		}
+	}
 	if err != nil {
 		return err
 	}

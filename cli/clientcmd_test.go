@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
 
 	rosterhttp "roster/http"
 )
@@ -89,5 +92,55 @@ func TestClientCommandUsage(t *testing.T) {
 		if !errors.As(err, new(usageError)) {
 			t.Errorf("run(%q) = %v, want a usage error", args, err)
 		}
+	}
+}
+
+// roster login asks for a second factor when the account has one, and reads
+// it from the line after the password with -password-stdin.
+func TestLoginWithSecondFactor(t *testing.T) {
+	t.Parallel()
+	base, _ := startServe(t, []string{"-db", filepath.Join(t.TempDir(), "roster.db")}, nil)
+	vars := map[string]string{"HOME": t.TempDir()}
+	ctx := context.Background()
+	cli := func(stdin string, args ...string) (string, error) {
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, args, env(vars), strings.NewReader(stdin), &stdout, &stderr)
+		return stdout.String(), err
+	}
+	c := rosterhttp.NewClient(base, nil)
+	if _, err := c.Signup(ctx, rosterhttp.SignupRequest{Username: "otto", Password: goodPassword}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, "otto", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	en, err := c.EnrollTOTP(ctx, goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(en.Secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recovery, err := c.ConfirmTOTP(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, "otto", goodPassword); !errors.Is(err, rosterhttp.ErrMFARequired) {
+		t.Fatalf("Client.Login for an account with MFA = %v, want ErrMFARequired", err)
+	}
+	wrongCode := "000000"
+	if wrongCode == code {
+		wrongCode = "000001"
+	}
+	if _, err := cli(goodPassword+"\n"+wrongCode+"\n", "login", "-server", base, "-password-stdin", "otto"); !errors.Is(err, rosterhttp.ErrUnauthorized) {
+		t.Errorf("login with a wrong code = %v, want ErrUnauthorized", err)
+	}
+	out, err := cli(goodPassword+"\n"+recovery[0]+"\n", "login", "-server", base, "-password-stdin", "otto")
+	if err != nil || !strings.Contains(out, "logged in as otto") {
+		t.Fatalf("login with a recovery code = %q, %v", out, err)
+	}
+	if out, err := cli("", "me"); err != nil || !strings.Contains(out, `"username": "otto"`) {
+		t.Fatalf("me after the two-step login = %q, %v", out, err)
 	}
 }

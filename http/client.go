@@ -110,14 +110,97 @@ func (c *Client) Signup(ctx context.Context, req SignupRequest) (User, error) {
 	return u, nil
 }
 
-// Login opens a session and keeps its token for later calls.
+// ErrMFARequired is Login's answer for an account with a second factor:
+// the error is an *MFAChallengeError; finish with CompleteLogin.
+var ErrMFARequired = errors.New("the account has two-factor authentication: a code is needed")
+
+// MFAChallengeError carries the first step's challenge.
+type MFAChallengeError struct{ Challenge MFARequired }
+
+func (e *MFAChallengeError) Error() string { return ErrMFARequired.Error() }
+
+// Is makes errors.Is(err, ErrMFARequired) true.
+func (e *MFAChallengeError) Is(target error) bool { return target == ErrMFARequired }
+
+// Login opens a session and keeps its token for later calls. For an account
+// with a second factor it returns an *MFAChallengeError (errors.Is(err,
+// ErrMFARequired)) and no session: pass its challenge to CompleteLogin.
 func (c *Client) Login(ctx context.Context, username, password string) (Session, error) {
+	var raw json.RawMessage
+	status, err := c.callStatus(ctx, http.MethodPost, "/v1/sessions", LoginRequest{Username: username, Password: password}, &raw)
+	if err != nil {
+		return Session{}, err
+	}
+	if status == http.StatusOK {
+		var ch MFARequired
+		if err := json.Unmarshal(raw, &ch); err != nil || !ch.MFARequired {
+			return Session{}, fmt.Errorf("POST /v1/sessions: decode answer: %v", err)
+		}
+		return Session{}, &MFAChallengeError{Challenge: ch}
+	}
 	var s Session
-	if err := c.call(ctx, http.MethodPost, "/v1/sessions", LoginRequest{Username: username, Password: password}, &s); err != nil {
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return Session{}, fmt.Errorf("POST /v1/sessions: decode answer: %w", err)
+	}
+	c.SetToken(s.Token)
+	return s, nil
+}
+
+// CompleteLogin is a login's second step: the challenge's token and an
+// authenticator code or a recovery code (give one, leave the other empty).
+// It keeps the new session's token, as Login does.
+func (c *Client) CompleteLogin(ctx context.Context, mfaToken, code, recoveryCode string) (Session, error) {
+	var s Session
+	if err := c.call(ctx, http.MethodPost, "/v1/sessions/mfa",
+		MFALoginRequest{MFAToken: mfaToken, Code: code, RecoveryCode: recoveryCode}, &s); err != nil {
 		return Session{}, err
 	}
 	c.SetToken(s.Token)
 	return s, nil
+}
+
+// MFA returns which second factors the current account has.
+func (c *Client) MFA(ctx context.Context) (MFAStatus, error) {
+	var m MFAStatus
+	err := c.call(ctx, http.MethodGet, "/v1/me/mfa", nil, &m)
+	return m, err
+}
+
+// EnrollTOTP starts setting up an authenticator; ConfirmTOTP with one of
+// its codes turns MFA on and returns the recovery codes.
+func (c *Client) EnrollTOTP(ctx context.Context, currentPassword string) (TOTPEnrollment, error) {
+	var e TOTPEnrollment
+	err := c.call(ctx, http.MethodPost, "/v1/me/mfa/totp", TOTPEnrollRequest{CurrentPassword: currentPassword}, &e)
+	return e, err
+}
+
+// ConfirmTOTP turns MFA on with a code of the enrolled authenticator.
+func (c *Client) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
+	var r RecoveryCodes
+	err := c.call(ctx, http.MethodPost, "/v1/me/mfa/totp/confirm", MFACode{Code: code}, &r)
+	return r.RecoveryCodes, err
+}
+
+// StepUp proves a second factor again on the current session.
+func (c *Client) StepUp(ctx context.Context, code, recoveryCode string) error {
+	return c.call(ctx, http.MethodPost, "/v1/me/mfa/verify", MFACode{Code: code, RecoveryCode: recoveryCode}, nil)
+}
+
+// DisableTOTP removes the authenticator and the recovery codes.
+func (c *Client) DisableTOTP(ctx context.Context) error {
+	return c.call(ctx, http.MethodDelete, "/v1/me/mfa/totp", nil, nil)
+}
+
+// RegenerateRecoveryCodes replaces the recovery codes.
+func (c *Client) RegenerateRecoveryCodes(ctx context.Context) ([]string, error) {
+	var r RecoveryCodes
+	err := c.call(ctx, http.MethodPost, "/v1/me/mfa/recovery-codes", nil, &r)
+	return r.RecoveryCodes, err
+}
+
+// ResetUserMFA removes every second factor of account id (admins).
+func (c *Client) ResetUserMFA(ctx context.Context, id int64) error {
+	return c.call(ctx, http.MethodDelete, fmt.Sprintf("/v1/admin/users/%d/mfa", id), nil, nil)
 }
 
 // Logout ends the current session and forgets its token.
