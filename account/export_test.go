@@ -18,7 +18,7 @@ func FillHashSlots(h *Hasher) (release func()) {
 
 // ParseRecord exposes the import's per-line check to the fuzz target.
 func (s *Service) ParseRecord(line []byte) (username, usernameKey, role, status, hash string, err error) {
-	p, err := s.parseRecord(line, s.now())
+	p, _, err := s.parseRecord(line, s.now())
 	return p.Username, p.UsernameKey, p.Role, p.Status, p.PasswordHash, err
 }
 

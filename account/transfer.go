@@ -20,6 +20,10 @@ import (
 // log in with their old password and get a current argon2id hash on their
 // first login.
 type Record struct {
+	// ID is the account's id. Export writes it; Import keeps it only when it
+	// moves a deployment into an empty database (see Import), and ignores it
+	// otherwise.
+	ID              int64      `json:"id,omitempty"`
 	Username        string     `json:"username"`
 	Email           string     `json:"email,omitempty"`
 	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"` // RFC 3339; needs email
@@ -29,6 +33,25 @@ type Record struct {
 	PasswordHash    string     `json:"password_hash"`
 }
 
+// AuditRecord is one event of the audit log in the same JSON Lines stream,
+// on a line of its own: {"audit": {...}}. Export writes the whole log after
+// the accounts; Import restores it only when it moves a deployment into an
+// empty database, where account ids (which events name) are kept.
+type AuditRecord struct {
+	ID       int64     `json:"id"`
+	Time     time.Time `json:"time"`
+	ActorID  *int64    `json:"actor_id,omitempty"`
+	TargetID *int64    `json:"target_id,omitempty"`
+	Action   string    `json:"action"`
+	Detail   string    `json:"detail,omitempty"`
+	IP       string    `json:"ip,omitempty"`
+}
+
+// auditLine is the envelope of an audit event's line.
+type auditLine struct {
+	Audit *AuditRecord `json:"audit"`
+}
+
 // MaxRecordLen bounds one line of an import.
 const MaxRecordLen = 64 << 10
 
@@ -36,20 +59,20 @@ const MaxRecordLen = 64 << 10
 // account passes (checkIdentity), plus the fields only an import carries. A
 // refused record gives a *ValidationError listing every refused field, worded
 // as sign-up words it.
-func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, error) {
+func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, int64, error) {
 	// encoding/json would turn invalid bytes into U+FFFD, so that two
 	// different names could import as one; refuse them as the API does.
 	if !utf8.Valid(line) {
-		return db.ImportUserParams{}, errors.New("not valid UTF-8")
+		return db.ImportUserParams{}, 0, errors.New("not valid UTF-8")
 	}
 	var rec Record
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rec); err != nil {
-		return db.ImportUserParams{}, fmt.Errorf("not a user object: %v", err)
+		return db.ImportUserParams{}, 0, fmt.Errorf("not a user object: %v", err)
 	}
 	if dec.More() {
-		return db.ImportUserParams{}, errors.New("more than one JSON value on the line")
+		return db.ImportUserParams{}, 0, errors.New("more than one JSON value on the line")
 	}
 	var errs fieldErrors
 	id := s.checkIdentity(&errs, rec.Username, rec.Email, rec.Role)
@@ -65,8 +88,11 @@ func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, 
 	if rec.EmailVerifiedAt != nil && id.email == nil {
 		errs.add(invalid("validation", "email_verified_at", "needs an email"))
 	}
+	if rec.ID < 0 {
+		errs.add(invalid("validation", "id", "must be a positive account id"))
+	}
 	if err := errs.err(); err != nil {
-		return db.ImportUserParams{}, err
+		return db.ImportUserParams{}, 0, err
 	}
 	var verified *time.Time
 	if rec.EmailVerifiedAt != nil {
@@ -79,33 +105,78 @@ func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, 
 	}
 	return db.ImportUserParams{Username: id.username, UsernameKey: id.usernameKey, UsernameSkeleton: &id.usernameSkeleton, Email: id.email, EmailKey: id.emailKey,
 		EmailVerifiedAt: verified, PasswordHash: rec.PasswordHash, Status: rec.Status, Role: id.role,
-		CreatedAt: created, UpdatedAt: now}, nil
+		CreatedAt: created, UpdatedAt: now}, rec.ID, nil
 }
 
-// ImportResult counts what an import did.
+// parseAudit decodes an audit event's line.
+func parseAudit(line []byte) (db.ImportAuditEventParams, error) {
+	var a auditLine
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil || a.Audit == nil {
+		return db.ImportAuditEventParams{}, fmt.Errorf("not an audit event: %v", err)
+	}
+	e := a.Audit
+	if e.ID < 1 || e.Time.IsZero() || !ValidAction(e.Action) {
+		return db.ImportAuditEventParams{}, errors.New("an audit event needs a positive id, a time and a known action")
+	}
+	return db.ImportAuditEventParams{ID: e.ID, CreatedAt: db.Now(e.Time), ActorID: e.ActorID, TargetID: e.TargetID,
+		Action: e.Action, Detail: e.Detail, Ip: e.IP}, nil
+}
+
+// isAuditLine reports whether a line is an audit event's ({"audit": …}).
+func isAuditLine(line []byte) bool {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(line, &probe) != nil {
+		return false
+	}
+	_, ok := probe["audit"]
+	return ok
+}
+
+// ImportResult counts what an import did. Moved reports a move: account ids
+// were kept and AuditEvents events of history restored.
 type ImportResult struct {
 	Imported, Refused int
+	Moved             bool
+	AuditEvents       int
 }
 
 // Import reads records from r and inserts the valid ones, batch per write
-// transaction, each imported account with its user.create audit row (no
-// actor, no IP, written by one statement at the end of the batch). A refused
-// line (invalid, or a username or email already taken) is passed to report
-// with its line number and skipped whole; the other lines are imported. An
-// error other than a refused line stops the import; the batches committed
-// before it stay.
+// transaction. A refused line (invalid, or a username or email already
+// taken) is passed to report with its line number and skipped whole; the
+// other lines are imported. An error other than a refused line stops the
+// import; the batches committed before it stay.
+//
+// Into a database with accounts or audit history, every account gets a new
+// id and its user.create audit row (no actor, no IP, written by one
+// statement per batch); audit event lines are refused, since the ids they
+// name would point at other accounts. Into an empty database, when the first
+// account line carries an id, the import is a move (from SQLite to
+// PostgreSQL or back): every account keeps its id (a line without one, or
+// repeating one, is refused), the audit history in the stream is restored
+// with its ids, and no user.create rows are added; the engine's id
+// sequences then continue above the highest imported ids.
 func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 	report func(line int, err error)) (ImportResult, error) {
 	if batch < 1 {
 		return ImportResult{}, errors.New("import: the batch size must be at least 1")
 	}
+	empty, err := s.emptyDatabase(ctx)
+	if err != nil {
+		return ImportResult{}, err
+	}
 	type pending struct {
 		line   int
+		id     int64
 		params db.ImportUserParams
 	}
 	var res ImportResult
+	decided := false // whether the first account line has said if this is a move
+	seen := map[int64]bool{}
 	now := s.now()
 	rows := make([]pending, 0, batch)
+	var events []db.ImportAuditEventParams
 	flush := func() error {
 		type refusal struct {
 			line int
@@ -116,7 +187,17 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 		err := s.Store.Tx(ctx, func(q db.Querier) error {
 			keys, refused = keys[:0], refused[:0] // the transaction may run again
 			for _, row := range rows {
-				n, err := q.ImportUser(ctx, row.params)
+				var n int64
+				var err error
+				if res.Moved {
+					p := row.params
+					n, err = q.ImportUserWithID(ctx, db.ImportUserWithIDParams{ID: row.id, Username: p.Username,
+						UsernameKey: p.UsernameKey, UsernameSkeleton: p.UsernameSkeleton, Email: p.Email, EmailKey: p.EmailKey,
+						EmailVerifiedAt: p.EmailVerifiedAt, PasswordHash: p.PasswordHash, Status: p.Status, Role: p.Role,
+						CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt})
+				} else {
+					n, err = q.ImportUser(ctx, row.params)
+				}
 				if err == nil && n == 0 { // a name or address taken
 					err = Conflict(ctx, q, row.params.UsernameKey)
 					var ce *ConflictError
@@ -131,9 +212,15 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 				}
 				keys = append(keys, row.params.UsernameKey)
 			}
-			// One statement audits the batch: a statement per account
-			// made the import three times slower.
-			if len(keys) == 0 {
+			for _, e := range events {
+				if err := q.ImportAuditEvent(ctx, e); err != nil {
+					return fmt.Errorf("audit event %d: %w", e.ID, err)
+				}
+			}
+			// A move brings its history instead. Otherwise one statement
+			// audits the batch: a statement per account made the import
+			// three times slower.
+			if len(keys) == 0 || res.Moved {
 				return nil
 			}
 			list, err := json.Marshal(keys)
@@ -146,12 +233,17 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 		if err == nil {
 			res.Imported += len(keys)
 			res.Refused += len(refused)
+			res.AuditEvents += len(events)
 			for _, r := range refused {
 				report(r.line, r.err)
 			}
 		}
-		rows = rows[:0]
+		rows, events = rows[:0], events[:0]
 		return err
+	}
+	refuse := func(line int, err error) {
+		report(line, err)
+		res.Refused++
 	}
 
 	sc := bufio.NewScanner(r)
@@ -159,17 +251,38 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 	line := 0
 	for sc.Scan() {
 		line++
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+		text := sc.Bytes()
+		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
-		params, err := s.parseRecord(sc.Bytes(), now)
-		if err != nil {
-			report(line, err)
-			res.Refused++
-			continue
+		if isAuditLine(text) {
+			e, err := parseAudit(text)
+			switch {
+			case err != nil:
+				refuse(line, err)
+			case !res.Moved:
+				refuse(line, errors.New("audit history is imported only when moving into an empty database, where account ids are kept"))
+			default:
+				events = append(events, e)
+			}
+		} else {
+			params, id, err := s.parseRecord(text, now)
+			if err == nil && !decided {
+				decided, res.Moved = true, empty && id > 0
+			}
+			switch {
+			case err != nil:
+				refuse(line, err)
+			case res.Moved && id == 0:
+				refuse(line, errors.New("this import keeps account ids (a move into an empty database): the record needs its id"))
+			case res.Moved && seen[id]:
+				refuse(line, fmt.Errorf("account id %d appears twice", id))
+			default:
+				seen[id] = true
+				rows = append(rows, pending{line: line, id: id, params: params})
+			}
 		}
-		rows = append(rows, pending{line: line, params: params})
-		if len(rows) == batch {
+		if len(rows)+len(events) >= batch {
 			if err := flush(); err != nil {
 				return res, err
 			}
@@ -178,14 +291,37 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 	if err := sc.Err(); err != nil {
 		return res, fmt.Errorf("line %d: %w", line+1, err)
 	}
-	return res, flush()
+	if err := flush(); err != nil {
+		return res, err
+	}
+	if res.Moved {
+		if _, err := s.Store.Write.SyncUserIDSequence(ctx); err != nil {
+			return res, err
+		}
+		if _, err := s.Store.Write.SyncAuditEventIDSequence(ctx); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// emptyDatabase reports whether the database has neither accounts nor audit
+// history: the only kind an import moves a deployment into.
+func (s *Service) emptyDatabase(ctx context.Context) (bool, error) {
+	users, err := s.Store.Read.CountUsers(ctx)
+	if err != nil || users > 0 {
+		return false, err
+	}
+	events, err := s.Store.Read.CountAuditEvents(ctx)
+	return events == 0, err
 }
 
 // exportPage is how many accounts each page of an export reads.
 const exportPage = 5000
 
-// Export writes every account to w as Records, one JSON line each, from one
-// read snapshot, and returns how many it wrote.
+// Export writes every account to w as Records, one JSON line each, then the
+// audit log as AuditRecords, from one read snapshot, and returns how many
+// accounts it wrote.
 func (s *Service) Export(ctx context.Context, w io.Writer) (int, error) {
 	enc := json.NewEncoder(w)
 	n := 0
@@ -197,7 +333,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer) (int, error) {
 				return err
 			}
 			for _, u := range users {
-				rec := Record{Username: u.Username, EmailVerifiedAt: u.EmailVerifiedAt, Role: u.Role,
+				rec := Record{ID: u.ID, Username: u.Username, EmailVerifiedAt: u.EmailVerifiedAt, Role: u.Role,
 					Status: u.Status, CreatedAt: u.CreatedAt, PasswordHash: u.PasswordHash}
 				if u.Email != nil {
 					rec.Email = *u.Email
@@ -208,10 +344,33 @@ func (s *Service) Export(ctx context.Context, w io.Writer) (int, error) {
 				n++
 			}
 			if len(users) < exportPage {
-				return nil
+				break
 			}
 			after = users[len(users)-1].ID
 		}
+		return exportAudit(ctx, q, enc)
 	})
 	return n, err
+}
+
+// exportAudit writes the whole audit log, oldest first, one {"audit": …}
+// line per event.
+func exportAudit(ctx context.Context, q db.Querier, enc *json.Encoder) error {
+	var after int64
+	for {
+		events, err := q.ListAuditEventsAfter(ctx, db.ListAuditEventsAfterParams{After: after, Lim: exportPage})
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if err := enc.Encode(auditLine{Audit: &AuditRecord{ID: e.ID, Time: e.CreatedAt, ActorID: e.ActorID,
+				TargetID: e.TargetID, Action: e.Action, Detail: e.Detail, IP: e.Ip}}); err != nil {
+				return err
+			}
+		}
+		if len(events) < exportPage {
+			return nil
+		}
+		after = events[len(events)-1].ID
+	}
 }

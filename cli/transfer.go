@@ -55,6 +55,9 @@ func cmdImport(ctx context.Context, args []string, getenv func(string) string, s
 	elapsed := time.Since(start)
 	fmt.Fprintf(stdout, "imported %d users in %s (%.0f users/s); refused %d lines\n",
 		res.Imported, elapsed.Round(time.Millisecond), float64(res.Imported)/elapsed.Seconds(), res.Refused)
+	if res.Moved {
+		fmt.Fprintf(stdout, "moved into an empty database: account ids kept, %d audit events restored\n", res.AuditEvents)
+	}
 	if err != nil {
 		return err
 	}

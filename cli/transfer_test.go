@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -20,6 +21,7 @@ import (
 	"roster/account"
 	"roster/account/accounttest"
 	"roster/db"
+	"roster/db/pgtest"
 )
 
 // cheapHash is a valid argon2id PHC string with cheap parameters.
@@ -103,13 +105,29 @@ func testImportReportsBadLinesAndExportRoundTrips(t *testing.T, eng accounttest.
 		t.Fatalf("export: %v", err)
 	}
 	var got []account.Record
+	var audit []string
 	sc := bufio.NewScanner(bytes.NewReader([]byte(readFile(t, out))))
 	for sc.Scan() {
+		if bytes.HasPrefix(sc.Bytes(), []byte(`{"audit":`)) {
+			var a struct{ Audit account.AuditRecord }
+			if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+				t.Fatal(err)
+			}
+			audit = append(audit, a.Audit.Action+" "+a.Audit.Detail)
+			continue
+		}
 		var rec account.Record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatal(err)
 		}
+		if rec.ID < 1 {
+			t.Errorf("exported %s without its id", rec.Username)
+		}
+		rec.ID = 0 // the sequence's, which PostgreSQL also advances for a refused line
 		got = append(got, rec)
+	}
+	if want := "[user.create imported, role=user user.create imported, role=admin]"; fmt.Sprint(audit) != want {
+		t.Errorf("exported audit log = %v, want %s", audit, want)
 	}
 	verified := time.Date(2024, 3, 2, 8, 0, 0, 0, time.UTC)
 	wantRecs := []account.Record{
@@ -243,5 +261,107 @@ func TestImportedHashesRehashOnLogin(t *testing.T) {
 		if _, err := svc.LoginWithoutSession(ctx, name, password, "127.0.0.1"); err != nil {
 			t.Errorf("%s: LoginWithoutSession after the rehash = %v", name, err)
 		}
+	}
+}
+
+// TestMoveSQLiteToPostgresAndBack moves a deployment with export and import:
+// from a SQLite file to a PostgreSQL schema and back to a new SQLite file.
+// Each move keeps account ids (with a gap left by a deleted account),
+// password hashes (the old password logs in), verification, roles,
+// statuses and the audit history, and the next sign-up gets a fresh id.
+func TestMoveSQLiteToPostgresAndBack(t *testing.T) {
+	ctx := context.Background()
+	pgURL := pgtest.SchemaURL(t) // skips without ROSTER_TEST_POSTGRES
+	lite := filepath.Join(t.TempDir(), "roster.db")
+
+	store, err := db.Open(ctx, lite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := accounttest.NewOn(t, store)
+	for _, u := range []account.NewUser{
+		{Username: "ann", Email: "ann@example.com", Password: goodPassword, Role: account.RoleAdmin},
+		{Username: "gone", Password: goodPassword},
+		{Username: "bob", Email: "bob@example.com", Password: goodPassword},
+	} {
+		if _, err := svc.CreateUser(ctx, account.Actor{}, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ann, _ := svc.UserByName(ctx, "ann")
+	bob, _ := svc.UserByName(ctx, "bob")
+	gone, _ := svc.UserByName(ctx, "gone")
+	if err := svc.DeleteUser(ctx, account.Actor{ID: ann.ID}, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	disabled := account.StatusDisabled
+	if _, err := svc.UpdateUser(ctx, account.Actor{ID: ann.ID}, bob.ID, account.UserChange{Status: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Store.Write.SetUserEmailVerified(ctx, db.SetUserEmailVerifiedParams{ID: ann.ID,
+		EmailKey: ann.EmailKey, Now: db.Now(time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := svc.Login(ctx, "ann", goodPassword, account.ClientInfo{IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	export := func(dsn string) string {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "export.jsonl")
+		if err := run(ctx, []string{"export", "-db", dsn, out}, env(nil), nil, io.Discard, io.Discard); err != nil {
+			t.Fatalf("export %s: %v", db.Redacted(dsn), err)
+		}
+		return out
+	}
+	move := func(file, dsn string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if err := run(ctx, []string{"import", "-db", dsn, file}, env(nil), nil, &stdout, &stderr); err != nil {
+			t.Fatalf("import into %s: %v\n%s", db.Redacted(dsn), err, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "account ids kept") {
+			t.Fatalf("import into an empty database said %q, want a move", stdout.String())
+		}
+	}
+	fromLite := export(lite)
+	move(fromLite, pgURL)
+	fromPG := export(pgURL)
+	if a, b := readFile(t, fromLite), readFile(t, fromPG); a != b {
+		t.Fatalf("the PostgreSQL copy exports differently:\n%s\nvs the SQLite original:\n%s", b, a)
+	}
+	back := filepath.Join(t.TempDir(), "back.db")
+	move(fromPG, back)
+	if a, b := readFile(t, fromLite), readFile(t, export(back)); a != b {
+		t.Fatalf("the SQLite copy exports differently:\n%s\nvs the original:\n%s", b, a)
+	}
+	if !strings.Contains(readFile(t, fromLite), `"action":"user.delete"`) || strings.Count(readFile(t, fromLite), `{"audit":`) < 6 {
+		t.Fatalf("the export lacks the audit history:\n%s", readFile(t, fromLite))
+	}
+
+	for _, dsn := range []string{pgURL, back} {
+		store, err := db.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := accounttest.NewOn(t, store)
+		if _, _, u, err := svc.Login(ctx, "ann", goodPassword, account.ClientInfo{IP: "192.0.2.1"}); err != nil || u.ID != ann.ID || u.Role != account.RoleAdmin || u.EmailVerifiedAt == nil {
+			t.Errorf("%s: ann logs in as %+v, %v; want id %d, admin, verified", db.Redacted(dsn), u, err, ann.ID)
+		}
+		if _, _, _, err := svc.Login(ctx, "bob", goodPassword, account.ClientInfo{IP: "192.0.2.1"}); !errors.Is(err, account.ErrBadCredentials) {
+			t.Errorf("%s: disabled bob logs in: %v", db.Redacted(dsn), err)
+		}
+		u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "newcomer", Password: goodPassword})
+		if err != nil || u.ID <= bob.ID {
+			t.Errorf("%s: a sign-up after the move got id %d, %v; want above %d", db.Redacted(dsn), u.ID, err, bob.ID)
+		}
+		// A second import of history into a database with accounts is refused, line by line.
+		var stderr bytes.Buffer
+		err = run(ctx, []string{"import", "-db", dsn, fromLite}, env(nil), nil, io.Discard, &stderr)
+		if err == nil || !strings.Contains(stderr.String(), "audit history is imported only when moving into an empty database") {
+			t.Errorf("%s: importing history into a database with accounts = %v\n%s", db.Redacted(dsn), err, stderr.String())
+		}
+		store.Close()
 	}
 }

@@ -36,6 +36,19 @@ func (q *Queries) AuditImportedUsers(ctx context.Context, arg AuditImportedUsers
 	return result.RowsAffected()
 }
 
+const countAuditEvents = `-- name: CountAuditEvents :one
+SELECT count(*) FROM audit_events
+`
+
+// CountAuditEvents counts every event: an import keeps ids only into a
+// database without accounts or history.
+func (q *Queries) CountAuditEvents(ctx context.Context) (int64, error) {
+	row := q.queryRow(ctx, q.countAuditEventsStmt, countAuditEvents)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const countAuditEventsAfter = `-- name: CountAuditEventsAfter :one
 SELECT count(*) FROM audit_events
 WHERE target_id = ?1 AND action = ?2 AND created_at > ?3
@@ -73,6 +86,36 @@ type CreateAuditEventParams struct {
 // CreateAuditEvent records one change; call it in the change's transaction.
 func (q *Queries) CreateAuditEvent(ctx context.Context, arg CreateAuditEventParams) error {
 	_, err := q.exec(ctx, q.createAuditEventStmt, createAuditEvent,
+		arg.CreatedAt,
+		arg.ActorID,
+		arg.TargetID,
+		arg.Action,
+		arg.Detail,
+		arg.Ip,
+	)
+	return err
+}
+
+const importAuditEvent = `-- name: ImportAuditEvent :exec
+INSERT INTO audit_events (id, created_at, actor_id, target_id, action, detail, ip)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+`
+
+type ImportAuditEventParams struct {
+	ID        int64
+	CreatedAt time.Time
+	ActorID   *int64
+	TargetID  *int64
+	Action    string
+	Detail    string
+	Ip        string
+}
+
+// ImportAuditEvent restores one event of a moved deployment's history, id
+// included (see account.Import); SyncAuditEventIDSequence must follow.
+func (q *Queries) ImportAuditEvent(ctx context.Context, arg ImportAuditEventParams) error {
+	_, err := q.exec(ctx, q.importAuditEventStmt, importAuditEvent,
+		arg.ID,
 		arg.CreatedAt,
 		arg.ActorID,
 		arg.TargetID,

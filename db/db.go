@@ -42,6 +42,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countActiveAdminsStmt, err = db.PrepareContext(ctx, countActiveAdmins); err != nil {
 		return nil, fmt.Errorf("error preparing query CountActiveAdmins: %w", err)
 	}
+	if q.countAuditEventsStmt, err = db.PrepareContext(ctx, countAuditEvents); err != nil {
+		return nil, fmt.Errorf("error preparing query CountAuditEvents: %w", err)
+	}
 	if q.countAuditEventsAfterStmt, err = db.PrepareContext(ctx, countAuditEventsAfter); err != nil {
 		return nil, fmt.Errorf("error preparing query CountAuditEventsAfter: %w", err)
 	}
@@ -180,8 +183,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getUserByUsernameKeyStmt, err = db.PrepareContext(ctx, getUserByUsernameKey); err != nil {
 		return nil, fmt.Errorf("error preparing query GetUserByUsernameKey: %w", err)
 	}
+	if q.importAuditEventStmt, err = db.PrepareContext(ctx, importAuditEvent); err != nil {
+		return nil, fmt.Errorf("error preparing query ImportAuditEvent: %w", err)
+	}
 	if q.importUserStmt, err = db.PrepareContext(ctx, importUser); err != nil {
 		return nil, fmt.Errorf("error preparing query ImportUser: %w", err)
+	}
+	if q.importUserWithIDStmt, err = db.PrepareContext(ctx, importUserWithID); err != nil {
+		return nil, fmt.Errorf("error preparing query ImportUserWithID: %w", err)
 	}
 	if q.integrityCheckStmt, err = db.PrepareContext(ctx, integrityCheck); err != nil {
 		return nil, fmt.Errorf("error preparing query IntegrityCheck: %w", err)
@@ -248,6 +257,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.spendMFAChallengeAttemptStmt, err = db.PrepareContext(ctx, spendMFAChallengeAttempt); err != nil {
 		return nil, fmt.Errorf("error preparing query SpendMFAChallengeAttempt: %w", err)
+	}
+	if q.syncAuditEventIDSequenceStmt, err = db.PrepareContext(ctx, syncAuditEventIDSequence); err != nil {
+		return nil, fmt.Errorf("error preparing query SyncAuditEventIDSequence: %w", err)
+	}
+	if q.syncUserIDSequenceStmt, err = db.PrepareContext(ctx, syncUserIDSequence); err != nil {
+		return nil, fmt.Errorf("error preparing query SyncUserIDSequence: %w", err)
 	}
 	if q.takeLeaseStmt, err = db.PrepareContext(ctx, takeLease); err != nil {
 		return nil, fmt.Errorf("error preparing query TakeLease: %w", err)
@@ -327,6 +342,11 @@ func (q *Queries) Close() error {
 	if q.countActiveAdminsStmt != nil {
 		if cerr := q.countActiveAdminsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countActiveAdminsStmt: %w", cerr)
+		}
+	}
+	if q.countAuditEventsStmt != nil {
+		if cerr := q.countAuditEventsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countAuditEventsStmt: %w", cerr)
 		}
 	}
 	if q.countAuditEventsAfterStmt != nil {
@@ -559,9 +579,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getUserByUsernameKeyStmt: %w", cerr)
 		}
 	}
+	if q.importAuditEventStmt != nil {
+		if cerr := q.importAuditEventStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing importAuditEventStmt: %w", cerr)
+		}
+	}
 	if q.importUserStmt != nil {
 		if cerr := q.importUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing importUserStmt: %w", cerr)
+		}
+	}
+	if q.importUserWithIDStmt != nil {
+		if cerr := q.importUserWithIDStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing importUserWithIDStmt: %w", cerr)
 		}
 	}
 	if q.integrityCheckStmt != nil {
@@ -672,6 +702,16 @@ func (q *Queries) Close() error {
 	if q.spendMFAChallengeAttemptStmt != nil {
 		if cerr := q.spendMFAChallengeAttemptStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing spendMFAChallengeAttemptStmt: %w", cerr)
+		}
+	}
+	if q.syncAuditEventIDSequenceStmt != nil {
+		if cerr := q.syncAuditEventIDSequenceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing syncAuditEventIDSequenceStmt: %w", cerr)
+		}
+	}
+	if q.syncUserIDSequenceStmt != nil {
+		if cerr := q.syncUserIDSequenceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing syncUserIDSequenceStmt: %w", cerr)
 		}
 	}
 	if q.takeLeaseStmt != nil {
@@ -794,6 +834,7 @@ type Queries struct {
 	clearUsernameSkeletonsStmt     *sql.Stmt
 	consumeUserTokenStmt           *sql.Stmt
 	countActiveAdminsStmt          *sql.Stmt
+	countAuditEventsStmt           *sql.Stmt
 	countAuditEventsAfterStmt      *sql.Stmt
 	countLiveSessionsStmt          *sql.Stmt
 	countMailRequestsStmt          *sql.Stmt
@@ -840,7 +881,9 @@ type Queries struct {
 	getUserByEmailKeyStmt          *sql.Stmt
 	getUserByLiveTokenStmt         *sql.Stmt
 	getUserByUsernameKeyStmt       *sql.Stmt
+	importAuditEventStmt           *sql.Stmt
 	importUserStmt                 *sql.Stmt
+	importUserWithIDStmt           *sql.Stmt
 	integrityCheckStmt             *sql.Stmt
 	knownLoginIPExistsStmt         *sql.Stmt
 	listAuditEventsStmt            *sql.Stmt
@@ -863,6 +906,8 @@ type Queries struct {
 	setUserEmailVerifiedStmt       *sql.Stmt
 	setUsernameSkeletonStmt        *sql.Stmt
 	spendMFAChallengeAttemptStmt   *sql.Stmt
+	syncAuditEventIDSequenceStmt   *sql.Stmt
+	syncUserIDSequenceStmt         *sql.Stmt
 	takeLeaseStmt                  *sql.Stmt
 	touchLoginDeviceStmt           *sql.Stmt
 	touchSessionStmt               *sql.Stmt
@@ -890,6 +935,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		clearUsernameSkeletonsStmt:     q.clearUsernameSkeletonsStmt,
 		consumeUserTokenStmt:           q.consumeUserTokenStmt,
 		countActiveAdminsStmt:          q.countActiveAdminsStmt,
+		countAuditEventsStmt:           q.countAuditEventsStmt,
 		countAuditEventsAfterStmt:      q.countAuditEventsAfterStmt,
 		countLiveSessionsStmt:          q.countLiveSessionsStmt,
 		countMailRequestsStmt:          q.countMailRequestsStmt,
@@ -936,7 +982,9 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getUserByEmailKeyStmt:          q.getUserByEmailKeyStmt,
 		getUserByLiveTokenStmt:         q.getUserByLiveTokenStmt,
 		getUserByUsernameKeyStmt:       q.getUserByUsernameKeyStmt,
+		importAuditEventStmt:           q.importAuditEventStmt,
 		importUserStmt:                 q.importUserStmt,
+		importUserWithIDStmt:           q.importUserWithIDStmt,
 		integrityCheckStmt:             q.integrityCheckStmt,
 		knownLoginIPExistsStmt:         q.knownLoginIPExistsStmt,
 		listAuditEventsStmt:            q.listAuditEventsStmt,
@@ -959,6 +1007,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		setUserEmailVerifiedStmt:       q.setUserEmailVerifiedStmt,
 		setUsernameSkeletonStmt:        q.setUsernameSkeletonStmt,
 		spendMFAChallengeAttemptStmt:   q.spendMFAChallengeAttemptStmt,
+		syncAuditEventIDSequenceStmt:   q.syncAuditEventIDSequenceStmt,
+		syncUserIDSequenceStmt:         q.syncUserIDSequenceStmt,
 		takeLeaseStmt:                  q.takeLeaseStmt,
 		touchLoginDeviceStmt:           q.touchLoginDeviceStmt,
 		touchSessionStmt:               q.touchSessionStmt,

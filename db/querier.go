@@ -35,6 +35,9 @@ type Querier interface {
 	ConsumeUserToken(ctx context.Context, arg ConsumeUserTokenParams) (ConsumeUserTokenRow, error)
 	// CountActiveAdmins counts the accounts that can use the admin API.
 	CountActiveAdmins(ctx context.Context) (int64, error)
+	// CountAuditEvents counts every event: an import keeps ids only into a
+	// database without accounts or history.
+	CountAuditEvents(ctx context.Context) (int64, error)
 	// CountAuditEventsAfter counts the events with @action whose target is
 	// @target_id, recorded after @after.
 	CountAuditEventsAfter(ctx context.Context, arg CountAuditEventsAfterParams) (int64, error)
@@ -150,6 +153,9 @@ type Querier interface {
 	GetUserByLiveToken(ctx context.Context, arg GetUserByLiveTokenParams) (GetUserByLiveTokenRow, error)
 	// GetUserByUsernameKey returns the account whose normalized username matches.
 	GetUserByUsernameKey(ctx context.Context, usernameKey string) (User, error)
+	// ImportAuditEvent restores one event of a moved deployment's history, id
+	// included (see account.Import); SyncAuditEventIDSequence must follow.
+	ImportAuditEvent(ctx context.Context, arg ImportAuditEventParams) error
 	// ImportUser inserts an account brought from another system, keeping its
 	// password hash and creation time. A taken username, skeleton or email
 	// inserts nothing (zero rows) without failing the transaction: on
@@ -158,6 +164,9 @@ type Querier interface {
 	// SQLite's import 2.4 times slower; AuditImportedUsers finds the rows by
 	// their username keys instead.)
 	ImportUser(ctx context.Context, arg ImportUserParams) (int64, error)
+	// ImportUserWithID is ImportUser keeping the account's id, for a move into
+	// an empty database (see account.Import); SyncUserIDSequence must follow.
+	ImportUserWithID(ctx context.Context, arg ImportUserWithIDParams) (int64, error)
 	// IntegrityCheck runs SQLite's integrity_check on the database: problems is
 	// "ok" for a sound file, or what is wrong with it, one finding after another.
 	IntegrityCheck(ctx context.Context) (string, error)
@@ -229,6 +238,12 @@ type Querier interface {
 	// attempts left and returns it; no row means it is unknown, expired, used up
 	// or spent.
 	SpendMFAChallengeAttempt(ctx context.Context, arg SpendMFAChallengeAttemptParams) (MfaChallenge, error)
+	// SyncAuditEventIDSequence is SyncUserIDSequence for audit_events.
+	SyncAuditEventIDSequence(ctx context.Context) (int64, error)
+	// SyncUserIDSequence makes new accounts' ids follow the highest imported
+	// one. SQLite's AUTOINCREMENT does that by itself (an explicit id above
+	// sqlite_sequence raises it), so this only returns that highest id.
+	SyncUserIDSequence(ctx context.Context) (int64, error)
 	// TakeLease gives the lease @name to @holder until @expires_at if it expired
 	// by @now: 1 row means taken, 0 that another holder's lease runs on (or that
 	// CreateLease has not run). One statement, so of several replicas trying at

@@ -34,6 +34,32 @@ func (q *Queries) SQLiteVersion(ctx context.Context) (string, error) {
 	return sqlite_version, err
 }
 
+const syncAuditEventIDSequence = `-- name: SyncAuditEventIDSequence :one
+SELECT CAST(COALESCE(MAX(id), 0) AS INTEGER) FROM audit_events
+`
+
+// SyncAuditEventIDSequence is SyncUserIDSequence for audit_events.
+func (q *Queries) SyncAuditEventIDSequence(ctx context.Context) (int64, error) {
+	row := q.queryRow(ctx, q.syncAuditEventIDSequenceStmt, syncAuditEventIDSequence)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const syncUserIDSequence = `-- name: SyncUserIDSequence :one
+SELECT CAST(COALESCE(MAX(id), 0) AS INTEGER) FROM users
+`
+
+// SyncUserIDSequence makes new accounts' ids follow the highest imported
+// one. SQLite's AUTOINCREMENT does that by itself (an explicit id above
+// sqlite_sequence raises it), so this only returns that highest id.
+func (q *Queries) SyncUserIDSequence(ctx context.Context) (int64, error) {
+	row := q.queryRow(ctx, q.syncUserIDSequenceStmt, syncUserIDSequence)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const wALFile = `-- name: WALFile :one
 SELECT (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode,
        (SELECT file FROM pragma_database_list WHERE name = 'main') AS file,

@@ -58,3 +58,31 @@ func (q *Queries) SetLocalSynchronousCommitOff(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, setLocalSynchronousCommitOff)
 	return err
 }
+
+const syncAuditEventIDSequence = `-- name: SyncAuditEventIDSequence :one
+SELECT CAST(setval(pg_get_serial_sequence('audit_events', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) AS BIGINT)
+FROM audit_events
+`
+
+// SyncAuditEventIDSequence is SyncUserIDSequence for audit_events.
+func (q *Queries) SyncAuditEventIDSequence(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, syncAuditEventIDSequence)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const syncUserIDSequence = `-- name: SyncUserIDSequence :one
+SELECT CAST(setval(pg_get_serial_sequence('users', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) AS BIGINT)
+FROM users
+`
+
+// SyncUserIDSequence moves the users identity's sequence to the highest id,
+// after accounts were inserted with their own ids, so that the next sign-up
+// gets a fresh one; it returns that id.
+func (q *Queries) SyncUserIDSequence(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, syncUserIDSequence)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}

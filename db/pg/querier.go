@@ -38,6 +38,9 @@ type Querier interface {
 	ConsumeUserToken(ctx context.Context, arg ConsumeUserTokenParams) (ConsumeUserTokenRow, error)
 	// CountActiveAdmins counts the accounts that can use the admin API.
 	CountActiveAdmins(ctx context.Context) (int64, error)
+	// CountAuditEvents counts every event: an import keeps ids only into a
+	// database without accounts or history.
+	CountAuditEvents(ctx context.Context) (int64, error)
 	// CountAuditEventsAfter counts the events with @action whose target is
 	// @target_id, recorded after @after.
 	CountAuditEventsAfter(ctx context.Context, arg CountAuditEventsAfterParams) (int64, error)
@@ -156,6 +159,9 @@ type Querier interface {
 	GetUserByLiveToken(ctx context.Context, arg GetUserByLiveTokenParams) (GetUserByLiveTokenRow, error)
 	// GetUserByUsernameKey returns the account whose normalized username matches.
 	GetUserByUsernameKey(ctx context.Context, usernameKey string) (User, error)
+	// ImportAuditEvent restores one event of a moved deployment's history, id
+	// included (see account.Import); SyncAuditEventIDSequence must follow.
+	ImportAuditEvent(ctx context.Context, arg ImportAuditEventParams) error
 	// ImportUser inserts an account brought from another system, keeping its
 	// password hash and creation time. A taken username, skeleton or email
 	// inserts nothing (zero rows) without failing the transaction: on
@@ -164,6 +170,9 @@ type Querier interface {
 	// SQLite's import 2.4 times slower; AuditImportedUsers finds the rows by
 	// their username keys instead.)
 	ImportUser(ctx context.Context, arg ImportUserParams) (int64, error)
+	// ImportUserWithID is ImportUser keeping the account's id, for a move into
+	// an empty database (see account.Import); SyncUserIDSequence must follow.
+	ImportUserWithID(ctx context.Context, arg ImportUserWithIDParams) (int64, error)
 	// KnownLoginIPExists reports whether an account has logged in from a network before.
 	KnownLoginIPExists(ctx context.Context, arg KnownLoginIPExistsParams) (bool, error)
 	// ListAuditEvents returns up to @lim events with id below @before, newest
@@ -243,6 +252,12 @@ type Querier interface {
 	// attempts left and returns it; no row means it is unknown, expired, used up
 	// or spent.
 	SpendMFAChallengeAttempt(ctx context.Context, arg SpendMFAChallengeAttemptParams) (MfaChallenge, error)
+	// SyncAuditEventIDSequence is SyncUserIDSequence for audit_events.
+	SyncAuditEventIDSequence(ctx context.Context) (int64, error)
+	// SyncUserIDSequence moves the users identity's sequence to the highest id,
+	// after accounts were inserted with their own ids, so that the next sign-up
+	// gets a fresh one; it returns that id.
+	SyncUserIDSequence(ctx context.Context) (int64, error)
 	// TakeLease gives the lease @name to @holder until @expires_at if it expired
 	// by @now: 1 row means taken, 0 that another holder's lease runs on (or that
 	// CreateLease has not run). One statement, so of several replicas trying at

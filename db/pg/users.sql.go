@@ -232,6 +232,52 @@ func (q *Queries) ImportUser(ctx context.Context, arg ImportUserParams) (int64, 
 	return result.RowsAffected(), nil
 }
 
+const importUserWithID = `-- name: ImportUserWithID :execrows
+INSERT INTO users (id, username, username_key, username_skeleton, email, email_key, email_verified_at, password_hash,
+                   status, role, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+        $9, $10, $11, $12)
+ON CONFLICT DO NOTHING
+`
+
+type ImportUserWithIDParams struct {
+	ID               int64
+	Username         string
+	UsernameKey      string
+	UsernameSkeleton *string
+	Email            *string
+	EmailKey         *string
+	EmailVerifiedAt  *time.Time
+	PasswordHash     string
+	Status           string
+	Role             string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// ImportUserWithID is ImportUser keeping the account's id, for a move into
+// an empty database (see account.Import); SyncUserIDSequence must follow.
+func (q *Queries) ImportUserWithID(ctx context.Context, arg ImportUserWithIDParams) (int64, error) {
+	result, err := q.db.Exec(ctx, importUserWithID,
+		arg.ID,
+		arg.Username,
+		arg.UsernameKey,
+		arg.UsernameSkeleton,
+		arg.Email,
+		arg.EmailKey,
+		arg.EmailVerifiedAt,
+		arg.PasswordHash,
+		arg.Status,
+		arg.Role,
+		arg.CreatedAt,
+		arg.UpdatedAt,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const listPasswordHashKinds = `-- name: ListPasswordHashKinds :many
 SELECT CAST(MIN(password_hash) AS TEXT) AS password_hash
 FROM users

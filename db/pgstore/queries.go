@@ -19,6 +19,7 @@ type Querier interface {
 	ClearUsernameSkeletons(ctx context.Context) error
 	ConsumeUserToken(ctx context.Context, arg db.ConsumeUserTokenParams) (db.ConsumeUserTokenRow, error)
 	CountActiveAdmins(ctx context.Context) (int64, error)
+	CountAuditEvents(ctx context.Context) (int64, error)
 	CountAuditEventsAfter(ctx context.Context, arg db.CountAuditEventsAfterParams) (int64, error)
 	CountLiveSessions(ctx context.Context, arg db.CountLiveSessionsParams) (int64, error)
 	CountMailRequests(ctx context.Context) (int64, error)
@@ -65,7 +66,9 @@ type Querier interface {
 	GetUserByEmailKey(ctx context.Context, emailKey *string) (db.User, error)
 	GetUserByLiveToken(ctx context.Context, arg db.GetUserByLiveTokenParams) (db.GetUserByLiveTokenRow, error)
 	GetUserByUsernameKey(ctx context.Context, usernameKey string) (db.User, error)
+	ImportAuditEvent(ctx context.Context, arg db.ImportAuditEventParams) error
 	ImportUser(ctx context.Context, arg db.ImportUserParams) (int64, error)
+	ImportUserWithID(ctx context.Context, arg db.ImportUserWithIDParams) (int64, error)
 	KnownLoginIPExists(ctx context.Context, arg db.KnownLoginIPExistsParams) (bool, error)
 	ListAuditEvents(ctx context.Context, arg db.ListAuditEventsParams) ([]db.AuditEvent, error)
 	ListAuditEventsAfter(ctx context.Context, arg db.ListAuditEventsAfterParams) ([]db.AuditEvent, error)
@@ -86,6 +89,8 @@ type Querier interface {
 	SetUserEmailVerified(ctx context.Context, arg db.SetUserEmailVerifiedParams) (int64, error)
 	SetUsernameSkeleton(ctx context.Context, arg db.SetUsernameSkeletonParams) (int64, error)
 	SpendMFAChallengeAttempt(ctx context.Context, arg db.SpendMFAChallengeAttemptParams) (db.MfaChallenge, error)
+	SyncAuditEventIDSequence(ctx context.Context) (int64, error)
+	SyncUserIDSequence(ctx context.Context) (int64, error)
 	TakeLease(ctx context.Context, arg db.TakeLeaseParams) (int64, error)
 	TouchLoginDevice(ctx context.Context, arg db.TouchLoginDeviceParams) (int64, error)
 	TouchSession(ctx context.Context, arg db.TouchSessionParams) error
@@ -157,6 +162,11 @@ func (q *Queries) ConsumeUserToken(ctx context.Context, arg db.ConsumeUserTokenP
 // CountActiveAdmins runs pg.Queries.CountActiveAdmins.
 func (q *Queries) CountActiveAdmins(ctx context.Context) (int64, error) {
 	return q.q.CountActiveAdmins(ctx)
+}
+
+// CountAuditEvents runs pg.Queries.CountAuditEvents.
+func (q *Queries) CountAuditEvents(ctx context.Context) (int64, error) {
+	return q.q.CountAuditEvents(ctx)
 }
 
 // CountAuditEventsAfter runs pg.Queries.CountAuditEventsAfter.
@@ -397,9 +407,19 @@ func (q *Queries) GetUserByUsernameKey(ctx context.Context, usernameKey string) 
 	return db.User(r), err
 }
 
+// ImportAuditEvent runs pg.Queries.ImportAuditEvent.
+func (q *Queries) ImportAuditEvent(ctx context.Context, arg db.ImportAuditEventParams) error {
+	return q.q.ImportAuditEvent(ctx, pg.ImportAuditEventParams(arg))
+}
+
 // ImportUser runs pg.Queries.ImportUser.
 func (q *Queries) ImportUser(ctx context.Context, arg db.ImportUserParams) (int64, error) {
 	return q.q.ImportUser(ctx, pg.ImportUserParams(arg))
+}
+
+// ImportUserWithID runs pg.Queries.ImportUserWithID.
+func (q *Queries) ImportUserWithID(ctx context.Context, arg db.ImportUserWithIDParams) (int64, error) {
+	return q.q.ImportUserWithID(ctx, pg.ImportUserWithIDParams(arg))
 }
 
 // KnownLoginIPExists runs pg.Queries.KnownLoginIPExists.
@@ -509,6 +529,16 @@ func (q *Queries) SetUsernameSkeleton(ctx context.Context, arg db.SetUsernameSke
 func (q *Queries) SpendMFAChallengeAttempt(ctx context.Context, arg db.SpendMFAChallengeAttemptParams) (db.MfaChallenge, error) {
 	r, err := q.q.SpendMFAChallengeAttempt(ctx, pg.SpendMFAChallengeAttemptParams(arg))
 	return db.MfaChallenge(r), err
+}
+
+// SyncAuditEventIDSequence runs pg.Queries.SyncAuditEventIDSequence.
+func (q *Queries) SyncAuditEventIDSequence(ctx context.Context) (int64, error) {
+	return q.q.SyncAuditEventIDSequence(ctx)
+}
+
+// SyncUserIDSequence runs pg.Queries.SyncUserIDSequence.
+func (q *Queries) SyncUserIDSequence(ctx context.Context) (int64, error) {
+	return q.q.SyncUserIDSequence(ctx)
 }
 
 // TakeLease runs pg.Queries.TakeLease.

@@ -29,3 +29,14 @@ LIMIT @lim;
 -- @target_id, recorded after @after.
 SELECT count(*) FROM audit_events
 WHERE target_id = @target_id AND action = @action AND created_at > @after;
+
+-- name: ImportAuditEvent :exec
+-- ImportAuditEvent restores one event of a moved deployment's history, id
+-- included (see account.Import); SyncAuditEventIDSequence must follow.
+INSERT INTO audit_events (id, created_at, actor_id, target_id, action, detail, ip)
+VALUES (@id, @created_at, @actor_id, @target_id, @action, @detail, @ip);
+
+-- name: CountAuditEvents :one
+-- CountAuditEvents counts every event: an import keeps ids only into a
+-- database without accounts or history.
+SELECT count(*) FROM audit_events;

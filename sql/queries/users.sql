@@ -101,6 +101,15 @@ SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active';
 UPDATE users SET email_verified_at = COALESCE(email_verified_at, @now), updated_at = @now
 WHERE id = @id AND email_key = @email_key;
 
+-- name: ImportUserWithID :execrows
+-- ImportUserWithID is ImportUser keeping the account's id, for a move into
+-- an empty database (see account.Import); SyncUserIDSequence must follow.
+INSERT INTO users (id, username, username_key, username_skeleton, email, email_key, email_verified_at, password_hash,
+                   status, role, created_at, updated_at)
+VALUES (@id, @username, @username_key, @username_skeleton, @email, @email_key, @email_verified_at, @password_hash,
+        @status, @role, @created_at, @updated_at)
+ON CONFLICT DO NOTHING;
+
 -- name: ImportUser :execrows
 -- ImportUser inserts an account brought from another system, keeping its
 -- password hash and creation time. A taken username, skeleton or email

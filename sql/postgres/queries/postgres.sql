@@ -21,3 +21,15 @@ SELECT CAST(current_schema() AS TEXT);
 -- arrive in commit order, so when it comes back every change committed
 -- before it has been heard of.
 SELECT pg_notify('roster_sessions', CAST(current_schema() AS TEXT) || ' h');
+
+-- name: SyncUserIDSequence :one
+-- SyncUserIDSequence moves the users identity's sequence to the highest id,
+-- after accounts were inserted with their own ids, so that the next sign-up
+-- gets a fresh one; it returns that id.
+SELECT CAST(setval(pg_get_serial_sequence('users', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) AS BIGINT)
+FROM users;
+
+-- name: SyncAuditEventIDSequence :one
+-- SyncAuditEventIDSequence is SyncUserIDSequence for audit_events.
+SELECT CAST(setval(pg_get_serial_sequence('audit_events', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) AS BIGINT)
+FROM audit_events;

@@ -17,3 +17,13 @@ SELECT (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode,
 -- IntegrityCheck runs SQLite's integrity_check on the database: problems is
 -- "ok" for a sound file, or what is wrong with it, one finding after another.
 SELECT CAST((SELECT group_concat(integrity_check, '; ') FROM pragma_integrity_check) AS TEXT) AS problems;
+
+-- name: SyncUserIDSequence :one
+-- SyncUserIDSequence makes new accounts' ids follow the highest imported
+-- one. SQLite's AUTOINCREMENT does that by itself (an explicit id above
+-- sqlite_sequence raises it), so this only returns that highest id.
+SELECT CAST(COALESCE(MAX(id), 0) AS INTEGER) FROM users;
+
+-- name: SyncAuditEventIDSequence :one
+-- SyncAuditEventIDSequence is SyncUserIDSequence for audit_events.
+SELECT CAST(COALESCE(MAX(id), 0) AS INTEGER) FROM audit_events;
