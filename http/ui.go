@@ -110,6 +110,9 @@ var uiNotices = map[string]string{
 	"user-saved":            "The user is saved.",
 	"user-sessions-revoked": "Every session of the user is signed out.",
 	"user-deleted":          "The user is deleted.",
+	"step-up": "Confirm it is you: enter a code from your authenticator app, or a recovery code, " +
+		"then do what you were doing again.",
+	"mfa-off": "The authenticator is removed: two-factor authentication is off.",
 }
 
 // page starts the data of a page: the signed-in user, if the route has one,
@@ -176,6 +179,9 @@ var uiMessages = map[string]uiMessage{
 	"cross_origin":           {"", "The form was sent from another site, so it was refused. Reload the page and try again."},
 	"too_large":              {"", "The form is too large."},
 	"internal":               {"", "Something went wrong on the server. Try again later."},
+	"invalid_code":           {"code", "is wrong, expired or already used"},
+	"mfa_required":           {"", "Admins must turn on two-factor authentication first: see Sign-in security."},
+	"mfa_unavailable":        {"", "Two-factor authentication is not set up on this server: ask its operator."},
 }
 
 // describe is the sentence for p, with when to try again if p says.
@@ -197,6 +203,15 @@ func describe(p Problem, h http.Header) string {
 // missing or dead session goes to the sign-in page (back here afterwards),
 // anything else gets the error page with the problem's status.
 func (s *Server) uiError(w http.ResponseWriter, r *http.Request, p Problem) {
+	if p.Code == "step_up_required" {
+		// The security page asks for the second factor, then comes back.
+		next := "/ui/account"
+		if r.Method == http.MethodGet {
+			next = r.URL.RequestURI()
+		}
+		http.Redirect(w, r, "/ui/account/security?notice=step-up&next="+url.QueryEscape(next), http.StatusSeeOther)
+		return
+	}
 	if p.Status == http.StatusUnauthorized {
 		clearSessionCookie(w)
 		target := "/ui/sign-in"

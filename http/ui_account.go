@@ -47,6 +47,10 @@ func (s *Server) handleUISignInPost(w http.ResponseWriter, r *http.Request) {
 		s.uiFail(w, r, "sign-in.html", page, err)
 		return
 	}
+	if login.MFA != nil {
+		s.signInSecondStep(w, r, http.StatusOK, login.MFA.Token, form.Get("next"), nil)
+		return
+	}
 	s.endReplacedSession(r)
 	setSessionCookie(w, login.Token, login.Session.ExpiresAt)
 	setDeviceCookie(w, login.DeviceToken)
