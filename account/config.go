@@ -85,7 +85,10 @@ func New(store *db.Store, c Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Store: store, Hasher: hasher, Policy: policy,
+	// Passkeys need a host name (WebAuthn refuses IP addresses): with
+	// -public-url on an IP they are unavailable rather than the server.
+	rp, _ := NewWebAuthn(c.PublicURL)
+	return &Service{Store: store, Hasher: hasher, Policy: policy, WebAuthn: rp,
 		SessionTTL: c.SessionTTL, IdleTTL: c.IdleTTL, Now: time.Now,
 		Mail: MailSettings{PublicURL: c.PublicURL}, RequireVerifiedEmail: c.RequireVerifiedEmail,
 		StepUpWindow: c.StepUpWindow, MFAKeys: c.MFAKeys}, nil

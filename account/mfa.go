@@ -85,11 +85,27 @@ type TOTPEnrollment struct {
 type MFAStatus struct {
 	TOTP              bool  // a confirmed authenticator
 	TOTPPending       bool  // an enrollment waiting for its first code
+	Passkeys          int64 // registered passkeys
 	RecoveryCodesLeft int64 // unused recovery codes
 }
 
 // Enabled reports whether the account has a second factor.
-func (m MFAStatus) Enabled() bool { return m.TOTP }
+func (m MFAStatus) Enabled() bool { return m.TOTP || m.Passkeys > 0 }
+
+// methods are the ways a login's second step can be answered.
+func (m MFAStatus) methods() []string {
+	var out []string
+	if m.TOTP {
+		out = append(out, MethodTOTP)
+	}
+	if m.Passkeys > 0 {
+		out = append(out, MethodPasskey)
+	}
+	if m.RecoveryCodesLeft > 0 {
+		out = append(out, MethodRecoveryCode)
+	}
+	return out
+}
 
 // MFAChallenge is the first step's answer for an account with a second
 // factor: no session yet, a token for CompleteMFALogin.
@@ -123,6 +139,9 @@ func mfaStatus(ctx context.Context, q db.Querier, userID int64) (MFAStatus, erro
 		m.TOTP, m.TOTPPending = t.ConfirmedAt != nil, t.ConfirmedAt == nil
 	}
 	if m.RecoveryCodesLeft, err = q.CountRecoveryCodes(ctx, userID); err != nil {
+		return m, err
+	}
+	if m.Passkeys, err = q.CountPasskeys(ctx, userID); err != nil {
 		return m, err
 	}
 	return m, nil
@@ -201,13 +220,21 @@ func (s *Service) DisableTOTP(ctx context.Context, actor Actor, user db.User) er
 		if n == 0 {
 			return ErrMFAOff
 		}
-		if err := q.DeleteRecoveryCodes(ctx, user.ID); err != nil {
+		m, err := mfaStatus(ctx, q, user.ID)
+		if err != nil {
 			return err
+		}
+		what := "The authenticator app of your account was removed; your passkeys remain your second factor"
+		if !m.Enabled() { // the recovery codes go with the last factor
+			what = "The authenticator app of your account was removed: two-factor authentication is off"
+			if err := q.DeleteRecoveryCodes(ctx, user.ID); err != nil {
+				return err
+			}
 		}
 		if err := s.audit(ctx, q, actor, user.ID, ActionMFADisable, MethodTOTP); err != nil {
 			return err
 		}
-		return s.mailFactorChange(ctx, q, user, "The authenticator app of your account was removed: two-factor authentication is off")
+		return s.mailFactorChange(ctx, q, user, what)
 	})
 }
 
@@ -240,11 +267,15 @@ func (s *Service) ResetMFA(ctx context.Context, actor Actor, id int64) error {
 		if err != nil {
 			return err
 		}
-		n, err := q.DeleteTOTP(ctx, id)
+		totp, err := q.DeleteTOTP(ctx, id)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		passkeys, err := q.DeletePasskeys(ctx, id)
+		if err != nil {
+			return err
+		}
+		if totp+passkeys == 0 {
 			return ErrMFAOff
 		}
 		if err := q.DeleteRecoveryCodes(ctx, id); err != nil {
@@ -305,10 +336,10 @@ func (s *Service) markSessionMFA(ctx context.Context, q db.Querier, session db.S
 
 // mfaChallenge opens a login's second step for user, whose password (hash)
 // was just verified, inside the login's transaction.
-func (s *Service) mfaChallenge(ctx context.Context, q db.Querier, user db.User) (*MFAChallenge, error) {
+func (s *Service) mfaChallenge(ctx context.Context, q db.Querier, user db.User, m MFAStatus) (*MFAChallenge, error) {
 	token, hash := newToken(MFATokenPrefix)
 	now := s.now()
-	c := &MFAChallenge{Token: token, Methods: []string{MethodTOTP, MethodRecoveryCode}, ExpiresAt: now.Add(MFAChallengeTTL)}
+	c := &MFAChallenge{Token: token, Methods: m.methods(), ExpiresAt: now.Add(MFAChallengeTTL)}
 	return c, q.CreateMFAChallenge(ctx, db.CreateMFAChallengeParams{TokenHash: hash, UserID: user.ID,
 		PasswordHash: user.PasswordHash, CreatedAt: now, ExpiresAt: c.ExpiresAt})
 }

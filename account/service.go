@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/go-webauthn/webauthn/webauthn"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,6 +42,9 @@ type Service struct {
 	// StepUpWindow is how recent a session's second-factor check must be
 	// for a sensitive change; 0 means DefaultStepUpWindow.
 	StepUpWindow time.Duration
+	// WebAuthn is the relying party for passkeys (NewWebAuthn); nil leaves
+	// passkeys unavailable (ErrPasskeysUnavailable).
+	WebAuthn *webauthn.WebAuthn
 }
 
 func (s *Service) now() time.Time { return db.Now(s.Now()) }
@@ -472,7 +476,7 @@ func (s *Service) LoginDevice(ctx context.Context, login, password string, clien
 			return "", err
 		}
 		if m.Enabled() {
-			res.MFA, err = s.mfaChallenge(ctx, q, user)
+			res.MFA, err = s.mfaChallenge(ctx, q, user, m)
 			return "second factor required", err
 		}
 		now := s.now()

@@ -54,6 +54,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countMailRequestsStmt, err = db.PrepareContext(ctx, countMailRequests); err != nil {
 		return nil, fmt.Errorf("error preparing query CountMailRequests: %w", err)
 	}
+	if q.countPasskeysStmt, err = db.PrepareContext(ctx, countPasskeys); err != nil {
+		return nil, fmt.Errorf("error preparing query CountPasskeys: %w", err)
+	}
 	if q.countRecoveryCodesStmt, err = db.PrepareContext(ctx, countRecoveryCodes); err != nil {
 		return nil, fmt.Errorf("error preparing query CountRecoveryCodes: %w", err)
 	}
@@ -62,6 +65,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.createAuditEventStmt, err = db.PrepareContext(ctx, createAuditEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateAuditEvent: %w", err)
+	}
+	if q.createCeremonyStmt, err = db.PrepareContext(ctx, createCeremony); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateCeremony: %w", err)
 	}
 	if q.createLeaseStmt, err = db.PrepareContext(ctx, createLease); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateLease: %w", err)
@@ -78,6 +84,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createOutboxMessageStmt, err = db.PrepareContext(ctx, createOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOutboxMessage: %w", err)
 	}
+	if q.createPasskeyStmt, err = db.PrepareContext(ctx, createPasskey); err != nil {
+		return nil, fmt.Errorf("error preparing query CreatePasskey: %w", err)
+	}
 	if q.createRecoveryCodeStmt, err = db.PrepareContext(ctx, createRecoveryCode); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateRecoveryCode: %w", err)
 	}
@@ -93,8 +102,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createUserTokenStmt, err = db.PrepareContext(ctx, createUserToken); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateUserToken: %w", err)
 	}
+	if q.createWebAuthnHandleStmt, err = db.PrepareContext(ctx, createWebAuthnHandle); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateWebAuthnHandle: %w", err)
+	}
 	if q.deleteExcessLoginDevicesStmt, err = db.PrepareContext(ctx, deleteExcessLoginDevices); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExcessLoginDevices: %w", err)
+	}
+	if q.deleteExpiredCeremoniesStmt, err = db.PrepareContext(ctx, deleteExpiredCeremonies); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExpiredCeremonies: %w", err)
 	}
 	if q.deleteExpiredMFAChallengesStmt, err = db.PrepareContext(ctx, deleteExpiredMFAChallenges); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExpiredMFAChallenges: %w", err)
@@ -113,6 +128,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteMailRequestStmt, err = db.PrepareContext(ctx, deleteMailRequest); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteMailRequest: %w", err)
+	}
+	if q.deletePasskeyStmt, err = db.PrepareContext(ctx, deletePasskey); err != nil {
+		return nil, fmt.Errorf("error preparing query DeletePasskey: %w", err)
+	}
+	if q.deletePasskeysStmt, err = db.PrepareContext(ctx, deletePasskeys); err != nil {
+		return nil, fmt.Errorf("error preparing query DeletePasskeys: %w", err)
 	}
 	if q.deleteRecoveryCodesStmt, err = db.PrepareContext(ctx, deleteRecoveryCodes); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteRecoveryCodes: %w", err)
@@ -165,6 +186,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getLoginPairStmt, err = db.PrepareContext(ctx, getLoginPair); err != nil {
 		return nil, fmt.Errorf("error preparing query GetLoginPair: %w", err)
 	}
+	if q.getMFAChallengeStmt, err = db.PrepareContext(ctx, getMFAChallenge); err != nil {
+		return nil, fmt.Errorf("error preparing query GetMFAChallenge: %w", err)
+	}
+	if q.getPasskeyStmt, err = db.PrepareContext(ctx, getPasskey); err != nil {
+		return nil, fmt.Errorf("error preparing query GetPasskey: %w", err)
+	}
 	if q.getSessionWithUserStmt, err = db.PrepareContext(ctx, getSessionWithUser); err != nil {
 		return nil, fmt.Errorf("error preparing query GetSessionWithUser: %w", err)
 	}
@@ -182,6 +209,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getUserByUsernameKeyStmt, err = db.PrepareContext(ctx, getUserByUsernameKey); err != nil {
 		return nil, fmt.Errorf("error preparing query GetUserByUsernameKey: %w", err)
+	}
+	if q.getUserIDByWebAuthnHandleStmt, err = db.PrepareContext(ctx, getUserIDByWebAuthnHandle); err != nil {
+		return nil, fmt.Errorf("error preparing query GetUserIDByWebAuthnHandle: %w", err)
+	}
+	if q.getWebAuthnHandleStmt, err = db.PrepareContext(ctx, getWebAuthnHandle); err != nil {
+		return nil, fmt.Errorf("error preparing query GetWebAuthnHandle: %w", err)
 	}
 	if q.importAuditEventStmt, err = db.PrepareContext(ctx, importAuditEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query ImportAuditEvent: %w", err)
@@ -210,6 +243,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listOutboxMessagesStmt, err = db.PrepareContext(ctx, listOutboxMessages); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOutboxMessages: %w", err)
 	}
+	if q.listPasskeysStmt, err = db.PrepareContext(ctx, listPasskeys); err != nil {
+		return nil, fmt.Errorf("error preparing query ListPasskeys: %w", err)
+	}
 	if q.listPasswordHashKindsStmt, err = db.PrepareContext(ctx, listPasswordHashKinds); err != nil {
 		return nil, fmt.Errorf("error preparing query ListPasswordHashKinds: %w", err)
 	}
@@ -236,6 +272,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.rehashUserPasswordStmt, err = db.PrepareContext(ctx, rehashUserPassword); err != nil {
 		return nil, fmt.Errorf("error preparing query RehashUserPassword: %w", err)
+	}
+	if q.renamePasskeyStmt, err = db.PrepareContext(ctx, renamePasskey); err != nil {
+		return nil, fmt.Errorf("error preparing query RenamePasskey: %w", err)
 	}
 	if q.retryOutboxMessageStmt, err = db.PrepareContext(ctx, retryOutboxMessage); err != nil {
 		return nil, fmt.Errorf("error preparing query RetryOutboxMessage: %w", err)
@@ -264,6 +303,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.syncUserIDSequenceStmt, err = db.PrepareContext(ctx, syncUserIDSequence); err != nil {
 		return nil, fmt.Errorf("error preparing query SyncUserIDSequence: %w", err)
 	}
+	if q.takeCeremonyStmt, err = db.PrepareContext(ctx, takeCeremony); err != nil {
+		return nil, fmt.Errorf("error preparing query TakeCeremony: %w", err)
+	}
 	if q.takeLeaseStmt, err = db.PrepareContext(ctx, takeLease); err != nil {
 		return nil, fmt.Errorf("error preparing query TakeLease: %w", err)
 	}
@@ -290,6 +332,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.upsertLoginPairStmt, err = db.PrepareContext(ctx, upsertLoginPair); err != nil {
 		return nil, fmt.Errorf("error preparing query UpsertLoginPair: %w", err)
+	}
+	if q.usePasskeyStmt, err = db.PrepareContext(ctx, usePasskey); err != nil {
+		return nil, fmt.Errorf("error preparing query UsePasskey: %w", err)
 	}
 	if q.useRecoveryCodeStmt, err = db.PrepareContext(ctx, useRecoveryCode); err != nil {
 		return nil, fmt.Errorf("error preparing query UseRecoveryCode: %w", err)
@@ -364,6 +409,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countMailRequestsStmt: %w", cerr)
 		}
 	}
+	if q.countPasskeysStmt != nil {
+		if cerr := q.countPasskeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countPasskeysStmt: %w", cerr)
+		}
+	}
 	if q.countRecoveryCodesStmt != nil {
 		if cerr := q.countRecoveryCodesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countRecoveryCodesStmt: %w", cerr)
@@ -377,6 +427,11 @@ func (q *Queries) Close() error {
 	if q.createAuditEventStmt != nil {
 		if cerr := q.createAuditEventStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createAuditEventStmt: %w", cerr)
+		}
+	}
+	if q.createCeremonyStmt != nil {
+		if cerr := q.createCeremonyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createCeremonyStmt: %w", cerr)
 		}
 	}
 	if q.createLeaseStmt != nil {
@@ -404,6 +459,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createOutboxMessageStmt: %w", cerr)
 		}
 	}
+	if q.createPasskeyStmt != nil {
+		if cerr := q.createPasskeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createPasskeyStmt: %w", cerr)
+		}
+	}
 	if q.createRecoveryCodeStmt != nil {
 		if cerr := q.createRecoveryCodeStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createRecoveryCodeStmt: %w", cerr)
@@ -429,9 +489,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createUserTokenStmt: %w", cerr)
 		}
 	}
+	if q.createWebAuthnHandleStmt != nil {
+		if cerr := q.createWebAuthnHandleStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createWebAuthnHandleStmt: %w", cerr)
+		}
+	}
 	if q.deleteExcessLoginDevicesStmt != nil {
 		if cerr := q.deleteExcessLoginDevicesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteExcessLoginDevicesStmt: %w", cerr)
+		}
+	}
+	if q.deleteExpiredCeremoniesStmt != nil {
+		if cerr := q.deleteExpiredCeremoniesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExpiredCeremoniesStmt: %w", cerr)
 		}
 	}
 	if q.deleteExpiredMFAChallengesStmt != nil {
@@ -462,6 +532,16 @@ func (q *Queries) Close() error {
 	if q.deleteMailRequestStmt != nil {
 		if cerr := q.deleteMailRequestStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteMailRequestStmt: %w", cerr)
+		}
+	}
+	if q.deletePasskeyStmt != nil {
+		if cerr := q.deletePasskeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deletePasskeyStmt: %w", cerr)
+		}
+	}
+	if q.deletePasskeysStmt != nil {
+		if cerr := q.deletePasskeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deletePasskeysStmt: %w", cerr)
 		}
 	}
 	if q.deleteRecoveryCodesStmt != nil {
@@ -549,6 +629,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getLoginPairStmt: %w", cerr)
 		}
 	}
+	if q.getMFAChallengeStmt != nil {
+		if cerr := q.getMFAChallengeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getMFAChallengeStmt: %w", cerr)
+		}
+	}
+	if q.getPasskeyStmt != nil {
+		if cerr := q.getPasskeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getPasskeyStmt: %w", cerr)
+		}
+	}
 	if q.getSessionWithUserStmt != nil {
 		if cerr := q.getSessionWithUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getSessionWithUserStmt: %w", cerr)
@@ -577,6 +667,16 @@ func (q *Queries) Close() error {
 	if q.getUserByUsernameKeyStmt != nil {
 		if cerr := q.getUserByUsernameKeyStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getUserByUsernameKeyStmt: %w", cerr)
+		}
+	}
+	if q.getUserIDByWebAuthnHandleStmt != nil {
+		if cerr := q.getUserIDByWebAuthnHandleStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getUserIDByWebAuthnHandleStmt: %w", cerr)
+		}
+	}
+	if q.getWebAuthnHandleStmt != nil {
+		if cerr := q.getWebAuthnHandleStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getWebAuthnHandleStmt: %w", cerr)
 		}
 	}
 	if q.importAuditEventStmt != nil {
@@ -624,6 +724,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listOutboxMessagesStmt: %w", cerr)
 		}
 	}
+	if q.listPasskeysStmt != nil {
+		if cerr := q.listPasskeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listPasskeysStmt: %w", cerr)
+		}
+	}
 	if q.listPasswordHashKindsStmt != nil {
 		if cerr := q.listPasswordHashKindsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listPasswordHashKindsStmt: %w", cerr)
@@ -667,6 +772,11 @@ func (q *Queries) Close() error {
 	if q.rehashUserPasswordStmt != nil {
 		if cerr := q.rehashUserPasswordStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing rehashUserPasswordStmt: %w", cerr)
+		}
+	}
+	if q.renamePasskeyStmt != nil {
+		if cerr := q.renamePasskeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing renamePasskeyStmt: %w", cerr)
 		}
 	}
 	if q.retryOutboxMessageStmt != nil {
@@ -714,6 +824,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing syncUserIDSequenceStmt: %w", cerr)
 		}
 	}
+	if q.takeCeremonyStmt != nil {
+		if cerr := q.takeCeremonyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing takeCeremonyStmt: %w", cerr)
+		}
+	}
 	if q.takeLeaseStmt != nil {
 		if cerr := q.takeLeaseStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing takeLeaseStmt: %w", cerr)
@@ -757,6 +872,11 @@ func (q *Queries) Close() error {
 	if q.upsertLoginPairStmt != nil {
 		if cerr := q.upsertLoginPairStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing upsertLoginPairStmt: %w", cerr)
+		}
+	}
+	if q.usePasskeyStmt != nil {
+		if cerr := q.usePasskeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing usePasskeyStmt: %w", cerr)
 		}
 	}
 	if q.useRecoveryCodeStmt != nil {
@@ -838,26 +958,33 @@ type Queries struct {
 	countAuditEventsAfterStmt      *sql.Stmt
 	countLiveSessionsStmt          *sql.Stmt
 	countMailRequestsStmt          *sql.Stmt
+	countPasskeysStmt              *sql.Stmt
 	countRecoveryCodesStmt         *sql.Stmt
 	countUsersStmt                 *sql.Stmt
 	createAuditEventStmt           *sql.Stmt
+	createCeremonyStmt             *sql.Stmt
 	createLeaseStmt                *sql.Stmt
 	createLoginDeviceStmt          *sql.Stmt
 	createMFAChallengeStmt         *sql.Stmt
 	createMailRequestStmt          *sql.Stmt
 	createOutboxMessageStmt        *sql.Stmt
+	createPasskeyStmt              *sql.Stmt
 	createRecoveryCodeStmt         *sql.Stmt
 	createSessionStmt              *sql.Stmt
 	createSignInCodeStmt           *sql.Stmt
 	createUserStmt                 *sql.Stmt
 	createUserTokenStmt            *sql.Stmt
+	createWebAuthnHandleStmt       *sql.Stmt
 	deleteExcessLoginDevicesStmt   *sql.Stmt
+	deleteExpiredCeremoniesStmt    *sql.Stmt
 	deleteExpiredMFAChallengesStmt *sql.Stmt
 	deleteExpiredSessionsStmt      *sql.Stmt
 	deleteExpiredUserTokensStmt    *sql.Stmt
 	deleteLoginPairStmt            *sql.Stmt
 	deleteMFAChallengeStmt         *sql.Stmt
 	deleteMailRequestStmt          *sql.Stmt
+	deletePasskeyStmt              *sql.Stmt
+	deletePasskeysStmt             *sql.Stmt
 	deleteRecoveryCodesStmt        *sql.Stmt
 	deleteSentOutboxMessagesStmt   *sql.Stmt
 	deleteSessionStmt              *sql.Stmt
@@ -875,12 +1002,16 @@ type Queries struct {
 	getLoginAccountPaidUntilStmt   *sql.Stmt
 	getLoginDeviceUserStmt         *sql.Stmt
 	getLoginPairStmt               *sql.Stmt
+	getMFAChallengeStmt            *sql.Stmt
+	getPasskeyStmt                 *sql.Stmt
 	getSessionWithUserStmt         *sql.Stmt
 	getTOTPStmt                    *sql.Stmt
 	getUserStmt                    *sql.Stmt
 	getUserByEmailKeyStmt          *sql.Stmt
 	getUserByLiveTokenStmt         *sql.Stmt
 	getUserByUsernameKeyStmt       *sql.Stmt
+	getUserIDByWebAuthnHandleStmt  *sql.Stmt
+	getWebAuthnHandleStmt          *sql.Stmt
 	importAuditEventStmt           *sql.Stmt
 	importUserStmt                 *sql.Stmt
 	importUserWithIDStmt           *sql.Stmt
@@ -890,6 +1021,7 @@ type Queries struct {
 	listAuditEventsAfterStmt       *sql.Stmt
 	listLeasesStmt                 *sql.Stmt
 	listOutboxMessagesStmt         *sql.Stmt
+	listPasskeysStmt               *sql.Stmt
 	listPasswordHashKindsStmt      *sql.Stmt
 	listUserSessionsStmt           *sql.Stmt
 	listUsernameKeysStmt           *sql.Stmt
@@ -899,6 +1031,7 @@ type Queries struct {
 	purgeExpiredUserTokensStmt     *sql.Stmt
 	putPendingTOTPStmt             *sql.Stmt
 	rehashUserPasswordStmt         *sql.Stmt
+	renamePasskeyStmt              *sql.Stmt
 	retryOutboxMessageStmt         *sql.Stmt
 	sQLiteVersionStmt              *sql.Stmt
 	setSessionMFAStmt              *sql.Stmt
@@ -908,6 +1041,7 @@ type Queries struct {
 	spendMFAChallengeAttemptStmt   *sql.Stmt
 	syncAuditEventIDSequenceStmt   *sql.Stmt
 	syncUserIDSequenceStmt         *sql.Stmt
+	takeCeremonyStmt               *sql.Stmt
 	takeLeaseStmt                  *sql.Stmt
 	touchLoginDeviceStmt           *sql.Stmt
 	touchSessionStmt               *sql.Stmt
@@ -917,6 +1051,7 @@ type Queries struct {
 	upsertKnownLoginIPStmt         *sql.Stmt
 	upsertLoginAccountStmt         *sql.Stmt
 	upsertLoginPairStmt            *sql.Stmt
+	usePasskeyStmt                 *sql.Stmt
 	useRecoveryCodeStmt            *sql.Stmt
 	useTOTPStepStmt                *sql.Stmt
 	usernameKeyExistsStmt          *sql.Stmt
@@ -939,26 +1074,33 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countAuditEventsAfterStmt:      q.countAuditEventsAfterStmt,
 		countLiveSessionsStmt:          q.countLiveSessionsStmt,
 		countMailRequestsStmt:          q.countMailRequestsStmt,
+		countPasskeysStmt:              q.countPasskeysStmt,
 		countRecoveryCodesStmt:         q.countRecoveryCodesStmt,
 		countUsersStmt:                 q.countUsersStmt,
 		createAuditEventStmt:           q.createAuditEventStmt,
+		createCeremonyStmt:             q.createCeremonyStmt,
 		createLeaseStmt:                q.createLeaseStmt,
 		createLoginDeviceStmt:          q.createLoginDeviceStmt,
 		createMFAChallengeStmt:         q.createMFAChallengeStmt,
 		createMailRequestStmt:          q.createMailRequestStmt,
 		createOutboxMessageStmt:        q.createOutboxMessageStmt,
+		createPasskeyStmt:              q.createPasskeyStmt,
 		createRecoveryCodeStmt:         q.createRecoveryCodeStmt,
 		createSessionStmt:              q.createSessionStmt,
 		createSignInCodeStmt:           q.createSignInCodeStmt,
 		createUserStmt:                 q.createUserStmt,
 		createUserTokenStmt:            q.createUserTokenStmt,
+		createWebAuthnHandleStmt:       q.createWebAuthnHandleStmt,
 		deleteExcessLoginDevicesStmt:   q.deleteExcessLoginDevicesStmt,
+		deleteExpiredCeremoniesStmt:    q.deleteExpiredCeremoniesStmt,
 		deleteExpiredMFAChallengesStmt: q.deleteExpiredMFAChallengesStmt,
 		deleteExpiredSessionsStmt:      q.deleteExpiredSessionsStmt,
 		deleteExpiredUserTokensStmt:    q.deleteExpiredUserTokensStmt,
 		deleteLoginPairStmt:            q.deleteLoginPairStmt,
 		deleteMFAChallengeStmt:         q.deleteMFAChallengeStmt,
 		deleteMailRequestStmt:          q.deleteMailRequestStmt,
+		deletePasskeyStmt:              q.deletePasskeyStmt,
+		deletePasskeysStmt:             q.deletePasskeysStmt,
 		deleteRecoveryCodesStmt:        q.deleteRecoveryCodesStmt,
 		deleteSentOutboxMessagesStmt:   q.deleteSentOutboxMessagesStmt,
 		deleteSessionStmt:              q.deleteSessionStmt,
@@ -976,12 +1118,16 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getLoginAccountPaidUntilStmt:   q.getLoginAccountPaidUntilStmt,
 		getLoginDeviceUserStmt:         q.getLoginDeviceUserStmt,
 		getLoginPairStmt:               q.getLoginPairStmt,
+		getMFAChallengeStmt:            q.getMFAChallengeStmt,
+		getPasskeyStmt:                 q.getPasskeyStmt,
 		getSessionWithUserStmt:         q.getSessionWithUserStmt,
 		getTOTPStmt:                    q.getTOTPStmt,
 		getUserStmt:                    q.getUserStmt,
 		getUserByEmailKeyStmt:          q.getUserByEmailKeyStmt,
 		getUserByLiveTokenStmt:         q.getUserByLiveTokenStmt,
 		getUserByUsernameKeyStmt:       q.getUserByUsernameKeyStmt,
+		getUserIDByWebAuthnHandleStmt:  q.getUserIDByWebAuthnHandleStmt,
+		getWebAuthnHandleStmt:          q.getWebAuthnHandleStmt,
 		importAuditEventStmt:           q.importAuditEventStmt,
 		importUserStmt:                 q.importUserStmt,
 		importUserWithIDStmt:           q.importUserWithIDStmt,
@@ -991,6 +1137,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listAuditEventsAfterStmt:       q.listAuditEventsAfterStmt,
 		listLeasesStmt:                 q.listLeasesStmt,
 		listOutboxMessagesStmt:         q.listOutboxMessagesStmt,
+		listPasskeysStmt:               q.listPasskeysStmt,
 		listPasswordHashKindsStmt:      q.listPasswordHashKindsStmt,
 		listUserSessionsStmt:           q.listUserSessionsStmt,
 		listUsernameKeysStmt:           q.listUsernameKeysStmt,
@@ -1000,6 +1147,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		purgeExpiredUserTokensStmt:     q.purgeExpiredUserTokensStmt,
 		putPendingTOTPStmt:             q.putPendingTOTPStmt,
 		rehashUserPasswordStmt:         q.rehashUserPasswordStmt,
+		renamePasskeyStmt:              q.renamePasskeyStmt,
 		retryOutboxMessageStmt:         q.retryOutboxMessageStmt,
 		sQLiteVersionStmt:              q.sQLiteVersionStmt,
 		setSessionMFAStmt:              q.setSessionMFAStmt,
@@ -1009,6 +1157,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		spendMFAChallengeAttemptStmt:   q.spendMFAChallengeAttemptStmt,
 		syncAuditEventIDSequenceStmt:   q.syncAuditEventIDSequenceStmt,
 		syncUserIDSequenceStmt:         q.syncUserIDSequenceStmt,
+		takeCeremonyStmt:               q.takeCeremonyStmt,
 		takeLeaseStmt:                  q.takeLeaseStmt,
 		touchLoginDeviceStmt:           q.touchLoginDeviceStmt,
 		touchSessionStmt:               q.touchSessionStmt,
@@ -1018,6 +1167,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		upsertKnownLoginIPStmt:         q.upsertKnownLoginIPStmt,
 		upsertLoginAccountStmt:         q.upsertLoginAccountStmt,
 		upsertLoginPairStmt:            q.upsertLoginPairStmt,
+		usePasskeyStmt:                 q.usePasskeyStmt,
 		useRecoveryCodeStmt:            q.useRecoveryCodeStmt,
 		useTOTPStepStmt:                q.useTOTPStepStmt,
 		usernameKeyExistsStmt:          q.usernameKeyExistsStmt,

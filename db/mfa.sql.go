@@ -112,6 +112,25 @@ func (q *Queries) DeleteTOTP(ctx context.Context, userID int64) (int64, error) {
 	return result.RowsAffected()
 }
 
+const getMFAChallenge = `-- name: GetMFAChallenge :one
+SELECT token_hash, user_id, password_hash, created_at, expires_at, attempts FROM mfa_challenges WHERE token_hash = ?1
+`
+
+// GetMFAChallenge reads a challenge without spending an attempt.
+func (q *Queries) GetMFAChallenge(ctx context.Context, tokenHash []byte) (MfaChallenge, error) {
+	row := q.queryRow(ctx, q.getMFAChallengeStmt, getMFAChallenge, tokenHash)
+	var i MfaChallenge
+	err := row.Scan(
+		&i.TokenHash,
+		&i.UserID,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.Attempts,
+	)
+	return i, err
+}
+
 const getTOTP = `-- name: GetTOTP :one
 SELECT user_id, secret, confirmed_at, last_step, created_at FROM mfa_totp WHERE user_id = ?1
 `

@@ -142,3 +142,25 @@ type UserToken struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 }
+
+type WebauthnCeremony struct {
+	TokenHash []byte
+	UserID    *int64
+	Kind      string
+	Session   string
+	ExpiresAt time.Time
+}
+
+type WebauthnCredential struct {
+	CredentialID []byte
+	UserID       int64
+	Name         string
+	Credential   string
+	CreatedAt    time.Time
+	LastUsedAt   *time.Time
+}
+
+type WebauthnHandle struct {
+	UserID int64
+	Handle []byte
+}

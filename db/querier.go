@@ -45,12 +45,16 @@ type Querier interface {
 	CountLiveSessions(ctx context.Context, arg CountLiveSessionsParams) (int64, error)
 	// CountMailRequests counts the requests not yet served, for metrics and tests.
 	CountMailRequests(ctx context.Context) (int64, error)
+	// CountPasskeys counts an account's passkeys.
+	CountPasskeys(ctx context.Context, userID int64) (int64, error)
 	// CountRecoveryCodes counts an account's unused recovery codes.
 	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
 	// CountUsers returns the number of accounts.
 	CountUsers(ctx context.Context) (int64, error)
 	// CreateAuditEvent records one change; call it in the change's transaction.
 	CreateAuditEvent(ctx context.Context, arg CreateAuditEventParams) error
+	// CreateCeremony stores a WebAuthn ceremony begun by this or another replica.
+	CreateCeremony(ctx context.Context, arg CreateCeremonyParams) error
 	// CreateLease adds the lease @name, expired and held by nobody, unless it
 	// exists; TakeLease then takes it.
 	CreateLease(ctx context.Context, arg CreateLeaseParams) error
@@ -64,6 +68,8 @@ type Querier interface {
 	// CreateOutboxMessage queues a mail; call it in the transaction of the change
 	// that causes the mail.
 	CreateOutboxMessage(ctx context.Context, arg CreateOutboxMessageParams) error
+	// CreatePasskey stores a registered credential.
+	CreatePasskey(ctx context.Context, arg CreatePasskeyParams) error
 	// CreateRecoveryCode stores one recovery code's hash.
 	CreateRecoveryCode(ctx context.Context, arg CreateRecoveryCodeParams) error
 	// CreateSession stores a new login under the hash of its token; id is the
@@ -78,8 +84,12 @@ type Querier interface {
 	CreateUser(ctx context.Context, arg CreateUserParams) (User, error)
 	// CreateUserToken stores a new single-use token under its hash.
 	CreateUserToken(ctx context.Context, arg CreateUserTokenParams) error
+	// CreateWebAuthnHandle gives an account its user handle, unless it has one.
+	CreateWebAuthnHandle(ctx context.Context, arg CreateWebAuthnHandleParams) error
 	// DeleteExcessLoginDevices keeps only an account's most recently used devices.
 	DeleteExcessLoginDevices(ctx context.Context, arg DeleteExcessLoginDevicesParams) error
+	// DeleteExpiredCeremonies removes abandoned ceremonies (housekeeping).
+	DeleteExpiredCeremonies(ctx context.Context, now time.Time) (int64, error)
 	// DeleteExpiredMFAChallenges removes challenges past their expiry (housekeeping).
 	DeleteExpiredMFAChallenges(ctx context.Context, now time.Time) (int64, error)
 	// DeleteExpiredSessions removes at most @batch sessions past their absolute
@@ -97,6 +107,10 @@ type Querier interface {
 	// @attempts is still the latest: 0 rows means another worker took it again
 	// after this one's lease ran out, and that worker serves it.
 	DeleteMailRequest(ctx context.Context, arg DeleteMailRequestParams) (int64, error)
+	// DeletePasskey removes one of the account's passkeys; 0 rows: no such passkey.
+	DeletePasskey(ctx context.Context, arg DeletePasskeyParams) (int64, error)
+	// DeletePasskeys removes every passkey of an account (the admin's reset).
+	DeletePasskeys(ctx context.Context, userID int64) (int64, error)
 	// DeleteRecoveryCodes removes an account's recovery codes, used or not.
 	DeleteRecoveryCodes(ctx context.Context, userID int64) error
 	// DeleteSentOutboxMessages removes delivered messages finished before @before;
@@ -138,6 +152,10 @@ type Querier interface {
 	GetLoginDeviceUser(ctx context.Context, arg GetLoginDeviceUserParams) (int64, error)
 	// GetLoginPair returns the failure count of one (account, client network) pair.
 	GetLoginPair(ctx context.Context, arg GetLoginPairParams) (LoginPair, error)
+	// GetMFAChallenge reads a challenge without spending an attempt.
+	GetMFAChallenge(ctx context.Context, tokenHash []byte) (MfaChallenge, error)
+	// GetPasskey returns one credential by its id, whoever it belongs to.
+	GetPasskey(ctx context.Context, credentialID []byte) (WebauthnCredential, error)
 	// GetSessionWithUser loads a session and its account in one lookup; expiry is
 	// judged by the caller against its clock.
 	GetSessionWithUser(ctx context.Context, tokenHash []byte) (GetSessionWithUserRow, error)
@@ -153,6 +171,10 @@ type Querier interface {
 	GetUserByLiveToken(ctx context.Context, arg GetUserByLiveTokenParams) (GetUserByLiveTokenRow, error)
 	// GetUserByUsernameKey returns the account whose normalized username matches.
 	GetUserByUsernameKey(ctx context.Context, usernameKey string) (User, error)
+	// GetUserIDByWebAuthnHandle finds the account a discoverable passkey names.
+	GetUserIDByWebAuthnHandle(ctx context.Context, handle []byte) (int64, error)
+	// GetWebAuthnHandle returns an account's user handle.
+	GetWebAuthnHandle(ctx context.Context, userID int64) ([]byte, error)
 	// ImportAuditEvent restores one event of a moved deployment's history, id
 	// included (see account.Import); SyncAuditEventIDSequence must follow.
 	ImportAuditEvent(ctx context.Context, arg ImportAuditEventParams) error
@@ -184,6 +206,8 @@ type Querier interface {
 	// ListOutboxMessages returns up to @lim messages with id above @after in id
 	// order (keyset pagination), optionally only those with the given status.
 	ListOutboxMessages(ctx context.Context, arg ListOutboxMessagesParams) ([]Outbox, error)
+	// ListPasskeys returns an account's passkeys, oldest first.
+	ListPasskeys(ctx context.Context, userID int64) ([]WebauthnCredential, error)
 	// ListPasswordHashKinds returns one stored hash of each kind, bcrypt by cost
 	// and argon2id by parameters, for timing a verify of each. It reads every
 	// account.
@@ -218,6 +242,8 @@ type Querier interface {
 	// the same password with current parameters; zero rows means the account is
 	// gone or its password has changed since @old_hash was read, and stays as is.
 	RehashUserPassword(ctx context.Context, arg RehashUserPasswordParams) (int64, error)
+	// RenamePasskey names one of the account's passkeys; 0 rows: no such passkey.
+	RenamePasskey(ctx context.Context, arg RenamePasskeyParams) (int64, error)
 	// RetryOutboxMessage records a failed attempt and when to try again.
 	RetryOutboxMessage(ctx context.Context, arg RetryOutboxMessageParams) (int64, error)
 	// SQLiteVersion is the version of the SQLite library roster runs on.
@@ -244,6 +270,9 @@ type Querier interface {
 	// one. SQLite's AUTOINCREMENT does that by itself (an explicit id above
 	// sqlite_sequence raises it), so this only returns that highest id.
 	SyncUserIDSequence(ctx context.Context) (int64, error)
+	// TakeCeremony ends a live ceremony of @kind and returns it; no row: unknown,
+	// expired, of another kind, or taken already.
+	TakeCeremony(ctx context.Context, arg TakeCeremonyParams) (WebauthnCeremony, error)
 	// TakeLease gives the lease @name to @holder until @expires_at if it expired
 	// by @now: 1 row means taken, 0 that another holder's lease runs on (or that
 	// CreateLease has not run). One statement, so of several replicas trying at
@@ -272,6 +301,9 @@ type Querier interface {
 	UpsertLoginAccount(ctx context.Context, arg UpsertLoginAccountParams) error
 	// UpsertLoginPair stores the failure count of one pair.
 	UpsertLoginPair(ctx context.Context, arg UpsertLoginPairParams) error
+	// UsePasskey stores a credential's record after a login (its new sign
+	// count) and when it was used.
+	UsePasskey(ctx context.Context, arg UsePasskeyParams) (int64, error)
 	// UseRecoveryCode spends one unused code; 0 rows means no such unused code.
 	UseRecoveryCode(ctx context.Context, arg UseRecoveryCodeParams) (int64, error)
 	// UseTOTPStep accepts a code of time step @step: it confirms a pending

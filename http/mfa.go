@@ -38,10 +38,11 @@ type RecoveryCodes struct {
 // MFAStatus is the answer of GET /v1/me/mfa: which factors are on; never a
 // secret.
 type MFAStatus struct {
-	Enabled           bool  `json:"enabled"`
-	TOTP              bool  `json:"totp"`
-	TOTPPending       bool  `json:"totp_pending"`
-	RecoveryCodesLeft int64 `json:"recovery_codes_left"`
+	Enabled           bool          `json:"enabled"`
+	TOTP              bool          `json:"totp"`
+	TOTPPending       bool          `json:"totp_pending"`
+	RecoveryCodesLeft int64         `json:"recovery_codes_left"`
+	Passkeys          []PasskeyInfo `json:"passkeys"`
 }
 
 // MFARequired is the answer of POST /v1/sessions for an account with a
@@ -74,14 +75,25 @@ func newMFAStatus(m account.MFAStatus) MFAStatus {
 	return MFAStatus{Enabled: m.Enabled(), TOTP: m.TOTP, TOTPPending: m.TOTPPending, RecoveryCodesLeft: m.RecoveryCodesLeft}
 }
 
-// handleMFAGet answers which second factors the user has.
+// handleMFAGet answers which second factors the user has, passkeys by name.
 func (s *Server) handleMFAGet(w http.ResponseWriter, r *http.Request) {
-	m, err := s.accounts.MFA(r.Context(), auth(r).user.ID)
+	id := auth(r).user.ID
+	m, err := s.accounts.MFA(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	encode(w, http.StatusOK, newMFAStatus(m))
+	passkeys, err := s.accounts.Passkeys(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := newMFAStatus(m)
+	out.Passkeys = make([]PasskeyInfo, len(passkeys))
+	for i, p := range passkeys {
+		out.Passkeys[i] = newPasskeyInfo(p)
+	}
+	encode(w, http.StatusOK, out)
 }
 
 // handleTOTPEnroll starts an authenticator enrollment: 201 with the secret.

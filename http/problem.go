@@ -156,6 +156,10 @@ func problemFor(err error) (p Problem, header http.Header) {
 		p = Problem{Status: http.StatusConflict, Code: "mfa_off", Detail: err.Error()}
 	case errors.Is(err, account.ErrNoEnrollment):
 		p = Problem{Status: http.StatusConflict, Code: "no_enrollment", Detail: err.Error()}
+	case errors.Is(err, account.ErrPasskeyRefused):
+		p = Problem{Status: http.StatusUnauthorized, Code: "passkey_refused", Detail: err.Error()}
+	case errors.Is(err, account.ErrPasskeysUnavailable):
+		p = Problem{Status: http.StatusNotImplemented, Code: "mfa_unavailable", Detail: err.Error()}
 	case errors.Is(err, account.ErrMFAUnavailable):
 		p = Problem{Status: http.StatusNotImplemented, Code: "mfa_unavailable", Detail: err.Error()}
 	case errors.Is(err, account.ErrAccountBusy):

@@ -26,10 +26,11 @@ import (
 // session rides in the __Host- cookie, checked by requireSession like any
 // cookie-authenticated API request.
 
-// uiCSP is the console's Content-Security-Policy: its own style sheet, no
-// script at all, forms posting only to roster.
-const uiCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
-	"frame-ancestors 'none'; base-uri 'none'"
+// uiCSP is the console's Content-Security-Policy: its own style sheet and
+// its one script (passkeys, which WebAuthn can only do in script; it calls
+// roster's own API), no inline script, forms posting only to roster.
+const uiCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // uiGuard sets the console's CSP and refuses cross-origin state changes,
 // sign-in and sign-up included (no login CSRF).
@@ -112,7 +113,10 @@ var uiNotices = map[string]string{
 	"user-deleted":          "The user is deleted.",
 	"step-up": "Confirm it is you: enter a code from your authenticator app, or a recovery code, " +
 		"then do what you were doing again.",
-	"mfa-off": "The authenticator is removed: two-factor authentication is off.",
+	"mfa-off":         "The authenticator is removed.",
+	"passkey-added":   "The passkey is added: use it to sign in, or as your second factor.",
+	"passkey-renamed": "The passkey is renamed.",
+	"passkey-removed": "The passkey is removed.",
 }
 
 // page starts the data of a page: the signed-in user, if the route has one,
@@ -182,6 +186,7 @@ var uiMessages = map[string]uiMessage{
 	"invalid_code":           {"code", "is wrong, expired or already used"},
 	"mfa_required":           {"", "Admins must turn on two-factor authentication first: see Sign-in security."},
 	"mfa_unavailable":        {"", "Two-factor authentication is not set up on this server: ask its operator."},
+	"passkey_refused":        {"", "The passkey was not accepted. Try again, or sign in with your password."},
 }
 
 // describe is the sentence for p, with when to try again if p says.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
 	qrcode "github.com/skip2/go-qrcode"
 
 	"roster/account"
@@ -17,7 +18,8 @@ import (
 
 // uiSecurity is the security page's data.
 type uiSecurity struct {
-	MFA account.MFAStatus
+	MFA      account.MFAStatus
+	Passkeys []account.Passkey
 	// Enrollment, right after the password was given: the QR code, the
 	// secret in text and the URI, until a code confirms it.
 	Enrollment *uiEnrollment
@@ -42,9 +44,13 @@ func (s *Server) securityPage(r *http.Request) (*uiPage, *uiSecurity, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	passkeys, err := s.accounts.Passkeys(r.Context(), auth(r).user.ID)
+	if err != nil {
+		return nil, nil, err
+	}
 	page := s.page(r, "Sign-in security")
 	page.Path = "/ui/account/security"
-	data := &uiSecurity{MFA: m}
+	data := &uiSecurity{MFA: m, Passkeys: passkeys}
 	if r.URL.Query().Get("notice") == "step-up" {
 		data.StepUp, data.Next = true, localNext(r.URL.Query().Get("next"))
 	}
@@ -222,4 +228,27 @@ func (s *Server) handleUISignInMFA(w http.ResponseWriter, r *http.Request) {
 	setSessionCookie(w, login.Token, login.Session.ExpiresAt)
 	setDeviceCookie(w, login.DeviceToken)
 	http.Redirect(w, r, localNext(form.Get("next")), http.StatusSeeOther)
+}
+
+// handleUIPasskeyRename renames a passkey.
+func (s *Server) handleUIPasskeyRename(w http.ResponseWriter, r *http.Request) {
+	form, err := readForm(w, r, "name")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.accounts.RenamePasskey(r.Context(), auth(r).user.ID, chi.URLParam(r, "id"), form.Get("name")); err != nil {
+		s.securityFail(w, r, nil, err)
+		return
+	}
+	redirect(w, r, "/ui/account/security", "passkey-renamed")
+}
+
+// handleUIPasskeyDelete removes a passkey (behind requireStepUp).
+func (s *Server) handleUIPasskeyDelete(w http.ResponseWriter, r *http.Request) {
+	if err := s.accounts.DeletePasskey(r.Context(), actor(r), auth(r).user, chi.URLParam(r, "id")); err != nil {
+		s.securityFail(w, r, nil, err)
+		return
+	}
+	redirect(w, r, "/ui/account/security", "passkey-removed")
 }

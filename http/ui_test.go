@@ -106,7 +106,7 @@ func TestUIRoutingAndHeaders(t *testing.T) {
 	wantPage(t, "GET /ui/sign-in", r, http.StatusOK, `autocomplete="username"`, `autocomplete="current-password"`,
 		`<label for="f-password">Password</label>`)
 	for name, value := range map[string]string{
-		"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		"Content-Security-Policy": "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 		"Cache-Control":           "no-store",
 		"X-Content-Type-Options":  "nosniff",
 		"Referrer-Policy":         "no-referrer",

@@ -23,26 +23,33 @@ type Querier interface {
 	CountAuditEventsAfter(ctx context.Context, arg db.CountAuditEventsAfterParams) (int64, error)
 	CountLiveSessions(ctx context.Context, arg db.CountLiveSessionsParams) (int64, error)
 	CountMailRequests(ctx context.Context) (int64, error)
+	CountPasskeys(ctx context.Context, userID int64) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
 	CountUsers(ctx context.Context) (int64, error)
 	CreateAuditEvent(ctx context.Context, arg db.CreateAuditEventParams) error
+	CreateCeremony(ctx context.Context, arg db.CreateCeremonyParams) error
 	CreateLease(ctx context.Context, arg db.CreateLeaseParams) error
 	CreateLoginDevice(ctx context.Context, arg db.CreateLoginDeviceParams) error
 	CreateMFAChallenge(ctx context.Context, arg db.CreateMFAChallengeParams) error
 	CreateMailRequest(ctx context.Context, arg db.CreateMailRequestParams) error
 	CreateOutboxMessage(ctx context.Context, arg db.CreateOutboxMessageParams) error
+	CreatePasskey(ctx context.Context, arg db.CreatePasskeyParams) error
 	CreateRecoveryCode(ctx context.Context, arg db.CreateRecoveryCodeParams) error
 	CreateSession(ctx context.Context, arg db.CreateSessionParams) error
 	CreateSignInCode(ctx context.Context, arg db.CreateSignInCodeParams) error
 	CreateUser(ctx context.Context, arg db.CreateUserParams) (db.User, error)
 	CreateUserToken(ctx context.Context, arg db.CreateUserTokenParams) error
+	CreateWebAuthnHandle(ctx context.Context, arg db.CreateWebAuthnHandleParams) error
 	DeleteExcessLoginDevices(ctx context.Context, arg db.DeleteExcessLoginDevicesParams) error
+	DeleteExpiredCeremonies(ctx context.Context, now time.Time) (int64, error)
 	DeleteExpiredMFAChallenges(ctx context.Context, now time.Time) (int64, error)
 	DeleteExpiredSessions(ctx context.Context, arg db.DeleteExpiredSessionsParams) (int64, error)
 	DeleteExpiredUserTokens(ctx context.Context, arg db.DeleteExpiredUserTokensParams) error
 	DeleteLoginPair(ctx context.Context, arg db.DeleteLoginPairParams) error
 	DeleteMFAChallenge(ctx context.Context, tokenHash []byte) (int64, error)
 	DeleteMailRequest(ctx context.Context, arg db.DeleteMailRequestParams) (int64, error)
+	DeletePasskey(ctx context.Context, arg db.DeletePasskeyParams) (int64, error)
+	DeletePasskeys(ctx context.Context, userID int64) (int64, error)
 	DeleteRecoveryCodes(ctx context.Context, userID int64) error
 	DeleteSentOutboxMessages(ctx context.Context, before *time.Time) (int64, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) (int64, error)
@@ -60,12 +67,16 @@ type Querier interface {
 	GetLoginAccountPaidUntil(ctx context.Context, accountKey string) (time.Time, error)
 	GetLoginDeviceUser(ctx context.Context, arg db.GetLoginDeviceUserParams) (int64, error)
 	GetLoginPair(ctx context.Context, arg db.GetLoginPairParams) (db.LoginPair, error)
+	GetMFAChallenge(ctx context.Context, tokenHash []byte) (db.MfaChallenge, error)
+	GetPasskey(ctx context.Context, credentialID []byte) (db.WebauthnCredential, error)
 	GetSessionWithUser(ctx context.Context, tokenHash []byte) (db.GetSessionWithUserRow, error)
 	GetTOTP(ctx context.Context, userID int64) (db.MfaTotp, error)
 	GetUser(ctx context.Context, id int64) (db.User, error)
 	GetUserByEmailKey(ctx context.Context, emailKey *string) (db.User, error)
 	GetUserByLiveToken(ctx context.Context, arg db.GetUserByLiveTokenParams) (db.GetUserByLiveTokenRow, error)
 	GetUserByUsernameKey(ctx context.Context, usernameKey string) (db.User, error)
+	GetUserIDByWebAuthnHandle(ctx context.Context, handle []byte) (int64, error)
+	GetWebAuthnHandle(ctx context.Context, userID int64) ([]byte, error)
 	ImportAuditEvent(ctx context.Context, arg db.ImportAuditEventParams) error
 	ImportUser(ctx context.Context, arg db.ImportUserParams) (int64, error)
 	ImportUserWithID(ctx context.Context, arg db.ImportUserWithIDParams) (int64, error)
@@ -74,6 +85,7 @@ type Querier interface {
 	ListAuditEventsAfter(ctx context.Context, arg db.ListAuditEventsAfterParams) ([]db.AuditEvent, error)
 	ListLeases(ctx context.Context) ([]db.Lease, error)
 	ListOutboxMessages(ctx context.Context, arg db.ListOutboxMessagesParams) ([]db.Outbox, error)
+	ListPasskeys(ctx context.Context, userID int64) ([]db.WebauthnCredential, error)
 	ListPasswordHashKinds(ctx context.Context) ([]string, error)
 	ListUserSessions(ctx context.Context, arg db.ListUserSessionsParams) ([]db.Session, error)
 	ListUsernameKeys(ctx context.Context) ([]db.ListUsernameKeysRow, error)
@@ -83,6 +95,7 @@ type Querier interface {
 	PurgeExpiredUserTokens(ctx context.Context, arg db.PurgeExpiredUserTokensParams) (int64, error)
 	PutPendingTOTP(ctx context.Context, arg db.PutPendingTOTPParams) error
 	RehashUserPassword(ctx context.Context, arg db.RehashUserPasswordParams) (int64, error)
+	RenamePasskey(ctx context.Context, arg db.RenamePasskeyParams) (int64, error)
 	RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMessageParams) (int64, error)
 	SetSessionMFA(ctx context.Context, arg db.SetSessionMFAParams) (int64, error)
 	SetTOTPSecret(ctx context.Context, arg db.SetTOTPSecretParams) error
@@ -91,6 +104,7 @@ type Querier interface {
 	SpendMFAChallengeAttempt(ctx context.Context, arg db.SpendMFAChallengeAttemptParams) (db.MfaChallenge, error)
 	SyncAuditEventIDSequence(ctx context.Context) (int64, error)
 	SyncUserIDSequence(ctx context.Context) (int64, error)
+	TakeCeremony(ctx context.Context, arg db.TakeCeremonyParams) (db.WebauthnCeremony, error)
 	TakeLease(ctx context.Context, arg db.TakeLeaseParams) (int64, error)
 	TouchLoginDevice(ctx context.Context, arg db.TouchLoginDeviceParams) (int64, error)
 	TouchSession(ctx context.Context, arg db.TouchSessionParams) error
@@ -100,6 +114,7 @@ type Querier interface {
 	UpsertKnownLoginIP(ctx context.Context, arg db.UpsertKnownLoginIPParams) error
 	UpsertLoginAccount(ctx context.Context, arg db.UpsertLoginAccountParams) error
 	UpsertLoginPair(ctx context.Context, arg db.UpsertLoginPairParams) error
+	UsePasskey(ctx context.Context, arg db.UsePasskeyParams) (int64, error)
 	UseRecoveryCode(ctx context.Context, arg db.UseRecoveryCodeParams) (int64, error)
 	UseTOTPStep(ctx context.Context, arg db.UseTOTPStepParams) (int64, error)
 	UsernameKeyExists(ctx context.Context, usernameKey string) (bool, error)
@@ -129,6 +144,9 @@ var (
 	_ = db.StorageProbe(pg.StorageProbe{})
 	_ = db.User(pg.User{})
 	_ = db.UserToken(pg.UserToken{})
+	_ = db.WebauthnCeremony(pg.WebauthnCeremony{})
+	_ = db.WebauthnCredential(pg.WebauthnCredential{})
+	_ = db.WebauthnHandle(pg.WebauthnHandle{})
 )
 
 // AuditImportedUsers runs pg.Queries.AuditImportedUsers.
@@ -184,6 +202,11 @@ func (q *Queries) CountMailRequests(ctx context.Context) (int64, error) {
 	return q.q.CountMailRequests(ctx)
 }
 
+// CountPasskeys runs pg.Queries.CountPasskeys.
+func (q *Queries) CountPasskeys(ctx context.Context, userID int64) (int64, error) {
+	return q.q.CountPasskeys(ctx, userID)
+}
+
 // CountRecoveryCodes runs pg.Queries.CountRecoveryCodes.
 func (q *Queries) CountRecoveryCodes(ctx context.Context, userID int64) (int64, error) {
 	return q.q.CountRecoveryCodes(ctx, userID)
@@ -197,6 +220,11 @@ func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 // CreateAuditEvent runs pg.Queries.CreateAuditEvent.
 func (q *Queries) CreateAuditEvent(ctx context.Context, arg db.CreateAuditEventParams) error {
 	return q.q.CreateAuditEvent(ctx, pg.CreateAuditEventParams(arg))
+}
+
+// CreateCeremony runs pg.Queries.CreateCeremony.
+func (q *Queries) CreateCeremony(ctx context.Context, arg db.CreateCeremonyParams) error {
+	return q.q.CreateCeremony(ctx, pg.CreateCeremonyParams(arg))
 }
 
 // CreateLease runs pg.Queries.CreateLease.
@@ -222,6 +250,11 @@ func (q *Queries) CreateMailRequest(ctx context.Context, arg db.CreateMailReques
 // CreateOutboxMessage runs pg.Queries.CreateOutboxMessage.
 func (q *Queries) CreateOutboxMessage(ctx context.Context, arg db.CreateOutboxMessageParams) error {
 	return q.q.CreateOutboxMessage(ctx, pg.CreateOutboxMessageParams(arg))
+}
+
+// CreatePasskey runs pg.Queries.CreatePasskey.
+func (q *Queries) CreatePasskey(ctx context.Context, arg db.CreatePasskeyParams) error {
+	return q.q.CreatePasskey(ctx, pg.CreatePasskeyParams(arg))
 }
 
 // CreateRecoveryCode runs pg.Queries.CreateRecoveryCode.
@@ -250,9 +283,19 @@ func (q *Queries) CreateUserToken(ctx context.Context, arg db.CreateUserTokenPar
 	return q.q.CreateUserToken(ctx, pg.CreateUserTokenParams(arg))
 }
 
+// CreateWebAuthnHandle runs pg.Queries.CreateWebAuthnHandle.
+func (q *Queries) CreateWebAuthnHandle(ctx context.Context, arg db.CreateWebAuthnHandleParams) error {
+	return q.q.CreateWebAuthnHandle(ctx, pg.CreateWebAuthnHandleParams(arg))
+}
+
 // DeleteExcessLoginDevices runs pg.Queries.DeleteExcessLoginDevices.
 func (q *Queries) DeleteExcessLoginDevices(ctx context.Context, arg db.DeleteExcessLoginDevicesParams) error {
 	return q.q.DeleteExcessLoginDevices(ctx, pg.DeleteExcessLoginDevicesParams(arg))
+}
+
+// DeleteExpiredCeremonies runs pg.Queries.DeleteExpiredCeremonies.
+func (q *Queries) DeleteExpiredCeremonies(ctx context.Context, now time.Time) (int64, error) {
+	return q.q.DeleteExpiredCeremonies(ctx, now)
 }
 
 // DeleteExpiredMFAChallenges runs pg.Queries.DeleteExpiredMFAChallenges.
@@ -283,6 +326,16 @@ func (q *Queries) DeleteMFAChallenge(ctx context.Context, tokenHash []byte) (int
 // DeleteMailRequest runs pg.Queries.DeleteMailRequest.
 func (q *Queries) DeleteMailRequest(ctx context.Context, arg db.DeleteMailRequestParams) (int64, error) {
 	return q.q.DeleteMailRequest(ctx, pg.DeleteMailRequestParams(arg))
+}
+
+// DeletePasskey runs pg.Queries.DeletePasskey.
+func (q *Queries) DeletePasskey(ctx context.Context, arg db.DeletePasskeyParams) (int64, error) {
+	return q.q.DeletePasskey(ctx, pg.DeletePasskeyParams(arg))
+}
+
+// DeletePasskeys runs pg.Queries.DeletePasskeys.
+func (q *Queries) DeletePasskeys(ctx context.Context, userID int64) (int64, error) {
+	return q.q.DeletePasskeys(ctx, userID)
 }
 
 // DeleteRecoveryCodes runs pg.Queries.DeleteRecoveryCodes.
@@ -371,6 +424,18 @@ func (q *Queries) GetLoginPair(ctx context.Context, arg db.GetLoginPairParams) (
 	return db.LoginPair(r), err
 }
 
+// GetMFAChallenge runs pg.Queries.GetMFAChallenge.
+func (q *Queries) GetMFAChallenge(ctx context.Context, tokenHash []byte) (db.MfaChallenge, error) {
+	r, err := q.q.GetMFAChallenge(ctx, tokenHash)
+	return db.MfaChallenge(r), err
+}
+
+// GetPasskey runs pg.Queries.GetPasskey.
+func (q *Queries) GetPasskey(ctx context.Context, credentialID []byte) (db.WebauthnCredential, error) {
+	r, err := q.q.GetPasskey(ctx, credentialID)
+	return db.WebauthnCredential(r), err
+}
+
 // GetSessionWithUser runs pg.Queries.GetSessionWithUser.
 func (q *Queries) GetSessionWithUser(ctx context.Context, tokenHash []byte) (db.GetSessionWithUserRow, error) {
 	r, err := q.q.GetSessionWithUser(ctx, tokenHash)
@@ -405,6 +470,16 @@ func (q *Queries) GetUserByLiveToken(ctx context.Context, arg db.GetUserByLiveTo
 func (q *Queries) GetUserByUsernameKey(ctx context.Context, usernameKey string) (db.User, error) {
 	r, err := q.q.GetUserByUsernameKey(ctx, usernameKey)
 	return db.User(r), err
+}
+
+// GetUserIDByWebAuthnHandle runs pg.Queries.GetUserIDByWebAuthnHandle.
+func (q *Queries) GetUserIDByWebAuthnHandle(ctx context.Context, handle []byte) (int64, error) {
+	return q.q.GetUserIDByWebAuthnHandle(ctx, handle)
+}
+
+// GetWebAuthnHandle runs pg.Queries.GetWebAuthnHandle.
+func (q *Queries) GetWebAuthnHandle(ctx context.Context, userID int64) ([]byte, error) {
+	return q.q.GetWebAuthnHandle(ctx, userID)
 }
 
 // ImportAuditEvent runs pg.Queries.ImportAuditEvent.
@@ -449,6 +524,12 @@ func (q *Queries) ListLeases(ctx context.Context) ([]db.Lease, error) {
 func (q *Queries) ListOutboxMessages(ctx context.Context, arg db.ListOutboxMessagesParams) ([]db.Outbox, error) {
 	r, err := q.q.ListOutboxMessages(ctx, pg.ListOutboxMessagesParams(arg))
 	return dbOutboxSlice(r), err
+}
+
+// ListPasskeys runs pg.Queries.ListPasskeys.
+func (q *Queries) ListPasskeys(ctx context.Context, userID int64) ([]db.WebauthnCredential, error) {
+	r, err := q.q.ListPasskeys(ctx, userID)
+	return dbWebauthnCredentialSlice(r), err
 }
 
 // ListPasswordHashKinds runs pg.Queries.ListPasswordHashKinds.
@@ -500,6 +581,11 @@ func (q *Queries) RehashUserPassword(ctx context.Context, arg db.RehashUserPassw
 	return q.q.RehashUserPassword(ctx, pg.RehashUserPasswordParams(arg))
 }
 
+// RenamePasskey runs pg.Queries.RenamePasskey.
+func (q *Queries) RenamePasskey(ctx context.Context, arg db.RenamePasskeyParams) (int64, error) {
+	return q.q.RenamePasskey(ctx, pg.RenamePasskeyParams(arg))
+}
+
 // RetryOutboxMessage runs pg.Queries.RetryOutboxMessage.
 func (q *Queries) RetryOutboxMessage(ctx context.Context, arg db.RetryOutboxMessageParams) (int64, error) {
 	return q.q.RetryOutboxMessage(ctx, pg.RetryOutboxMessageParams(arg))
@@ -539,6 +625,12 @@ func (q *Queries) SyncAuditEventIDSequence(ctx context.Context) (int64, error) {
 // SyncUserIDSequence runs pg.Queries.SyncUserIDSequence.
 func (q *Queries) SyncUserIDSequence(ctx context.Context) (int64, error) {
 	return q.q.SyncUserIDSequence(ctx)
+}
+
+// TakeCeremony runs pg.Queries.TakeCeremony.
+func (q *Queries) TakeCeremony(ctx context.Context, arg db.TakeCeremonyParams) (db.WebauthnCeremony, error) {
+	r, err := q.q.TakeCeremony(ctx, pg.TakeCeremonyParams(arg))
+	return db.WebauthnCeremony(r), err
 }
 
 // TakeLease runs pg.Queries.TakeLease.
@@ -585,6 +677,11 @@ func (q *Queries) UpsertLoginAccount(ctx context.Context, arg db.UpsertLoginAcco
 // UpsertLoginPair runs pg.Queries.UpsertLoginPair.
 func (q *Queries) UpsertLoginPair(ctx context.Context, arg db.UpsertLoginPairParams) error {
 	return q.q.UpsertLoginPair(ctx, pg.UpsertLoginPairParams(arg))
+}
+
+// UsePasskey runs pg.Queries.UsePasskey.
+func (q *Queries) UsePasskey(ctx context.Context, arg db.UsePasskeyParams) (int64, error) {
+	return q.q.UsePasskey(ctx, pg.UsePasskeyParams(arg))
 }
 
 // UseRecoveryCode runs pg.Queries.UseRecoveryCode.
@@ -687,6 +784,17 @@ func dbUserSlice(xs []pg.User) []db.User {
 	out := make([]db.User, len(xs))
 	for i, x := range xs {
 		out[i] = db.User(x)
+	}
+	return out
+}
+
+func dbWebauthnCredentialSlice(xs []pg.WebauthnCredential) []db.WebauthnCredential {
+	if xs == nil {
+		return nil
+	}
+	out := make([]db.WebauthnCredential, len(xs))
+	for i, x := range xs {
+		out[i] = db.WebauthnCredential(x)
 	}
 	return out
 }

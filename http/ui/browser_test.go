@@ -61,12 +61,23 @@ type console struct {
 
 func newConsole(t *testing.T) *console {
 	t.Helper()
+	return newConsoleWith(t, nil)
+}
+
+// newConsoleWith is newConsole on a fresh database of eng (nil: SQLite).
+func newConsoleWith(t *testing.T, eng *accounttest.Engine) *console {
+	t.Helper()
 	exe := findChromium()
 	if exe == "" {
 		t.Skip("no chromium found (install Debian's chromium, or set ROSTER_CHROMIUM to a Chrome binary): browser tests skipped")
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	accounts := accounttest.New(t)
+	var accounts *account.Service
+	if eng != nil {
+		accounts = eng.New(t)
+	} else {
+		accounts = accounttest.New(t)
+	}
 	smtp := mailtest.Start(t, mailtest.Options{})
 	sender, err := mail.NewSMTP(smtp.URL())
 	if err != nil {

@@ -49,6 +49,10 @@ SELECT COUNT(*) FROM mfa_recovery_codes WHERE user_id = @user_id AND used_at IS 
 INSERT INTO mfa_challenges (token_hash, user_id, password_hash, created_at, expires_at)
 VALUES (@token_hash, @user_id, @password_hash, @created_at, @expires_at);
 
+-- name: GetMFAChallenge :one
+-- GetMFAChallenge reads a challenge without spending an attempt.
+SELECT * FROM mfa_challenges WHERE token_hash = @token_hash;
+
 -- name: SpendMFAChallengeAttempt :one
 -- SpendMFAChallengeAttempt counts one attempt at a live challenge with
 -- attempts left and returns it; no row means it is unknown, expired, used up
