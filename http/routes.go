@@ -135,6 +135,7 @@ func (s *Server) uiRoutes(r chi.Router, signupLimit, loginLimit, mailLimit, reau
 				r.Get("/users/{id}", s.handleUIAdminUser)
 				r.Post("/users/{id}", s.handleUIAdminUserPost)
 				r.Post("/users/{id}/sessions/revoke", s.handleUIAdminUserSessionsRevoke)
+				r.Post("/users/{id}/mfa/reset", s.handleUIAdminUserMFAReset)
 				r.Get("/users/{id}/delete", s.handleUIAdminUserDelete)
 				r.Post("/users/{id}/delete", s.handleUIAdminUserDeletePost)
 				r.Get("/audit", s.handleUIAdminAudit)

@@ -111,6 +111,7 @@ var uiNotices = map[string]string{
 	"user-saved":            "The user is saved.",
 	"user-sessions-revoked": "Every session of the user is signed out.",
 	"user-deleted":          "The user is deleted.",
+	"user-mfa-reset":        "Every second factor of the user is removed and every session signed out; the user was mailed.",
 	"step-up": "Confirm it is you: enter a code from your authenticator app, or a recovery code, " +
 		"then do what you were doing again.",
 	"mfa-off":         "The authenticator is removed.",

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -126,13 +127,18 @@ func (s *Server) adminUserPage(r *http.Request, title string) (*uiPage, db.User,
 	if err != nil {
 		return nil, db.User{}, err
 	}
+	mfa, err := s.accounts.MFA(r.Context(), id)
+	if err != nil {
+		return nil, db.User{}, err
+	}
 	p := s.page(r, title+user.Username)
 	p.Form.Set("status", user.Status)
 	p.Form.Set("role", user.Role)
 	p.Data = struct {
 		Account  db.User
 		Sessions []db.Session
-	}{user, sessions}
+		MFA      account.MFAStatus
+	}{user, sessions, mfa}
 	return p, user, nil
 }
 
@@ -245,4 +251,19 @@ func (s *Server) handleUIAdminAudit(w http.ResponseWriter, r *http.Request) {
 		Pager   uiPager
 	}{events, account.Actions, pagerLinks(r.URL.Path, r.URL.Query(), prev, next)}
 	s.render(w, r, http.StatusOK, "admin-audit.html", p)
+}
+
+// handleUIAdminUserMFAReset removes every second factor of the account, as
+// DELETE /v1/admin/users/{id}/mfa does.
+func (s *Server) handleUIAdminUserMFAReset(w http.ResponseWriter, r *http.Request) {
+	id, err := userID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.accounts.ResetMFA(r.Context(), actor(r), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	redirect(w, r, strings.TrimSuffix(r.URL.Path, "/mfa/reset"), "user-mfa-reset")
 }

@@ -1,9 +1,11 @@
 package http_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +87,28 @@ func testUIMFA(t *testing.T, eng accounttest.Engine) {
 	wantRedirect(t, "remove after the step-up", r, "/ui/account/security?notice=mfa-off")
 	r = ts.page("POST", "/ui/sign-in", url.Values{"username": {"ann"}, "password": {goodPassword}}, "")
 	wantRedirect(t, "sign-in after removal: one step", r, "/ui/account")
+}
+
+// An admin sees in the console whether a user has a second factor, and can
+// remove every factor of a user who lost them.
+func TestUIAdminMFAReset(t *testing.T) {
+	t.Parallel()
+	ts := newMFAServer(t, accounttest.Engines()[0], rosterhttp.Config{UI: true})
+	if _, err := ts.accounts.CreateUser(context.Background(), account.Actor{}, account.NewUser{Username: "root", Password: goodPassword, Role: account.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	ann := ts.signup("ann", "ann@example.com", goodPassword)
+	annToken := ts.login("ann", goodPassword)
+	ts.enable(annToken)
+	root := ts.login("root", goodPassword)
+	path := "/ui/admin/users/" + strconv.FormatInt(ann.ID, 10)
+	wantPage(t, "admin view of ann", ts.page("GET", path, nil, root), http.StatusOK, "Two-factor", "authenticator app",
+		"Remove every second factor")
+	r := ts.page("POST", path+"/mfa/reset", url.Values{}, root)
+	wantRedirect(t, "reset", r, path+"?notice=user-mfa-reset")
+	want(t, "ann's session after the reset", ts.json("GET", "/v1/me", nil, annToken), http.StatusUnauthorized)
+	r = ts.page("GET", path, nil, root)
+	if !strings.Contains(r.body, "<dd>off</dd>") {
+		t.Errorf("admin view after the reset lacks two-factor off:\n%s", r.body)
+	}
 }

@@ -2,6 +2,9 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"roster/account"
 	"roster/account/accounttest"
@@ -130,4 +134,81 @@ func testBrowserPasskeys(t *testing.T, eng accounttest.Engine) {
 	if m, _ := c.accounts.MFA(context.Background(), id); m.Enabled() {
 		t.Error("MFA still on after the only passkey was removed")
 	}
+}
+
+// TestBrowserMFAScreens walks the second-factor pages at a phone's and a
+// desktop's width, checking that none overflows, and with ROSTER_SCREENSHOTS
+// set saves them (docs/screenshots): setting up an authenticator with its QR
+// code, the recovery codes shown once, the security page with a passkey, and
+// the sign-in's second step.
+func TestBrowserMFAScreens(t *testing.T) {
+	c := newConsoleWith(t, nil)
+	c.url = strings.Replace(c.url, "127.0.0.1", "localhost", 1)
+	rp, err := account.NewWebAuthn(c.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.accounts.WebAuthn = rp
+	keys, err := account.ParseMFAKeys(account.NewMFAKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.accounts.MFAKeys = keys
+	c.createUser("ada", "ada@example.com", goodPassword, account.RoleUser)
+	dir := os.Getenv("ROSTER_SCREENSHOTS")
+	if dir != "" && !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", "..", dir)
+	}
+	b := c.tab("screens")
+	b.addAuthenticator()
+	shoot := func(name string) {
+		t.Helper()
+		for _, width := range []int64{320, 1280} {
+			if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(width, 900)); err != nil {
+				t.Fatal(err)
+			}
+			if w := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); w > 0 {
+				t.Errorf("%s at %d px overflows the viewport by %d px", name, width, w)
+			}
+			if dir == "" {
+				continue
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.screenshot(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, width))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b.signIn("ada", goodPassword)
+	b.want("security page", b.open("/ui/account/security"), 200, "Sign-in security")
+	b.want("authenticator setup", b.submit(`form[action="/ui/account/security/totp"]`, "current_password", goodPassword),
+		200, "Sign-in security")
+	if n := b.count(`img.qr[src^="data:image/png;base64,"]`); n != 1 {
+		t.Fatalf("%d QR codes on the setup page, want 1", n)
+	}
+	shoot("security-totp-setup")
+	secret := strings.ReplaceAll(b.text("code.secret"), " ", "")
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.want("confirm", b.submit(`form[action="/ui/account/security/totp/confirm"]`, "code", code), 200, "Sign-in security",
+		"#codes-h", "Your recovery codes")
+	if n := b.count(`ul.codes li`); n != 10 {
+		t.Fatalf("%d recovery codes shown, want 10", n)
+	}
+	shoot("security-recovery-codes")
+	b.open("/ui/account/security")
+	if err := chromedp.Do(b.ctx,
+		chromedp.SetValue(chromedp.CSS(`[name="passkey_password"]`), goodPassword),
+		chromedp.SetValue(chromedp.CSS(`[name="name"]`), "laptop")); err != nil {
+		t.Fatal(err)
+	}
+	b.press(`button[data-passkey="add"]`, "/ui/account/security?notice=passkey-added")
+	shoot("security-on")
+	b.want("sign out", b.submit(`form[action="/ui/sign-out"]`), 200, "Sign in")
+	b.want("password step", b.submit(signInForm, "username", "ada", "password", goodPassword), 200, "Sign in: second step")
+	shoot("sign-in-second-step")
 }
