@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,44 @@ type Record struct {
 	Status          string     `json:"status,omitempty"`            // active (default) or disabled
 	CreatedAt       time.Time  `json:"created_at"`                  // RFC 3339; the import time when absent
 	PasswordHash    string     `json:"password_hash"`
+	// MFA is the account's second factors; export writes it for the
+	// accounts that have any, and only a move (see Import) restores it.
+	MFA *MFARecord `json:"mfa,omitempty"`
+}
+
+// MFARecord is an account's second factors as they are stored: the TOTP
+// secret still sealed with the server's MFA key, so the importing server
+// needs the same -mfa-key, and the account its id, for it to open;
+// recovery codes as hashes; passkeys as their public records. Nothing in it
+// signs in without the factor itself.
+type MFARecord struct {
+	TOTP           *TOTPRecord          `json:"totp,omitempty"`
+	RecoveryCodes  []RecoveryCodeRecord `json:"recovery_codes,omitempty"`
+	WebAuthnHandle []byte               `json:"webauthn_handle,omitempty"`
+	Passkeys       []PasskeyRecord      `json:"passkeys,omitempty"`
+}
+
+// TOTPRecord is an authenticator, sealed.
+type TOTPRecord struct {
+	SealedSecret []byte     `json:"sealed_secret"`
+	ConfirmedAt  *time.Time `json:"confirmed_at,omitempty"`
+	LastStep     int64      `json:"last_step"`
+	CreatedAt    time.Time  `json:"created_at"`
+}
+
+// RecoveryCodeRecord is one recovery code's hash.
+type RecoveryCodeRecord struct {
+	Hash   []byte     `json:"hash"`
+	UsedAt *time.Time `json:"used_at,omitempty"`
+}
+
+// PasskeyRecord is one passkey: its id, name and the library's record.
+type PasskeyRecord struct {
+	ID         []byte          `json:"id"`
+	Name       string          `json:"name"`
+	Credential json.RawMessage `json:"credential"`
+	CreatedAt  time.Time       `json:"created_at"`
+	LastUsedAt *time.Time      `json:"last_used_at,omitempty"`
 }
 
 // AuditRecord is one event of the audit log in the same JSON Lines stream,
@@ -59,20 +98,20 @@ const MaxRecordLen = 64 << 10
 // account passes (checkIdentity), plus the fields only an import carries. A
 // refused record gives a *ValidationError listing every refused field, worded
 // as sign-up words it.
-func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, int64, error) {
+func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, Record, error) {
 	// encoding/json would turn invalid bytes into U+FFFD, so that two
 	// different names could import as one; refuse them as the API does.
 	if !utf8.Valid(line) {
-		return db.ImportUserParams{}, 0, errors.New("not valid UTF-8")
+		return db.ImportUserParams{}, Record{}, errors.New("not valid UTF-8")
 	}
 	var rec Record
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rec); err != nil {
-		return db.ImportUserParams{}, 0, fmt.Errorf("not a user object: %v", err)
+		return db.ImportUserParams{}, Record{}, fmt.Errorf("not a user object: %v", err)
 	}
 	if dec.More() {
-		return db.ImportUserParams{}, 0, errors.New("more than one JSON value on the line")
+		return db.ImportUserParams{}, Record{}, errors.New("more than one JSON value on the line")
 	}
 	var errs fieldErrors
 	id := s.checkIdentity(&errs, rec.Username, rec.Email, rec.Role)
@@ -92,7 +131,7 @@ func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, 
 		errs.add(invalid("validation", "id", "must be a positive account id"))
 	}
 	if err := errs.err(); err != nil {
-		return db.ImportUserParams{}, 0, err
+		return db.ImportUserParams{}, Record{}, err
 	}
 	var verified *time.Time
 	if rec.EmailVerifiedAt != nil {
@@ -105,7 +144,7 @@ func (s *Service) parseRecord(line []byte, now time.Time) (db.ImportUserParams, 
 	}
 	return db.ImportUserParams{Username: id.username, UsernameKey: id.usernameKey, UsernameSkeleton: &id.usernameSkeleton, Email: id.email, EmailKey: id.emailKey,
 		EmailVerifiedAt: verified, PasswordHash: rec.PasswordHash, Status: rec.Status, Role: id.role,
-		CreatedAt: created, UpdatedAt: now}, rec.ID, nil
+		CreatedAt: created, UpdatedAt: now}, rec, nil
 }
 
 // parseAudit decodes an audit event's line.
@@ -170,6 +209,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 		line   int
 		id     int64
 		params db.ImportUserParams
+		mfa    *MFARecord
 	}
 	var res ImportResult
 	decided := false // whether the first account line has said if this is a move
@@ -209,6 +249,11 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 				}
 				if err != nil {
 					return fmt.Errorf("line %d: %w", row.line, err)
+				}
+				if row.mfa != nil {
+					if err := importMFA(ctx, q, row.id, row.mfa); err != nil {
+						return fmt.Errorf("line %d: second factors: %w", row.line, err)
+					}
 				}
 				keys = append(keys, row.params.UsernameKey)
 			}
@@ -266,7 +311,8 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 				events = append(events, e)
 			}
 		} else {
-			params, id, err := s.parseRecord(text, now)
+			params, rec, err := s.parseRecord(text, now)
+			id := rec.ID
 			if err == nil && !decided {
 				decided, res.Moved = true, empty && id > 0
 			}
@@ -277,9 +323,12 @@ func (s *Service) Import(ctx context.Context, r io.Reader, batch int,
 				refuse(line, errors.New("this import keeps account ids (a move into an empty database): the record needs its id"))
 			case res.Moved && seen[id]:
 				refuse(line, fmt.Errorf("account id %d appears twice", id))
+			case !res.Moved && rec.MFA != nil:
+				refuse(line, errors.New("second factors move only with their account's id (a move into an empty database); "+
+					"import the account without \"mfa\" and let its owner set one up again"))
 			default:
 				seen[id] = true
-				rows = append(rows, pending{line: line, id: id, params: params})
+				rows = append(rows, pending{line: line, id: id, params: params, mfa: rec.MFA})
 			}
 		}
 		if len(rows)+len(events) >= batch {
@@ -326,6 +375,14 @@ func (s *Service) Export(ctx context.Context, w io.Writer) (int, error) {
 	enc := json.NewEncoder(w)
 	n := 0
 	err := s.Store.ReadTx(ctx, func(q db.Querier) error {
+		withMFA, err := q.ListMFAUserIDs(ctx)
+		if err != nil {
+			return err
+		}
+		mfa := make(map[int64]bool, len(withMFA))
+		for _, id := range withMFA {
+			mfa[id] = true
+		}
 		var after int64
 		for {
 			users, err := q.ListUsers(ctx, db.ListUsersParams{After: after, Lim: exportPage})
@@ -337,6 +394,11 @@ func (s *Service) Export(ctx context.Context, w io.Writer) (int, error) {
 					Status: u.Status, CreatedAt: u.CreatedAt, PasswordHash: u.PasswordHash}
 				if u.Email != nil {
 					rec.Email = *u.Email
+				}
+				if mfa[u.ID] {
+					if rec.MFA, err = exportMFA(ctx, q, u.ID); err != nil {
+						return err
+					}
 				}
 				if err := enc.Encode(rec); err != nil {
 					return err
@@ -373,4 +435,64 @@ func exportAudit(ctx context.Context, q db.Querier, enc *json.Encoder) error {
 		}
 		after = events[len(events)-1].ID
 	}
+}
+
+// exportMFA reads an account's second factors as stored.
+func exportMFA(ctx context.Context, q db.Querier, userID int64) (*MFARecord, error) {
+	m := &MFARecord{}
+	t, err := q.GetTOTP(ctx, userID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, err
+	default:
+		m.TOTP = &TOTPRecord{SealedSecret: t.Secret, ConfirmedAt: t.ConfirmedAt, LastStep: t.LastStep, CreatedAt: t.CreatedAt}
+	}
+	codes, err := q.ListRecoveryCodes(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range codes {
+		m.RecoveryCodes = append(m.RecoveryCodes, RecoveryCodeRecord{Hash: c.CodeHash, UsedAt: c.UsedAt})
+	}
+	if m.WebAuthnHandle, err = q.GetWebAuthnHandle(ctx, userID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	passkeys, err := q.ListPasskeys(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range passkeys {
+		m.Passkeys = append(m.Passkeys, PasskeyRecord{ID: p.CredentialID, Name: p.Name,
+			Credential: json.RawMessage(p.Credential), CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt})
+	}
+	return m, nil
+}
+
+// importMFA restores a moved account's second factors, in its batch's
+// transaction.
+func importMFA(ctx context.Context, q db.Querier, userID int64, m *MFARecord) error {
+	if t := m.TOTP; t != nil {
+		if err := q.ImportTOTP(ctx, db.ImportTOTPParams{UserID: userID, Secret: t.SealedSecret, ConfirmedAt: t.ConfirmedAt,
+			LastStep: t.LastStep, CreatedAt: db.Now(t.CreatedAt)}); err != nil {
+			return err
+		}
+	}
+	for _, c := range m.RecoveryCodes {
+		if err := q.ImportRecoveryCode(ctx, db.ImportRecoveryCodeParams{UserID: userID, CodeHash: c.Hash, UsedAt: c.UsedAt}); err != nil {
+			return err
+		}
+	}
+	if len(m.WebAuthnHandle) > 0 {
+		if err := q.CreateWebAuthnHandle(ctx, db.CreateWebAuthnHandleParams{UserID: userID, Handle: m.WebAuthnHandle}); err != nil {
+			return err
+		}
+	}
+	for _, p := range m.Passkeys {
+		if err := q.ImportPasskey(ctx, db.ImportPasskeyParams{CredentialID: p.ID, UserID: userID, Name: p.Name,
+			Credential: string(p.Credential), CreatedAt: db.Now(p.CreatedAt), LastUsedAt: p.LastUsedAt}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

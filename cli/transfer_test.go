@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"golang.org/x/crypto/bcrypt"
 
 	"roster/account"
@@ -302,7 +303,27 @@ func TestMoveSQLiteToPostgresAndBack(t *testing.T) {
 		EmailKey: ann.EmailKey, Now: db.Now(time.Now())}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := svc.Login(ctx, "ann", goodPassword, account.ClientInfo{IP: "192.0.2.1"}); err != nil {
+	// ann has an authenticator and recovery codes: they move too, the
+	// secret still sealed (the servers share the MFA key).
+	keys, err := account.ParseMFAKeys(account.NewMFAKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.MFAKeys = keys
+	login, err := svc.LoginDevice(ctx, "ann", goodPassword, account.ClientInfo{IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := svc.EnrollTOTP(ctx, account.Actor{ID: ann.ID}, ann, goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(en.Secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recovery, err := svc.ConfirmTOTP(ctx, account.Actor{ID: ann.ID}, login.Session, ann, code)
+	if err != nil {
 		t.Fatal(err)
 	}
 	store.Close()
@@ -346,8 +367,17 @@ func TestMoveSQLiteToPostgresAndBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		svc := accounttest.NewOn(t, store)
-		if _, _, u, err := svc.Login(ctx, "ann", goodPassword, account.ClientInfo{IP: "192.0.2.1"}); err != nil || u.ID != ann.ID || u.Role != account.RoleAdmin || u.EmailVerifiedAt == nil {
-			t.Errorf("%s: ann logs in as %+v, %v; want id %d, admin, verified", db.Redacted(dsn), u, err, ann.ID)
+		svc.MFAKeys = keys
+		first, err := svc.LoginDevice(ctx, "ann", goodPassword, account.ClientInfo{IP: "192.0.2.1"})
+		if err != nil || first.MFA == nil {
+			t.Fatalf("%s: ann's password step = %+v, %v; want a second factor asked for", db.Redacted(dsn), first, err)
+		}
+		res, err := svc.CompleteMFALogin(ctx, first.MFA.Token, "", recovery[0], account.ClientInfo{IP: "192.0.2.1"})
+		if u := res.User; err != nil || u.ID != ann.ID || u.Role != account.RoleAdmin || u.EmailVerifiedAt == nil {
+			t.Errorf("%s: ann logs in with a recovery code as %+v, %v; want id %d, admin, verified", db.Redacted(dsn), u, err, ann.ID)
+		}
+		if m, err := svc.MFA(ctx, ann.ID); err != nil || !m.TOTP || m.RecoveryCodesLeft != 9 {
+			t.Errorf("%s: ann's factors after the move = %+v, %v; want the authenticator and 9 codes", db.Redacted(dsn), m, err)
 		}
 		if _, _, _, err := svc.Login(ctx, "bob", goodPassword, account.ClientInfo{IP: "192.0.2.1"}); !errors.Is(err, account.ErrBadCredentials) {
 			t.Errorf("%s: disabled bob logs in: %v", db.Redacted(dsn), err)

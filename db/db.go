@@ -219,6 +219,15 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.importAuditEventStmt, err = db.PrepareContext(ctx, importAuditEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query ImportAuditEvent: %w", err)
 	}
+	if q.importPasskeyStmt, err = db.PrepareContext(ctx, importPasskey); err != nil {
+		return nil, fmt.Errorf("error preparing query ImportPasskey: %w", err)
+	}
+	if q.importRecoveryCodeStmt, err = db.PrepareContext(ctx, importRecoveryCode); err != nil {
+		return nil, fmt.Errorf("error preparing query ImportRecoveryCode: %w", err)
+	}
+	if q.importTOTPStmt, err = db.PrepareContext(ctx, importTOTP); err != nil {
+		return nil, fmt.Errorf("error preparing query ImportTOTP: %w", err)
+	}
 	if q.importUserStmt, err = db.PrepareContext(ctx, importUser); err != nil {
 		return nil, fmt.Errorf("error preparing query ImportUser: %w", err)
 	}
@@ -240,6 +249,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listLeasesStmt, err = db.PrepareContext(ctx, listLeases); err != nil {
 		return nil, fmt.Errorf("error preparing query ListLeases: %w", err)
 	}
+	if q.listMFAUserIDsStmt, err = db.PrepareContext(ctx, listMFAUserIDs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListMFAUserIDs: %w", err)
+	}
 	if q.listOutboxMessagesStmt, err = db.PrepareContext(ctx, listOutboxMessages); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOutboxMessages: %w", err)
 	}
@@ -248,6 +260,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.listPasswordHashKindsStmt, err = db.PrepareContext(ctx, listPasswordHashKinds); err != nil {
 		return nil, fmt.Errorf("error preparing query ListPasswordHashKinds: %w", err)
+	}
+	if q.listRecoveryCodesStmt, err = db.PrepareContext(ctx, listRecoveryCodes); err != nil {
+		return nil, fmt.Errorf("error preparing query ListRecoveryCodes: %w", err)
 	}
 	if q.listUserSessionsStmt, err = db.PrepareContext(ctx, listUserSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUserSessions: %w", err)
@@ -684,6 +699,21 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing importAuditEventStmt: %w", cerr)
 		}
 	}
+	if q.importPasskeyStmt != nil {
+		if cerr := q.importPasskeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing importPasskeyStmt: %w", cerr)
+		}
+	}
+	if q.importRecoveryCodeStmt != nil {
+		if cerr := q.importRecoveryCodeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing importRecoveryCodeStmt: %w", cerr)
+		}
+	}
+	if q.importTOTPStmt != nil {
+		if cerr := q.importTOTPStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing importTOTPStmt: %w", cerr)
+		}
+	}
 	if q.importUserStmt != nil {
 		if cerr := q.importUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing importUserStmt: %w", cerr)
@@ -719,6 +749,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listLeasesStmt: %w", cerr)
 		}
 	}
+	if q.listMFAUserIDsStmt != nil {
+		if cerr := q.listMFAUserIDsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listMFAUserIDsStmt: %w", cerr)
+		}
+	}
 	if q.listOutboxMessagesStmt != nil {
 		if cerr := q.listOutboxMessagesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listOutboxMessagesStmt: %w", cerr)
@@ -732,6 +767,11 @@ func (q *Queries) Close() error {
 	if q.listPasswordHashKindsStmt != nil {
 		if cerr := q.listPasswordHashKindsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listPasswordHashKindsStmt: %w", cerr)
+		}
+	}
+	if q.listRecoveryCodesStmt != nil {
+		if cerr := q.listRecoveryCodesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listRecoveryCodesStmt: %w", cerr)
 		}
 	}
 	if q.listUserSessionsStmt != nil {
@@ -1013,6 +1053,9 @@ type Queries struct {
 	getUserIDByWebAuthnHandleStmt  *sql.Stmt
 	getWebAuthnHandleStmt          *sql.Stmt
 	importAuditEventStmt           *sql.Stmt
+	importPasskeyStmt              *sql.Stmt
+	importRecoveryCodeStmt         *sql.Stmt
+	importTOTPStmt                 *sql.Stmt
 	importUserStmt                 *sql.Stmt
 	importUserWithIDStmt           *sql.Stmt
 	integrityCheckStmt             *sql.Stmt
@@ -1020,9 +1063,11 @@ type Queries struct {
 	listAuditEventsStmt            *sql.Stmt
 	listAuditEventsAfterStmt       *sql.Stmt
 	listLeasesStmt                 *sql.Stmt
+	listMFAUserIDsStmt             *sql.Stmt
 	listOutboxMessagesStmt         *sql.Stmt
 	listPasskeysStmt               *sql.Stmt
 	listPasswordHashKindsStmt      *sql.Stmt
+	listRecoveryCodesStmt          *sql.Stmt
 	listUserSessionsStmt           *sql.Stmt
 	listUsernameKeysStmt           *sql.Stmt
 	listUsersStmt                  *sql.Stmt
@@ -1129,6 +1174,9 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getUserIDByWebAuthnHandleStmt:  q.getUserIDByWebAuthnHandleStmt,
 		getWebAuthnHandleStmt:          q.getWebAuthnHandleStmt,
 		importAuditEventStmt:           q.importAuditEventStmt,
+		importPasskeyStmt:              q.importPasskeyStmt,
+		importRecoveryCodeStmt:         q.importRecoveryCodeStmt,
+		importTOTPStmt:                 q.importTOTPStmt,
 		importUserStmt:                 q.importUserStmt,
 		importUserWithIDStmt:           q.importUserWithIDStmt,
 		integrityCheckStmt:             q.integrityCheckStmt,
@@ -1136,9 +1184,11 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listAuditEventsStmt:            q.listAuditEventsStmt,
 		listAuditEventsAfterStmt:       q.listAuditEventsAfterStmt,
 		listLeasesStmt:                 q.listLeasesStmt,
+		listMFAUserIDsStmt:             q.listMFAUserIDsStmt,
 		listOutboxMessagesStmt:         q.listOutboxMessagesStmt,
 		listPasskeysStmt:               q.listPasskeysStmt,
 		listPasswordHashKindsStmt:      q.listPasswordHashKindsStmt,
+		listRecoveryCodesStmt:          q.listRecoveryCodesStmt,
 		listUserSessionsStmt:           q.listUserSessionsStmt,
 		listUsernameKeysStmt:           q.listUsernameKeysStmt,
 		listUsersStmt:                  q.listUsersStmt,

@@ -149,6 +149,107 @@ func (q *Queries) GetTOTP(ctx context.Context, userID int64) (MfaTotp, error) {
 	return i, err
 }
 
+const importRecoveryCode = `-- name: ImportRecoveryCode :exec
+INSERT INTO mfa_recovery_codes (user_id, code_hash, used_at) VALUES (?1, ?2, ?3)
+`
+
+type ImportRecoveryCodeParams struct {
+	UserID   int64
+	CodeHash []byte
+	UsedAt   *time.Time
+}
+
+// ImportRecoveryCode restores one recovery code of a moved account.
+func (q *Queries) ImportRecoveryCode(ctx context.Context, arg ImportRecoveryCodeParams) error {
+	_, err := q.exec(ctx, q.importRecoveryCodeStmt, importRecoveryCode, arg.UserID, arg.CodeHash, arg.UsedAt)
+	return err
+}
+
+const importTOTP = `-- name: ImportTOTP :exec
+INSERT INTO mfa_totp (user_id, secret, confirmed_at, last_step, created_at)
+VALUES (?1, ?2, ?3, ?4, ?5)
+`
+
+type ImportTOTPParams struct {
+	UserID      int64
+	Secret      []byte
+	ConfirmedAt *time.Time
+	LastStep    int64
+	CreatedAt   time.Time
+}
+
+// ImportTOTP restores a moved account's TOTP row as it was.
+func (q *Queries) ImportTOTP(ctx context.Context, arg ImportTOTPParams) error {
+	_, err := q.exec(ctx, q.importTOTPStmt, importTOTP,
+		arg.UserID,
+		arg.Secret,
+		arg.ConfirmedAt,
+		arg.LastStep,
+		arg.CreatedAt,
+	)
+	return err
+}
+
+const listMFAUserIDs = `-- name: ListMFAUserIDs :many
+SELECT user_id FROM mfa_totp
+UNION
+SELECT user_id FROM webauthn_credentials
+ORDER BY user_id
+`
+
+// ListMFAUserIDs returns the accounts that have a second factor or an
+// enrollment, for export.
+func (q *Queries) ListMFAUserIDs(ctx context.Context) ([]int64, error) {
+	rows, err := q.query(ctx, q.listMFAUserIDsStmt, listMFAUserIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var user_id int64
+		if err := rows.Scan(&user_id); err != nil {
+			return nil, err
+		}
+		items = append(items, user_id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listRecoveryCodes = `-- name: ListRecoveryCodes :many
+SELECT user_id, code_hash, used_at FROM mfa_recovery_codes WHERE user_id = ?1 ORDER BY code_hash
+`
+
+// ListRecoveryCodes returns an account's recovery codes (hashes), for export.
+func (q *Queries) ListRecoveryCodes(ctx context.Context, userID int64) ([]MfaRecoveryCode, error) {
+	rows, err := q.query(ctx, q.listRecoveryCodesStmt, listRecoveryCodes, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MfaRecoveryCode{}
+	for rows.Next() {
+		var i MfaRecoveryCode
+		if err := rows.Scan(&i.UserID, &i.CodeHash, &i.UsedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const putPendingTOTP = `-- name: PutPendingTOTP :exec
 INSERT INTO mfa_totp (user_id, secret, confirmed_at, last_step, created_at)
 VALUES (?1, ?2, NULL, 0, ?3)

@@ -174,6 +174,33 @@ func (q *Queries) GetWebAuthnHandle(ctx context.Context, userID int64) ([]byte, 
 	return handle, err
 }
 
+const importPasskey = `-- name: ImportPasskey :exec
+INSERT INTO webauthn_credentials (credential_id, user_id, name, credential, created_at, last_used_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+`
+
+type ImportPasskeyParams struct {
+	CredentialID []byte
+	UserID       int64
+	Name         string
+	Credential   string
+	CreatedAt    time.Time
+	LastUsedAt   *time.Time
+}
+
+// ImportPasskey restores one passkey of a moved account.
+func (q *Queries) ImportPasskey(ctx context.Context, arg ImportPasskeyParams) error {
+	_, err := q.exec(ctx, q.importPasskeyStmt, importPasskey,
+		arg.CredentialID,
+		arg.UserID,
+		arg.Name,
+		arg.Credential,
+		arg.CreatedAt,
+		arg.LastUsedAt,
+	)
+	return err
+}
+
 const listPasskeys = `-- name: ListPasskeys :many
 SELECT credential_id, user_id, name, credential, created_at, last_used_at FROM webauthn_credentials WHERE user_id = ?1 ORDER BY created_at, credential_id
 `

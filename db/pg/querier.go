@@ -184,6 +184,12 @@ type Querier interface {
 	// ImportAuditEvent restores one event of a moved deployment's history, id
 	// included (see account.Import); SyncAuditEventIDSequence must follow.
 	ImportAuditEvent(ctx context.Context, arg ImportAuditEventParams) error
+	// ImportPasskey restores one passkey of a moved account.
+	ImportPasskey(ctx context.Context, arg ImportPasskeyParams) error
+	// ImportRecoveryCode restores one recovery code of a moved account.
+	ImportRecoveryCode(ctx context.Context, arg ImportRecoveryCodeParams) error
+	// ImportTOTP restores a moved account's TOTP row as it was.
+	ImportTOTP(ctx context.Context, arg ImportTOTPParams) error
 	// ImportUser inserts an account brought from another system, keeping its
 	// password hash and creation time. A taken username, skeleton or email
 	// inserts nothing (zero rows) without failing the transaction: on
@@ -206,6 +212,9 @@ type Querier interface {
 	ListAuditEventsAfter(ctx context.Context, arg ListAuditEventsAfterParams) ([]AuditEvent, error)
 	// ListLeases returns every lease, by name, for operators and tests.
 	ListLeases(ctx context.Context) ([]Lease, error)
+	// ListMFAUserIDs returns the accounts that have a second factor or an
+	// enrollment, for export.
+	ListMFAUserIDs(ctx context.Context) ([]int64, error)
 	// ListOutboxMessages returns up to @lim messages with id above @after in id
 	// order (keyset pagination), optionally only those with the given status.
 	ListOutboxMessages(ctx context.Context, arg ListOutboxMessagesParams) ([]Outbox, error)
@@ -215,6 +224,8 @@ type Querier interface {
 	// and argon2id by parameters, for timing a verify of each. It reads every
 	// account.
 	ListPasswordHashKinds(ctx context.Context) ([]string, error)
+	// ListRecoveryCodes returns an account's recovery codes (hashes), for export.
+	ListRecoveryCodes(ctx context.Context, userID int64) ([]MfaRecoveryCode, error)
 	// ListUserSessions returns an account's live sessions, oldest first: those
 	// that expire after @now and were last seen after @idle_since.
 	ListUserSessions(ctx context.Context, arg ListUserSessionsParams) ([]Session, error)

@@ -78,15 +78,20 @@ type Querier interface {
 	GetUserIDByWebAuthnHandle(ctx context.Context, handle []byte) (int64, error)
 	GetWebAuthnHandle(ctx context.Context, userID int64) ([]byte, error)
 	ImportAuditEvent(ctx context.Context, arg db.ImportAuditEventParams) error
+	ImportPasskey(ctx context.Context, arg db.ImportPasskeyParams) error
+	ImportRecoveryCode(ctx context.Context, arg db.ImportRecoveryCodeParams) error
+	ImportTOTP(ctx context.Context, arg db.ImportTOTPParams) error
 	ImportUser(ctx context.Context, arg db.ImportUserParams) (int64, error)
 	ImportUserWithID(ctx context.Context, arg db.ImportUserWithIDParams) (int64, error)
 	KnownLoginIPExists(ctx context.Context, arg db.KnownLoginIPExistsParams) (bool, error)
 	ListAuditEvents(ctx context.Context, arg db.ListAuditEventsParams) ([]db.AuditEvent, error)
 	ListAuditEventsAfter(ctx context.Context, arg db.ListAuditEventsAfterParams) ([]db.AuditEvent, error)
 	ListLeases(ctx context.Context) ([]db.Lease, error)
+	ListMFAUserIDs(ctx context.Context) ([]int64, error)
 	ListOutboxMessages(ctx context.Context, arg db.ListOutboxMessagesParams) ([]db.Outbox, error)
 	ListPasskeys(ctx context.Context, userID int64) ([]db.WebauthnCredential, error)
 	ListPasswordHashKinds(ctx context.Context) ([]string, error)
+	ListRecoveryCodes(ctx context.Context, userID int64) ([]db.MfaRecoveryCode, error)
 	ListUserSessions(ctx context.Context, arg db.ListUserSessionsParams) ([]db.Session, error)
 	ListUsernameKeys(ctx context.Context) ([]db.ListUsernameKeysRow, error)
 	ListUsers(ctx context.Context, arg db.ListUsersParams) ([]db.User, error)
@@ -487,6 +492,21 @@ func (q *Queries) ImportAuditEvent(ctx context.Context, arg db.ImportAuditEventP
 	return q.q.ImportAuditEvent(ctx, pg.ImportAuditEventParams(arg))
 }
 
+// ImportPasskey runs pg.Queries.ImportPasskey.
+func (q *Queries) ImportPasskey(ctx context.Context, arg db.ImportPasskeyParams) error {
+	return q.q.ImportPasskey(ctx, pg.ImportPasskeyParams(arg))
+}
+
+// ImportRecoveryCode runs pg.Queries.ImportRecoveryCode.
+func (q *Queries) ImportRecoveryCode(ctx context.Context, arg db.ImportRecoveryCodeParams) error {
+	return q.q.ImportRecoveryCode(ctx, pg.ImportRecoveryCodeParams(arg))
+}
+
+// ImportTOTP runs pg.Queries.ImportTOTP.
+func (q *Queries) ImportTOTP(ctx context.Context, arg db.ImportTOTPParams) error {
+	return q.q.ImportTOTP(ctx, pg.ImportTOTPParams(arg))
+}
+
 // ImportUser runs pg.Queries.ImportUser.
 func (q *Queries) ImportUser(ctx context.Context, arg db.ImportUserParams) (int64, error) {
 	return q.q.ImportUser(ctx, pg.ImportUserParams(arg))
@@ -520,6 +540,11 @@ func (q *Queries) ListLeases(ctx context.Context) ([]db.Lease, error) {
 	return dbLeaseSlice(r), err
 }
 
+// ListMFAUserIDs runs pg.Queries.ListMFAUserIDs.
+func (q *Queries) ListMFAUserIDs(ctx context.Context) ([]int64, error) {
+	return q.q.ListMFAUserIDs(ctx)
+}
+
 // ListOutboxMessages runs pg.Queries.ListOutboxMessages.
 func (q *Queries) ListOutboxMessages(ctx context.Context, arg db.ListOutboxMessagesParams) ([]db.Outbox, error) {
 	r, err := q.q.ListOutboxMessages(ctx, pg.ListOutboxMessagesParams(arg))
@@ -535,6 +560,12 @@ func (q *Queries) ListPasskeys(ctx context.Context, userID int64) ([]db.Webauthn
 // ListPasswordHashKinds runs pg.Queries.ListPasswordHashKinds.
 func (q *Queries) ListPasswordHashKinds(ctx context.Context) ([]string, error) {
 	return q.q.ListPasswordHashKinds(ctx)
+}
+
+// ListRecoveryCodes runs pg.Queries.ListRecoveryCodes.
+func (q *Queries) ListRecoveryCodes(ctx context.Context, userID int64) ([]db.MfaRecoveryCode, error) {
+	r, err := q.q.ListRecoveryCodes(ctx, userID)
+	return dbMfaRecoveryCodeSlice(r), err
 }
 
 // ListUserSessions runs pg.Queries.ListUserSessions.
@@ -751,6 +782,17 @@ func dbListUsernameKeysRowSlice(xs []pg.ListUsernameKeysRow) []db.ListUsernameKe
 	out := make([]db.ListUsernameKeysRow, len(xs))
 	for i, x := range xs {
 		out[i] = db.ListUsernameKeysRow(x)
+	}
+	return out
+}
+
+func dbMfaRecoveryCodeSlice(xs []pg.MfaRecoveryCode) []db.MfaRecoveryCode {
+	if xs == nil {
+		return nil
+	}
+	out := make([]db.MfaRecoveryCode, len(xs))
+	for i, x := range xs {
+		out[i] = db.MfaRecoveryCode(x)
 	}
 	return out
 }

@@ -69,3 +69,24 @@ DELETE FROM mfa_challenges WHERE token_hash = @token_hash;
 -- name: DeleteExpiredMFAChallenges :execrows
 -- DeleteExpiredMFAChallenges removes challenges past their expiry (housekeeping).
 DELETE FROM mfa_challenges WHERE expires_at <= @now;
+
+-- name: ListRecoveryCodes :many
+-- ListRecoveryCodes returns an account's recovery codes (hashes), for export.
+SELECT * FROM mfa_recovery_codes WHERE user_id = @user_id ORDER BY code_hash;
+
+-- name: ListMFAUserIDs :many
+-- ListMFAUserIDs returns the accounts that have a second factor or an
+-- enrollment, for export.
+SELECT user_id FROM mfa_totp
+UNION
+SELECT user_id FROM webauthn_credentials
+ORDER BY user_id;
+
+-- name: ImportTOTP :exec
+-- ImportTOTP restores a moved account's TOTP row as it was.
+INSERT INTO mfa_totp (user_id, secret, confirmed_at, last_step, created_at)
+VALUES (@user_id, @secret, @confirmed_at, @last_step, @created_at);
+
+-- name: ImportRecoveryCode :exec
+-- ImportRecoveryCode restores one recovery code of a moved account.
+INSERT INTO mfa_recovery_codes (user_id, code_hash, used_at) VALUES (@user_id, @code_hash, @used_at);

@@ -60,3 +60,8 @@ DELETE FROM webauthn_ceremonies WHERE expires_at <= @now;
 -- name: CountPasskeys :one
 -- CountPasskeys counts an account's passkeys.
 SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = @user_id;
+
+-- name: ImportPasskey :exec
+-- ImportPasskey restores one passkey of a moved account.
+INSERT INTO webauthn_credentials (credential_id, user_id, name, credential, created_at, last_used_at)
+VALUES (@credential_id, @user_id, @name, @credential, @created_at, @last_used_at);
