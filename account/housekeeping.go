@@ -9,7 +9,8 @@ import (
 
 // PurgeExpired deletes the sessions past their absolute or idle lifetime,
 // the mailed tokens past their expiry, the device tokens unused for
-// DeviceTTL and the login throttle's forgotten rows at s.Now, at most batch rows per statement so that no call holds
+// DeviceTTL, expired login challenges and passkey ceremonies, and the login
+// throttle's forgotten rows at s.Now, at most batch rows per statement so that no call holds
 // the writer for long. It returns how many sessions and tokens (mailed and
 // device) it deleted.
 func (s *Service) PurgeExpired(ctx context.Context, batch int) (sessions, tokens int64, err error) {
@@ -32,6 +33,14 @@ func (s *Service) PurgeExpired(ctx context.Context, batch int) (sessions, tokens
 		return s.Store.Write.DeleteStaleLoginDevices(ctx, db.DeleteStaleLoginDevicesParams{Cutoff: now.Add(-DeviceTTL), Now: &now, Batch: limit})
 	})
 	if err != nil {
+		return sessions, tokens + devices, err
+	}
+	// Abandoned second steps and passkey ceremonies: expired ones are
+	// refused already.
+	if _, err := s.Store.Write.DeleteExpiredMFAChallenges(ctx, now); err != nil {
+		return sessions, tokens + devices, err
+	}
+	if _, err := s.Store.Write.DeleteExpiredCeremonies(ctx, now); err != nil {
 		return sessions, tokens + devices, err
 	}
 	// The login throttle's forgotten rows: loginPair and later() already

@@ -114,6 +114,33 @@ func testPurgeExpired(t *testing.T, eng accounttest.Engine) {
 	if _, err := svc.Store.Read.GetLoginAccountPaidUntil(ctx, "u:stale"); !errors.Is(err, sql.ErrNoRows) {
 		t.Errorf("paid-off login account after PurgeExpired: err = %v, want sql.ErrNoRows", err)
 	}
+
+	// An expired login challenge and passkey ceremony go; live ones stay.
+	for i, exp := range []time.Time{now.Add(-time.Second), now.Add(time.Minute)} {
+		hash := []byte{byte(i), 1, 2, 3}
+		if err := svc.Store.Write.CreateMFAChallenge(ctx, db.CreateMFAChallengeParams{TokenHash: hash, UserID: ann.ID,
+			PasswordHash: "x", CreatedAt: now, ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Store.Write.CreateCeremony(ctx, db.CreateCeremonyParams{TokenHash: hash, Kind: "login",
+			Session: "{}", ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := svc.PurgeExpired(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	for i, wantLeft := range []bool{false, true} {
+		hash := []byte{byte(i), 1, 2, 3}
+		_, err := svc.Store.Read.GetMFAChallenge(ctx, hash)
+		if left := err == nil; left != wantLeft {
+			t.Errorf("challenge %d after PurgeExpired: present %v, want %v (%v)", i, left, wantLeft, err)
+		}
+		_, err = svc.Store.Write.TakeCeremony(ctx, db.TakeCeremonyParams{TokenHash: hash, Kind: "login", Now: now.Add(-time.Hour)})
+		if left := err == nil; left != wantLeft {
+			t.Errorf("ceremony %d after PurgeExpired: present %v, want %v (%v)", i, left, wantLeft, err)
+		}
+	}
 }
 
 func TestTakeLease(t *testing.T) {
