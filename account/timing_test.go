@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"golang.org/x/crypto/bcrypt"
 
 	"roster/account"
@@ -22,7 +23,8 @@ import (
 // takes as long whatever hash the account has. Each round times a login of
 // an unknown account and a wrong password for accounts with a current
 // argon2id hash, an argon2id hash with older, cheaper parameters and an
-// imported bcrypt-10 hash (about 3x a current verify), in a new order each
+// imported bcrypt-10 hash (about 3x a current verify), and for an account
+// with a second factor (its wrong password is the same refusal), in a new order each
 // round; each kind's time is taken relative to the unknown account's in the
 // same round, and the medians of those are within 10% of each other with
 // ROSTER_STRICT_TIMING set (as one step of .ci/run runs it, alone), 35%
@@ -74,12 +76,38 @@ func TestFailedLoginsCostTheSame(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// An account with a second factor: a wrong password must cost and
+	// answer the same as for any other.
+	keys, err := account.ParseMFAKeys(account.NewMFAKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.MFAKeys = keys
+	mfaUser, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "mfa", Password: goodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, err := svc.LoginDevice(ctx, "mfa", goodPassword, account.ClientInfo{IP: "192.0.2.200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := svc.EnrollTOTP(ctx, account.Actor{ID: mfaUser.ID}, mfaUser, goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(en.Secret, clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ConfirmTOTP(ctx, account.Actor{ID: mfaUser.ID}, login.Session, mfaUser, code); err != nil {
+		t.Fatal(err)
+	}
 	// What serve does at startup, once the accounts exist.
 	if err := svc.MeasureHashCosts(ctx); err != nil {
 		t.Fatal(err)
 	}
 
-	kinds := []string{"nobody", "current", "older", "bcrypt"}
+	kinds := []string{"nobody", "current", "older", "bcrypt", "mfa"}
 	times := make(map[string][]time.Duration)
 	client := 0
 	for round := range rounds + 1 {
@@ -111,16 +139,16 @@ func TestFailedLoginsCostTheSame(t *testing.T) {
 		}
 		relative[login] = median(ratios)
 	}
-	t.Logf("medians over %d rounds: unknown %v, current argon2id %v, older argon2id (t=1) %v, bcrypt-10 %v; "+
-		"relative to the unknown account in the same round: current %.3f, older %.3f, bcrypt-10 %.3f",
-		rounds, medians["nobody"], medians["current"], medians["older"], medians["bcrypt"],
-		relative["current"], relative["older"], relative["bcrypt"])
+	t.Logf("medians over %d rounds: unknown %v, current argon2id %v, older argon2id (t=1) %v, bcrypt-10 %v, with MFA %v; "+
+		"relative to the unknown account in the same round: current %.3f, older %.3f, bcrypt-10 %.3f, with MFA %.3f",
+		rounds, medians["nobody"], medians["current"], medians["older"], medians["bcrypt"], medians["mfa"],
+		relative["current"], relative["older"], relative["bcrypt"], relative["mfa"])
 	lo := slices.Min(slices.Collect(maps.Values(relative)))
 	hi := slices.Max(slices.Collect(maps.Values(relative)))
 	if hi > (1+tolerance)*lo {
 		t.Errorf("failed logins, relative to an unknown account's in the same round, differ by %.0f%%, want at most %.0f%%: "+
-			"current argon2id %.3f, older argon2id %.3f, bcrypt-10 %.3f",
-			100*(hi/lo-1), 100*tolerance, relative["current"], relative["older"], relative["bcrypt"])
+			"current argon2id %.3f, older argon2id %.3f, bcrypt-10 %.3f, with MFA %.3f",
+			100*(hi/lo-1), 100*tolerance, relative["current"], relative["older"], relative["bcrypt"], relative["mfa"])
 	}
 }
 
