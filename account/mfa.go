@@ -582,3 +582,50 @@ func (s *Service) mailFactorChange(ctx context.Context, q db.Querier, user db.Us
 }
 
 func ptrTime(t time.Time) *time.Time { return &t }
+
+// RekeyMFA seals every TOTP secret that an older key sealed under the first
+// MFA key, a page of accounts per transaction, and returns how many it
+// sealed again and how many secrets there are. Afterwards the older keys
+// can be dropped from the list. A secret no listed key opens is an error
+// that names the account; nothing after it is sealed.
+func (s *Service) RekeyMFA(ctx context.Context) (resealed, total int, err error) {
+	keys, err := s.keys()
+	if err != nil {
+		return 0, 0, err
+	}
+	const page = 500
+	var after int64
+	for {
+		var n, seen int
+		next := after
+		err := s.Store.Tx(ctx, func(q db.Querier) error {
+			n, seen, next = 0, 0, after // fn may run again (db.Engine.Tx)
+			rows, err := q.ListTOTPAfter(ctx, db.ListTOTPAfterParams{After: after, Lim: page})
+			if err != nil {
+				return err
+			}
+			for _, t := range rows {
+				seen++
+				secret, current, err := keys.open(t.UserID, t.Secret)
+				if err != nil {
+					return fmt.Errorf("account %d: %w", t.UserID, err)
+				}
+				if current {
+					continue
+				}
+				if err := q.SetTOTPSecret(ctx, db.SetTOTPSecretParams{Secret: keys.seal(t.UserID, secret), UserID: t.UserID}); err != nil {
+					return err
+				}
+				n++
+			}
+			if len(rows) > 0 {
+				next = rows[len(rows)-1].UserID
+			}
+			return nil
+		})
+		resealed, total, after = resealed+n, total+seen, next
+		if err != nil || seen < page {
+			return resealed, total, err
+		}
+	}
+}

@@ -16,8 +16,8 @@ import (
 // every new secret; any of them opens one, found by the key id stored with
 // it, so that a key can be rotated: put the new key first, keep the old ones
 // until every secret is sealed with the new (a secret is sealed again with
-// the first key whenever its code is accepted; `roster mfa rekey` does all
-// at once). A sealed secret is bound to its account: moved to another
+// the first key whenever its code is accepted; `roster mfa-rekey`, which is
+// Service.RekeyMFA, does all at once). A sealed secret is bound to its account: moved to another
 // account's row, it does not open.
 type MFAKeys struct {
 	keys []mfaKey

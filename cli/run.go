@@ -42,6 +42,7 @@ commands:
   backup FILE  copy the database to a new FILE, online, and check the copy
   import FILE  add users from a JSON Lines FILE ("-" for stdin)
   export FILE  write every user to a new JSON Lines FILE ("-" for stdout)
+  mfa-rekey    seal every TOTP secret under the first -mfa-key, so older keys can go
 
 client commands (talk to a running server):
   signup    create an account: roster signup [-server URL] [-email E] NAME
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdBackup(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return cmdImport(ctx, args, getenv, stdin, stdout, stderr)
+	case "mfa-rekey":
+		return cmdMFARekey(ctx, args, getenv, stdout, stderr)
 	case "export":
 		return cmdExport(ctx, args, getenv, stdout, stderr)
 	case "help":

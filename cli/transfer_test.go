@@ -395,3 +395,51 @@ func TestMoveSQLiteToPostgresAndBack(t *testing.T) {
 		store.Close()
 	}
 }
+
+// roster mfa-rekey seals every TOTP secret under the first key, after which
+// the old key can leave the list.
+func TestMFARekey(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	store, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := accounttest.NewOn(t, store)
+	oldKey, newKey := account.NewMFAKey(), account.NewMFAKey()
+	if svc.MFAKeys, err = account.ParseMFAKeys(oldKey); err != nil {
+		t.Fatal(err)
+	}
+	u, err := svc.CreateUser(ctx, account.Actor{}, account.NewUser{Username: "ann", Password: goodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, err := svc.LoginDevice(ctx, "ann", goodPassword, account.ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := svc.EnrollTOTP(ctx, account.Actor{ID: u.ID}, u, goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(en.Secret, time.Now())
+	if _, err := svc.ConfirmTOTP(ctx, account.Actor{ID: u.ID}, login.Session, u, code); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	rekey := func(keys string) (string, error) {
+		var stdout bytes.Buffer
+		err := run(ctx, []string{"mfa-rekey", "-db", path, "-mfa-key", keys}, env(nil), nil, &stdout, io.Discard)
+		return stdout.String(), err
+	}
+	if out, err := rekey(newKey); err == nil || !strings.Contains(err.Error(), "does not have") {
+		t.Errorf("mfa-rekey without the old key = %q, %v; want the secret refused", out, err)
+	}
+	if out, err := rekey(newKey + "," + oldKey); err != nil || !strings.Contains(out, "sealed 1 of 1") {
+		t.Fatalf("mfa-rekey with new,old = %q, %v", out, err)
+	}
+	if out, err := rekey(newKey); err != nil || !strings.Contains(out, "sealed 0 of 1") {
+		t.Errorf("mfa-rekey with the new key alone afterwards = %q, %v; want every secret open, none to seal", out, err)
+	}
+}

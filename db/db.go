@@ -264,6 +264,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listRecoveryCodesStmt, err = db.PrepareContext(ctx, listRecoveryCodes); err != nil {
 		return nil, fmt.Errorf("error preparing query ListRecoveryCodes: %w", err)
 	}
+	if q.listTOTPAfterStmt, err = db.PrepareContext(ctx, listTOTPAfter); err != nil {
+		return nil, fmt.Errorf("error preparing query ListTOTPAfter: %w", err)
+	}
 	if q.listUserSessionsStmt, err = db.PrepareContext(ctx, listUserSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUserSessions: %w", err)
 	}
@@ -774,6 +777,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listRecoveryCodesStmt: %w", cerr)
 		}
 	}
+	if q.listTOTPAfterStmt != nil {
+		if cerr := q.listTOTPAfterStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listTOTPAfterStmt: %w", cerr)
+		}
+	}
 	if q.listUserSessionsStmt != nil {
 		if cerr := q.listUserSessionsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listUserSessionsStmt: %w", cerr)
@@ -1068,6 +1076,7 @@ type Queries struct {
 	listPasskeysStmt               *sql.Stmt
 	listPasswordHashKindsStmt      *sql.Stmt
 	listRecoveryCodesStmt          *sql.Stmt
+	listTOTPAfterStmt              *sql.Stmt
 	listUserSessionsStmt           *sql.Stmt
 	listUsernameKeysStmt           *sql.Stmt
 	listUsersStmt                  *sql.Stmt
@@ -1189,6 +1198,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listPasskeysStmt:               q.listPasskeysStmt,
 		listPasswordHashKindsStmt:      q.listPasswordHashKindsStmt,
 		listRecoveryCodesStmt:          q.listRecoveryCodesStmt,
+		listTOTPAfterStmt:              q.listTOTPAfterStmt,
 		listUserSessionsStmt:           q.listUserSessionsStmt,
 		listUsernameKeysStmt:           q.listUsernameKeysStmt,
 		listUsersStmt:                  q.listUsersStmt,

@@ -223,6 +223,9 @@ type Querier interface {
 	ListPasswordHashKinds(ctx context.Context) ([]string, error)
 	// ListRecoveryCodes returns an account's recovery codes (hashes), for export.
 	ListRecoveryCodes(ctx context.Context, userID int64) ([]MfaRecoveryCode, error)
+	// ListTOTPAfter returns up to @lim TOTP rows with user_id above @after, in
+	// user_id order (keyset pages, for sealing every secret again).
+	ListTOTPAfter(ctx context.Context, arg ListTOTPAfterParams) ([]MfaTotp, error)
 	// ListUserSessions returns an account's live sessions, oldest first: those
 	// that expire after @now and were last seen after @idle_since.
 	ListUserSessions(ctx context.Context, arg ListUserSessionsParams) ([]Session, error)

@@ -244,6 +244,43 @@ func (q *Queries) ListRecoveryCodes(ctx context.Context, userID int64) ([]MfaRec
 	return items, nil
 }
 
+const listTOTPAfter = `-- name: ListTOTPAfter :many
+SELECT user_id, secret, confirmed_at, last_step, created_at FROM mfa_totp WHERE user_id > $1 ORDER BY user_id LIMIT $2
+`
+
+type ListTOTPAfterParams struct {
+	After int64
+	Lim   int64
+}
+
+// ListTOTPAfter returns up to @lim TOTP rows with user_id above @after, in
+// user_id order (keyset pages, for sealing every secret again).
+func (q *Queries) ListTOTPAfter(ctx context.Context, arg ListTOTPAfterParams) ([]MfaTotp, error) {
+	rows, err := q.db.Query(ctx, listTOTPAfter, arg.After, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MfaTotp{}
+	for rows.Next() {
+		var i MfaTotp
+		if err := rows.Scan(
+			&i.UserID,
+			&i.Secret,
+			&i.ConfirmedAt,
+			&i.LastStep,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const putPendingTOTP = `-- name: PutPendingTOTP :exec
 INSERT INTO mfa_totp (user_id, secret, confirmed_at, last_step, created_at)
 VALUES ($1, $2, NULL, 0, $3)

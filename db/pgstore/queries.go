@@ -92,6 +92,7 @@ type Querier interface {
 	ListPasskeys(ctx context.Context, userID int64) ([]db.WebauthnCredential, error)
 	ListPasswordHashKinds(ctx context.Context) ([]string, error)
 	ListRecoveryCodes(ctx context.Context, userID int64) ([]db.MfaRecoveryCode, error)
+	ListTOTPAfter(ctx context.Context, arg db.ListTOTPAfterParams) ([]db.MfaTotp, error)
 	ListUserSessions(ctx context.Context, arg db.ListUserSessionsParams) ([]db.Session, error)
 	ListUsernameKeys(ctx context.Context) ([]db.ListUsernameKeysRow, error)
 	ListUsers(ctx context.Context, arg db.ListUsersParams) ([]db.User, error)
@@ -568,6 +569,12 @@ func (q *Queries) ListRecoveryCodes(ctx context.Context, userID int64) ([]db.Mfa
 	return dbMfaRecoveryCodeSlice(r), err
 }
 
+// ListTOTPAfter runs pg.Queries.ListTOTPAfter.
+func (q *Queries) ListTOTPAfter(ctx context.Context, arg db.ListTOTPAfterParams) ([]db.MfaTotp, error) {
+	r, err := q.q.ListTOTPAfter(ctx, pg.ListTOTPAfterParams(arg))
+	return dbMfaTotpSlice(r), err
+}
+
 // ListUserSessions runs pg.Queries.ListUserSessions.
 func (q *Queries) ListUserSessions(ctx context.Context, arg db.ListUserSessionsParams) ([]db.Session, error) {
 	r, err := q.q.ListUserSessions(ctx, pg.ListUserSessionsParams(arg))
@@ -793,6 +800,17 @@ func dbMfaRecoveryCodeSlice(xs []pg.MfaRecoveryCode) []db.MfaRecoveryCode {
 	out := make([]db.MfaRecoveryCode, len(xs))
 	for i, x := range xs {
 		out[i] = db.MfaRecoveryCode(x)
+	}
+	return out
+}
+
+func dbMfaTotpSlice(xs []pg.MfaTotp) []db.MfaTotp {
+	if xs == nil {
+		return nil
+	}
+	out := make([]db.MfaTotp, len(xs))
+	for i, x := range xs {
+		out[i] = db.MfaTotp(x)
 	}
 	return out
 }

@@ -90,3 +90,8 @@ VALUES (@user_id, @secret, @confirmed_at, @last_step, @created_at);
 -- name: ImportRecoveryCode :exec
 -- ImportRecoveryCode restores one recovery code of a moved account.
 INSERT INTO mfa_recovery_codes (user_id, code_hash, used_at) VALUES (@user_id, @code_hash, @used_at);
+
+-- name: ListTOTPAfter :many
+-- ListTOTPAfter returns up to @lim TOTP rows with user_id above @after, in
+-- user_id order (keyset pages, for sealing every secret again).
+SELECT * FROM mfa_totp WHERE user_id > @after ORDER BY user_id LIMIT @lim;
