@@ -111,7 +111,10 @@ func drive(ctx context.Context, base string, l *ledger, prefix string) (signups,
 		name := fmt.Sprintf("%si%d", prefix, i)
 		pw := fmt.Sprintf("%s %x", password, rand.Uint64())
 		c := rosterhttp.NewClient(base, &http.Client{Timeout: 30 * time.Second})
-		if _, err := c.Signup(ctx, rosterhttp.SignupRequest{Username: name, Password: pw}); err != nil {
+		if err := retried(ctx, func() error {
+			_, err := c.Signup(ctx, rosterhttp.SignupRequest{Username: name, Password: pw})
+			return err
+		}); err != nil {
 			return signups, changes, unanswered + 1, refused(err)
 		}
 		signups++
@@ -122,7 +125,7 @@ func drive(ctx context.Context, base string, l *ledger, prefix string) (signups,
 		for j := range 3 {
 			next := fmt.Sprintf("%s #%d", pw, j)
 			l.set(l.inFlight, name, next)
-			if err := c.ChangePassword(ctx, pw, next); err != nil {
+			if err := retried(ctx, func() error { return c.ChangePassword(ctx, pw, next) }); err != nil {
 				return signups, changes, unanswered + 1, refused(err)
 			}
 			changes++
@@ -132,6 +135,20 @@ func drive(ctx context.Context, base string, l *ledger, prefix string) (signups,
 		}
 	}
 	return signups, changes, unanswered, nil
+}
+
+// retried runs call again, after the server's Retry-After, while it answers
+// 503 contended (its transaction lost to concurrent ones on every run;
+// nothing was stored): what a client should do with that answer.
+func retried(ctx context.Context, call func() error) error {
+	for i := 0; ; i++ {
+		err := call()
+		var p *rosterhttp.Problem
+		if i == 5 || !errors.As(err, &p) || p.Code != "contended" || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(p.RetryAfter)
+	}
 }
 
 // refused returns err if the server answered it (a refusal the test did not

@@ -48,6 +48,9 @@ type Store struct {
 // to serialize.
 const maxTxAttempts = 10
 
+// maxTxPause bounds the random pause before a transaction runs again.
+const maxTxPause = 100 * time.Millisecond
+
 // Open connects to the PostgreSQL database url names (a postgres:// or
 // postgresql:// URL; pgxpool's parameters apply, pool_max_conns among them)
 // and applies any pending migrations (sql/postgres/schema). Migrations run
@@ -145,7 +148,10 @@ func (s *Store) tx(ctx context.Context, noSync bool, fn func(q db.Querier) error
 		if !db.IsSerializationFailure(err) || attempt == maxTxAttempts {
 			return err
 		}
-		pause := time.Duration(rand.Int64N(int64(attempt) * int64(5*time.Millisecond)))
+		// Full jitter over a window that doubles from 2 ms up to 100 ms:
+		// under load, transactions that collided once tend to collide
+		// again if they retry at the same pace.
+		pause := time.Duration(rand.Int64N(int64(min(maxTxPause, 2*time.Millisecond<<(attempt-1)))))
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())
