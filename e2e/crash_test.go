@@ -115,18 +115,18 @@ func drive(ctx context.Context, base string, l *ledger, prefix string) (signups,
 			_, err := c.Signup(ctx, rosterhttp.SignupRequest{Username: name, Password: pw})
 			return err
 		}); err != nil {
-			return signups, changes, unanswered + 1, refused(err)
+			return signups, changes, unanswered + 1, refused("sign-up", err)
 		}
 		signups++
 		l.set(l.acked, name, pw)
 		if _, err := c.Login(ctx, name, pw); err != nil {
-			return signups, changes, unanswered + 1, refused(err)
+			return signups, changes, unanswered + 1, refused("login", err)
 		}
 		for j := range 3 {
 			next := fmt.Sprintf("%s #%d", pw, j)
 			l.set(l.inFlight, name, next)
 			if err := retried(ctx, func() error { return c.ChangePassword(ctx, pw, next) }); err != nil {
-				return signups, changes, unanswered + 1, refused(err)
+				return signups, changes, unanswered + 1, refused("password change", err)
 			}
 			changes++
 			l.set(l.acked, name, next)
@@ -144,7 +144,7 @@ func retried(ctx context.Context, call func() error) error {
 	for i := 0; ; i++ {
 		err := call()
 		var p *rosterhttp.Problem
-		if i == 5 || !errors.As(err, &p) || p.Code != "contended" || ctx.Err() != nil {
+		if i == 10 || !errors.As(err, &p) || p.Code != "contended" || ctx.Err() != nil {
 			return err
 		}
 		time.Sleep(p.RetryAfter)
@@ -153,10 +153,10 @@ func retried(ctx context.Context, call func() error) error {
 
 // refused returns err if the server answered it (a refusal the test did not
 // expect), and nil for a request cut off by the kill.
-func refused(err error) error {
+func refused(what string, err error) error {
 	var p *rosterhttp.Problem
 	if errors.As(err, &p) {
-		return err
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

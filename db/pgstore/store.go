@@ -45,8 +45,11 @@ type Store struct {
 }
 
 // maxTxAttempts bounds how often Tx runs a transaction that keeps failing
-// to serialize.
-const maxTxAttempts = 10
+// to serialize. PostgreSQL's SSI locks index pages, not rows, so on small
+// tables (the login throttle's, a young database's users) concurrent
+// logins conflict although they touch different rows: under load a
+// transaction may lose a dozen times before it wins.
+const maxTxAttempts = 25
 
 // maxTxPause bounds the random pause before a transaction runs again.
 const maxTxPause = 100 * time.Millisecond
