@@ -128,33 +128,30 @@ func retryDelay(failures int64) time.Duration {
 func (s *Service) admit(ctx context.Context, a *attempt) error {
 	wall := s.Now()
 	now := db.Now(wall)
-	tx := s.Store.Tx
-	if a.flushedLater {
-		tx = s.Store.TxNoSync
-	}
-	return tx(ctx, func(q db.Querier) error {
+	// Row locks, not SERIALIZABLE (db.Engine.TxRowLocks): concurrent charges
+	// for one account take turns on its rows, and charges for different
+	// accounts never conflict. Every charge locks the account's row first,
+	// then its pairs, as settleIn writes them.
+	return s.Store.TxRowLocks(ctx, a.flushedLater, func(q db.Querier) error {
 		a.trusted = false
+		paidUntil, err := q.LockLoginAccount(ctx, db.LockLoginAccountParams{AccountKey: a.account, Epoch: epoch})
+		if err != nil {
+			return err
+		}
 		var pair db.LoginPair
-		var err error
 		if a.device != "" {
-			pair, err = loginPair(ctx, q, a.account, a.device, now)
-			if err != nil {
+			if pair, err = lockedLoginPair(ctx, q, a.account, a.device, now); err != nil {
 				return err
 			}
 			a.trusted = pair.Failures < deviceFailures
 		}
 		if !a.trusted {
-			pair, err = loginPair(ctx, q, a.login, a.network, now)
-			if err != nil {
+			if pair, err = lockedLoginPair(ctx, q, a.login, a.network, now); err != nil {
 				return err
 			}
 		}
 		if now.Before(pair.BlockedUntil) {
 			return &ThrottledError{RetryAfter: pair.BlockedUntil.Sub(now)}
-		}
-		paidUntil, err := q.GetLoginAccountPaidUntil(ctx, a.account)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
 		}
 		burst := burstUnknown
 		if a.userID != 0 {
@@ -179,6 +176,19 @@ func (s *Service) admit(ctx context.Context, a *attempt) error {
 		return q.UpsertLoginPair(ctx, db.UpsertLoginPairParams{AccountKey: login, Ip: network,
 			Failures: failures, BlockedUntil: a.wait, UpdatedAt: now})
 	})
+}
+
+// epoch is when an empty throttle row, made to be locked, was last changed.
+var epoch = time.Unix(0, 0).UTC()
+
+// lockedLoginPair is loginPair through LockLoginPair: the pair's row stays
+// locked until the transaction ends.
+func lockedLoginPair(ctx context.Context, q db.Querier, login, network string, now time.Time) (db.LoginPair, error) {
+	pair, err := q.LockLoginPair(ctx, db.LockLoginPairParams{AccountKey: login, Ip: network, Epoch: epoch})
+	if err != nil || pair.UpdatedAt.Before(now.Add(-pairMemory)) {
+		return db.LoginPair{}, err
+	}
+	return pair, nil
 }
 
 // loginPair reads a pair's failures at now. A pair idle for pairMemory

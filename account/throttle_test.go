@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -389,4 +390,64 @@ func testThrottlePairIsTheLoginAsTyped(t *testing.T, eng accounttest.Engine) {
 			throttled(t, login+" after 30 failures on the account", err)
 		}
 	})
+}
+
+func TestConcurrentGuessesStayWithinTheCaps(t *testing.T) {
+	t.Parallel()
+	accounttest.Run(t, testConcurrentGuessesStayWithinTheCaps)
+}
+
+// Wrong guesses sent at once, through four pools as from four replicas,
+// are charged one after another on the throttle's rows: from one address
+// no more than the pair's free failures get a hash, and from many
+// addresses no more than an unknown network's burst on the account.
+func testConcurrentGuessesStayWithinTheCaps(t *testing.T, eng accounttest.Engine) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := eng.DSN(t)
+	clock := accounttest.NewClock(epoch)
+	var svcs []*account.Service
+	for range 4 {
+		store, err := db.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		svc := accounttest.NewOn(t, store)
+		svc.Now = clock.Now
+		svcs = append(svcs, svc)
+	}
+	for _, name := range []string{"alice", "bob"} {
+		if _, err := svcs[0].CreateUser(ctx, account.Actor{}, account.NewUser{Username: name, Password: password}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	guess := func(login string, n int, ip func(i int) string) (admitted, throttledN int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, err := svcs[i%len(svcs)].LoginWithoutSession(ctx, login, wrong, ip(i))
+				mu.Lock()
+				defer mu.Unlock()
+				var te *account.ThrottledError
+				switch {
+				case errors.Is(err, account.ErrBadCredentials):
+					admitted++
+				case errors.As(err, &te):
+					throttledN++
+				default:
+					t.Errorf("guess %d for %s: %v", i, login, err)
+				}
+			})
+		}
+		wg.Wait()
+		return admitted, throttledN
+	}
+	if a, th := guess("alice", 20, func(int) string { return "192.0.2.1" }); a > 5 || a+th != 20 {
+		t.Errorf("20 guesses at once from one address: %d got a hash, %d throttled; want at most 5 (the free failures)", a, th)
+	}
+	if a, th := guess("bob", 60, func(i int) string { return fmt.Sprintf("10.%d.%d.1", i/200, i%200) }); a > 30 || a+th != 60 {
+		t.Errorf("60 guesses at once from 60 addresses: %d got a hash, %d throttled; want at most 30 (an unknown network's burst)", a, th)
+	}
 }

@@ -279,6 +279,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listUsersBeforeStmt, err = db.PrepareContext(ctx, listUsersBefore); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUsersBefore: %w", err)
 	}
+	if q.lockLoginAccountStmt, err = db.PrepareContext(ctx, lockLoginAccount); err != nil {
+		return nil, fmt.Errorf("error preparing query LockLoginAccount: %w", err)
+	}
+	if q.lockLoginPairStmt, err = db.PrepareContext(ctx, lockLoginPair); err != nil {
+		return nil, fmt.Errorf("error preparing query LockLoginPair: %w", err)
+	}
 	if q.markOutboxSentStmt, err = db.PrepareContext(ctx, markOutboxSent); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkOutboxSent: %w", err)
 	}
@@ -802,6 +808,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listUsersBeforeStmt: %w", cerr)
 		}
 	}
+	if q.lockLoginAccountStmt != nil {
+		if cerr := q.lockLoginAccountStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockLoginAccountStmt: %w", cerr)
+		}
+	}
+	if q.lockLoginPairStmt != nil {
+		if cerr := q.lockLoginPairStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockLoginPairStmt: %w", cerr)
+		}
+	}
 	if q.markOutboxSentStmt != nil {
 		if cerr := q.markOutboxSentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing markOutboxSentStmt: %w", cerr)
@@ -1081,6 +1097,8 @@ type Queries struct {
 	listUsernameKeysStmt           *sql.Stmt
 	listUsersStmt                  *sql.Stmt
 	listUsersBeforeStmt            *sql.Stmt
+	lockLoginAccountStmt           *sql.Stmt
+	lockLoginPairStmt              *sql.Stmt
 	markOutboxSentStmt             *sql.Stmt
 	purgeExpiredUserTokensStmt     *sql.Stmt
 	putPendingTOTPStmt             *sql.Stmt
@@ -1203,6 +1221,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listUsernameKeysStmt:           q.listUsernameKeysStmt,
 		listUsersStmt:                  q.listUsersStmt,
 		listUsersBeforeStmt:            q.listUsersBeforeStmt,
+		lockLoginAccountStmt:           q.lockLoginAccountStmt,
+		lockLoginPairStmt:              q.lockLoginPairStmt,
 		markOutboxSentStmt:             q.markOutboxSentStmt,
 		purgeExpiredUserTokensStmt:     q.purgeExpiredUserTokensStmt,
 		putPendingTOTPStmt:             q.putPendingTOTPStmt,

@@ -229,6 +229,15 @@ func (s *SQLite) Tx(ctx context.Context, fn func(q Querier) error) error {
 	return s.tx(ctx, s.writer, fn)
 }
 
+// TxRowLocks implements Engine: SQLite's one writer already serializes every
+// transaction, so it is Tx, or TxNoSync when noSync.
+func (s *SQLite) TxRowLocks(ctx context.Context, noSync bool, fn func(q Querier) error) error {
+	if noSync {
+		return s.TxNoSync(ctx, fn)
+	}
+	return s.Tx(ctx, fn)
+}
+
 // TxNoSync is Tx with a commit that does not wait for the disk: it is
 // visible to every connection at once and survives a crash of the process,
 // but survives power loss only once a commit by Tx or Write follows, since

@@ -239,6 +239,14 @@ type Querier interface {
 	// ListUsersBefore is ListUsers backwards, for the previous page: up to @lim
 	// matching accounts with id below @before, highest id first.
 	ListUsersBefore(ctx context.Context, arg ListUsersBeforeParams) ([]User, error)
+	// LockLoginAccount returns when an account's failure debt is paid off and
+	// holds the account's row until the transaction ends (making an empty one,
+	// paid off at @epoch, when there is none), so that concurrent charges for
+	// one account take turns without SERIALIZABLE (see db.Engine.TxRowLocks).
+	LockLoginAccount(ctx context.Context, arg LockLoginAccountParams) (time.Time, error)
+	// LockLoginPair is LockLoginAccount for one pair's failures: an empty pair
+	// has none, last changed at @epoch.
+	LockLoginPair(ctx context.Context, arg LockLoginPairParams) (LoginPair, error)
 	// MarkOutboxSent, RetryOutboxMessage and FailOutboxMessage record the
 	// outcome of the attempt that ClaimDueOutboxMessage counted as @attempts.
 	// That count is a fence: once a lease runs out and another worker claims the

@@ -45,6 +45,14 @@ type Engine interface {
 	// TxNoSync is Tx with a commit that does not wait for the disk. Use it
 	// only for a write that nothing acknowledged depends on (see SQLite's).
 	TxNoSync(ctx context.Context, fn func(q Querier) error) error
+	// TxRowLocks runs fn in one write transaction that is not serializable
+	// where an engine can do better: fn takes the row locks its rule needs
+	// (the Lock… queries, which hold a row until the end) and reads nothing
+	// else it relies on. On PostgreSQL it is READ COMMITTED, so that
+	// transactions on different rows never fail to serialize because
+	// PostgreSQL's SSI locked the same index page; SQLite's single writer
+	// serializes every transaction anyway. noSync is TxNoSync's commit.
+	TxRowLocks(ctx context.Context, noSync bool, fn func(q Querier) error) error
 	// ReadTx runs fn in one read-only transaction: every query in it sees the
 	// same snapshot.
 	ReadTx(ctx context.Context, fn func(q Querier) error) error

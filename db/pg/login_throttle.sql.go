@@ -97,6 +97,56 @@ func (q *Queries) KnownLoginIPExists(ctx context.Context, arg KnownLoginIPExists
 	return exists, err
 }
 
+const lockLoginAccount = `-- name: LockLoginAccount :one
+INSERT INTO login_accounts (account_key, paid_until) VALUES ($1, $2)
+ON CONFLICT (account_key) DO UPDATE SET account_key = excluded.account_key
+RETURNING paid_until
+`
+
+type LockLoginAccountParams struct {
+	AccountKey string
+	Epoch      time.Time
+}
+
+// LockLoginAccount returns when an account's failure debt is paid off and
+// holds the account's row until the transaction ends (making an empty one,
+// paid off at @epoch, when there is none), so that concurrent charges for
+// one account take turns without SERIALIZABLE (see db.Engine.TxRowLocks).
+func (q *Queries) LockLoginAccount(ctx context.Context, arg LockLoginAccountParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, lockLoginAccount, arg.AccountKey, arg.Epoch)
+	var paid_until time.Time
+	err := row.Scan(&paid_until)
+	return paid_until, err
+}
+
+const lockLoginPair = `-- name: LockLoginPair :one
+INSERT INTO login_pairs (account_key, ip, failures, blocked_until, updated_at)
+VALUES ($1, $2, 0, $3, $3)
+ON CONFLICT (account_key, ip) DO UPDATE SET ip = excluded.ip
+RETURNING account_key, ip, failures, blocked_until, updated_at
+`
+
+type LockLoginPairParams struct {
+	AccountKey string
+	Ip         string
+	Epoch      time.Time
+}
+
+// LockLoginPair is LockLoginAccount for one pair's failures: an empty pair
+// has none, last changed at @epoch.
+func (q *Queries) LockLoginPair(ctx context.Context, arg LockLoginPairParams) (LoginPair, error) {
+	row := q.db.QueryRow(ctx, lockLoginPair, arg.AccountKey, arg.Ip, arg.Epoch)
+	var i LoginPair
+	err := row.Scan(
+		&i.AccountKey,
+		&i.Ip,
+		&i.Failures,
+		&i.BlockedUntil,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const upsertKnownLoginIP = `-- name: UpsertKnownLoginIP :exec
 INSERT INTO login_known_ips (user_id, ip, last_login_at) VALUES ($1, $2, $3)
 ON CONFLICT (user_id, ip) DO UPDATE SET last_login_at = excluded.last_login_at

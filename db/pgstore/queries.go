@@ -97,6 +97,8 @@ type Querier interface {
 	ListUsernameKeys(ctx context.Context) ([]db.ListUsernameKeysRow, error)
 	ListUsers(ctx context.Context, arg db.ListUsersParams) ([]db.User, error)
 	ListUsersBefore(ctx context.Context, arg db.ListUsersBeforeParams) ([]db.User, error)
+	LockLoginAccount(ctx context.Context, arg db.LockLoginAccountParams) (time.Time, error)
+	LockLoginPair(ctx context.Context, arg db.LockLoginPairParams) (db.LoginPair, error)
 	MarkOutboxSent(ctx context.Context, arg db.MarkOutboxSentParams) (int64, error)
 	PurgeExpiredUserTokens(ctx context.Context, arg db.PurgeExpiredUserTokensParams) (int64, error)
 	PutPendingTOTP(ctx context.Context, arg db.PutPendingTOTPParams) error
@@ -597,6 +599,17 @@ func (q *Queries) ListUsers(ctx context.Context, arg db.ListUsersParams) ([]db.U
 func (q *Queries) ListUsersBefore(ctx context.Context, arg db.ListUsersBeforeParams) ([]db.User, error) {
 	r, err := q.q.ListUsersBefore(ctx, pg.ListUsersBeforeParams(arg))
 	return dbUserSlice(r), err
+}
+
+// LockLoginAccount runs pg.Queries.LockLoginAccount.
+func (q *Queries) LockLoginAccount(ctx context.Context, arg db.LockLoginAccountParams) (time.Time, error) {
+	return q.q.LockLoginAccount(ctx, pg.LockLoginAccountParams(arg))
+}
+
+// LockLoginPair runs pg.Queries.LockLoginPair.
+func (q *Queries) LockLoginPair(ctx context.Context, arg db.LockLoginPairParams) (db.LoginPair, error) {
+	r, err := q.q.LockLoginPair(ctx, pg.LockLoginPairParams(arg))
+	return db.LoginPair(r), err
 }
 
 // MarkOutboxSent runs pg.Queries.MarkOutboxSent.

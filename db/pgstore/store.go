@@ -126,8 +126,9 @@ func (s *Store) Queriers() (read, write, stats db.Querier) { return s.q, s.w, s.
 // SQLite runs one write transaction at a time; SERIALIZABLE gives the same
 // outcome here, which rules that read and then write in one transaction rely
 // on: the last active admin (requireOtherAdmin counts the others, then
-// demotes, disables or deletes), the login throttle (the charge reads
-// paid_until and the pair's failures, then raises them), a lookalike
+// demotes, disables or deletes), the login throttle's refund (it reads
+// paid_until and the pair's failures, then lowers them; the charge runs in
+// TxRowLocks and locks those rows instead), a lookalike
 // username (UsernameSkeletonExists, then the insert or rename), single-use
 // tokens (consumed, then acted on) and the import's audit of the ids above
 // MaxUserID (no concurrent sign-up can commit an id in that range).
@@ -145,9 +146,19 @@ func (s *Store) TxNoSync(ctx context.Context, fn func(q db.Querier) error) error
 	return s.tx(ctx, true, fn)
 }
 
+// TxRowLocks implements db.Engine: READ COMMITTED, run again only after a
+// deadlock (which row locks taken in different orders can cause).
+func (s *Store) TxRowLocks(ctx context.Context, noSync bool, fn func(q db.Querier) error) error {
+	return s.txAt(ctx, pgx.ReadCommitted, noSync, fn)
+}
+
 func (s *Store) tx(ctx context.Context, noSync bool, fn func(q db.Querier) error) error {
+	return s.txAt(ctx, pgx.Serializable, noSync, fn)
+}
+
+func (s *Store) txAt(ctx context.Context, iso pgx.TxIsoLevel, noSync bool, fn func(q db.Querier) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.tx1(ctx, noSync, fn)
+		err := s.tx1(ctx, iso, noSync, fn)
 		if !db.IsSerializationFailure(err) || attempt == maxTxAttempts {
 			return err
 		}
@@ -163,8 +174,8 @@ func (s *Store) tx(ctx context.Context, noSync bool, fn func(q db.Querier) error
 	}
 }
 
-func (s *Store) tx1(ctx context.Context, noSync bool, fn func(q db.Querier) error) (err error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+func (s *Store) tx1(ctx context.Context, iso pgx.TxIsoLevel, noSync bool, fn func(q db.Querier) error) (err error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
 	if err != nil {
 		return err
 	}

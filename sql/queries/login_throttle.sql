@@ -38,3 +38,20 @@ SELECT EXISTS (SELECT 1 FROM login_known_ips WHERE user_id = @user_id AND ip = @
 -- UpsertKnownLoginIP records a successful login from a network.
 INSERT INTO login_known_ips (user_id, ip, last_login_at) VALUES (@user_id, @ip, @last_login_at)
 ON CONFLICT (user_id, ip) DO UPDATE SET last_login_at = excluded.last_login_at;
+
+-- name: LockLoginAccount :one
+-- LockLoginAccount returns when an account's failure debt is paid off and
+-- holds the account's row until the transaction ends (making an empty one,
+-- paid off at @epoch, when there is none), so that concurrent charges for
+-- one account take turns without SERIALIZABLE (see db.Engine.TxRowLocks).
+INSERT INTO login_accounts (account_key, paid_until) VALUES (@account_key, @epoch)
+ON CONFLICT (account_key) DO UPDATE SET account_key = excluded.account_key
+RETURNING paid_until;
+
+-- name: LockLoginPair :one
+-- LockLoginPair is LockLoginAccount for one pair's failures: an empty pair
+-- has none, last changed at @epoch.
+INSERT INTO login_pairs (account_key, ip, failures, blocked_until, updated_at)
+VALUES (@account_key, @ip, 0, @epoch, @epoch)
+ON CONFLICT (account_key, ip) DO UPDATE SET ip = excluded.ip
+RETURNING *;
