@@ -423,7 +423,9 @@ type ResetQueue struct {
 	svc     *Service
 	log     *slog.Logger
 	perUser Limit
-	wake    chan struct{}
+	// submitted tells Run when each request this process stored was
+	// submitted; a full channel drops the hint, and the poll serves the row.
+	submitted chan time.Time
 }
 
 const (
@@ -438,6 +440,9 @@ const (
 	resetLease = 30 * time.Second
 	// resetAttempts is how many takes a request gets before it is dropped.
 	resetAttempts = 5
+	// resetHints bounds the submissions Run has yet to time; more wait for
+	// the poll.
+	resetHints = 256
 )
 
 // Kinds of a mail request (mail_requests.kind).
@@ -461,7 +466,7 @@ var errLeaseLost = errors.New("account: the mail request was taken again by anot
 // its answer or its latency would tell existing accounts from unknown ones.
 func NewResetQueue(svc *Service, log *slog.Logger, perUser Limit) *ResetQueue {
 	return &ResetQueue{Delay: DefaultResetDelay, svc: svc, log: log, perUser: perUser,
-		wake: make(chan struct{}, 1)}
+		submitted: make(chan time.Time, resetHints)}
 }
 
 // Submit stores a reset request for the account named by login (a username
@@ -478,26 +483,28 @@ func (q *ResetQueue) SubmitSignInCode(ctx context.Context, login string, actor A
 }
 
 func (q *ResetQueue) submit(ctx context.Context, kind, login string, actor Actor) error {
+	at := time.Now()
 	err := q.svc.Store.Write.CreateMailRequest(ctx, db.CreateMailRequestParams{Kind: kind, Login: login,
-		Ip: actor.IP, DueAt: db.Now(time.Now())})
+		Ip: actor.IP, DueAt: db.Now(at)})
 	if err == nil {
 		select {
-		case q.wake <- struct{}{}:
+		case q.submitted <- at:
 		default:
 		}
 	}
 	return err
 }
 
-// Run serves stored requests until ctx is done: those this process
-// submitted Delay (plus up to Delay, at random) after Submit woke it, and
-// any others (another replica's, or one left by a crash) once they are a
-// second old, at its poll every resetPoll. When ctx is done it serves every
-// request submitted until then and returns; stop submitting first (shut the
-// HTTP server down). A request it cannot finish stays stored for the next
-// start or another replica. The queue keeps wall-clock time, not the
-// service's clock: times are stored in whole seconds (db.Now), which is why
-// the delay is kept here rather than in due_at.
+// Run serves stored requests until ctx is done: each one this process
+// submitted Delay (plus up to Delay more, at random) after its submission,
+// one at a time in submission order, so that their work spreads out as the
+// requests came; any others (another replica's, or one left by a crash)
+// once they are a second old, at its poll every resetPoll. When ctx is done
+// it serves every request submitted until then and returns; stop submitting
+// first (shut the HTTP server down). A request it cannot finish stays
+// stored for the next start or another replica. The queue keeps wall-clock
+// time, not the service's clock: times are stored in whole seconds
+// (db.Now), which is why the delay is kept here rather than in due_at.
 func (q *ResetQueue) Run(ctx context.Context) {
 	work := context.WithoutCancel(ctx)
 	poll := time.NewTicker(resetPoll)
@@ -505,29 +512,32 @@ func (q *ResetQueue) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			q.serveDue(work, time.Now())
+			q.serveDue(work, time.Now(), 0)
 			return
 		case <-poll.C:
-			q.serveDue(work, time.Now().Add(-time.Second))
-		case <-q.wake:
+			q.serveDue(work, time.Now().Add(-time.Second), 0)
+		case at := <-q.submitted:
 			delay := q.Delay
 			if delay > 0 {
 				delay += rand.N(delay)
 			}
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
+			if wait := time.Until(at.Add(delay)); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+				}
 			}
-			q.serveDue(work, time.Now())
+			q.serveDue(work, time.Now(), 1) // one request per submission
 		}
 	}
 }
 
-// serveDue serves the requests due at now, one after another.
-func (q *ResetQueue) serveDue(ctx context.Context, now time.Time) {
-	for {
+// serveDue serves the requests due at now, one after another, at most
+// limit of them (0: all).
+func (q *ResetQueue) serveDue(ctx context.Context, now time.Time, limit int) {
+	for served := 0; limit == 0 || served < limit; served++ {
 		r, err := q.svc.Store.Write.ClaimDueMailRequest(ctx, db.ClaimDueMailRequestParams{
 			LeaseUntil: db.Now(time.Now().Add(resetLease)), Now: db.Now(now)})
 		if errors.Is(err, sql.ErrNoRows) {
